@@ -1,0 +1,3 @@
+"""provision: Azure OpenAI model deployments as code."""
+
+__version__ = "0.1.0"

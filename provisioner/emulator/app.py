@@ -1,0 +1,223 @@
+"""The ASGI application: ARM's request pipeline in front of the resource providers.
+
+Every request goes through the same steps, in ARM's order: authentication,
+api-version, throttling, injected faults, then the provider's handler, all in
+one store transaction. Paths under /_emulator/ are the control surface.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import threading
+from collections import Counter
+from dataclasses import asdict
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from provisioner.emulator import faults, lro
+from provisioner.emulator.arm import Call, Config, Reply, Router, new_guid
+from provisioner.emulator.errors import ArmError
+from provisioner.emulator.store import Store, now
+from provisioner.emulator.throttle import Buckets
+
+log = logging.getLogger("provisioner.emulator")
+
+COMMON_HEADERS = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1",
+                  "X-Content-Type-Options": "nosniff"}
+CONTROL_PREFIX = "/_emulator/"
+
+
+def build_router() -> Router:
+    from provisioner.emulator.providers import register_all
+
+    router = Router()
+    register_all(router)
+    return router
+
+
+class EmulatorApp:
+    """State and behaviour of one emulated Azure; callable as an ASGI app."""
+
+    def __init__(self, store: Store, config: Config | None = None):
+        self.store = store
+        self.router = build_router()
+        self.buckets = Buckets()
+        self._log_lock = threading.Lock()
+        self.request_counts: Counter[str] = Counter()
+        with store.transaction():
+            if store.setting("token") is None:
+                store.set_setting("token", "emu-" + secrets.token_urlsafe(24))
+            if config is not None:
+                store.set_setting("config", asdict(config))
+            elif store.setting("config") is None:
+                store.set_setting("config", asdict(Config()))
+
+    @property
+    def token(self) -> str:
+        with self.store.transaction():
+            return self.store.setting("token")
+
+    def config(self) -> Config:
+        return Config(**self.store.setting("config"))
+
+    # ASGI entry
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        request = Request(scope, receive)
+        raw = await request.body()
+        latency = self._latency()
+        if latency:
+            await asyncio.sleep(latency)
+        base_url = f"{scope['scheme']}://{request.headers.get('host', '127.0.0.1')}"
+        reply = await asyncio.to_thread(self.handle, request.method, request.url.path, dict(request.query_params),
+                                        request.headers.get("authorization"), raw, base_url)
+        if reply is None:  # injected dropped connection
+            await _drop(send)
+            return
+        await _respond(reply, scope, receive, send)
+
+    def _latency(self) -> float:
+        with self.store.transaction():
+            return float(self.store.setting("config", {}).get("latency", 0.0))
+
+    def handle(self, method: str, path: str, query: dict[str, str], authorization: str | None, raw: bytes,
+               base_url: str) -> Reply | None:
+        """Run one request through the pipeline. None means: drop the connection."""
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(method, path[len(CONTROL_PREFIX):], raw)
+        route_name = f"{method} (unrouted)"
+        headers: dict[str, str] = {}
+        try:
+            with self.store.transaction():
+                call = Call(method=method, path=path, query=_lower_api_version(query), body=None,
+                            base_url=base_url, store=self.store, now=now(), config=self.config())
+                lro.settle(self.store, call.now)
+                matched = self.router.match(method, path)
+                if matched is not None:
+                    route_name = f"{method} {matched[0].template}"
+                self._authenticate(authorization)
+                if not call.api_version:
+                    raise ArmError(400, "MissingApiVersionParameter",
+                                   "The api-version query parameter (?api-version=) is required for all requests.")
+                subscription = _subscription(path)
+                if call.config.throttle.get("enabled") and subscription:
+                    headers.update(self.buckets.take(call.config.throttle, subscription, method, call.now))
+                if matched is None:
+                    raise ArmError(404, "InvalidResourceType" if "/providers/" in path else "NotFound",
+                                   f"The resource type could not be found for path '{path}'.")
+                route, params = matched
+                call.params = params
+                rule = faults.take(call, kinds=("status", "drop"))
+                if rule is not None:
+                    if rule["kind"] == "drop":
+                        self._count(route_name)
+                        return None
+                    reply = faults.reply_for(rule, call)
+                else:
+                    call.body = _parse_body(raw)
+                    reply = route.handler(call)
+        except ArmError as error:
+            reply = Reply(error.status, error.body(), dict(error.headers))
+        except Exception:  # a bug in the emulator: answer like ARM, keep the traceback in the log
+            log.exception("emulator failure on %s %s", method, path)
+            reply = Reply(500, {"error": {"code": "InternalServerError",
+                                          "message": "Encountered internal server error."}})
+        self._count(route_name)
+        reply.headers = {**COMMON_HEADERS, **headers, "x-ms-request-id": new_guid(),
+                         "x-ms-correlation-request-id": new_guid(), **reply.headers}
+        return reply
+
+    def _authenticate(self, authorization: str | None) -> None:
+        challenge = {"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
+                                         'error="invalid_token", error_description="The authentication failed"'}
+        if not authorization:
+            raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
+                           headers=challenge)
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), self.store.setting("token")):
+            raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.", headers=challenge)
+
+    def _count(self, route_name: str) -> None:
+        with self._log_lock:
+            self.request_counts[route_name] += 1
+
+    # control surface (also reachable as a Python API through Control)
+    def _control(self, method: str, action: str, raw: bytes) -> Reply:
+        from provisioner.emulator.control import Control
+
+        control = Control(self)
+        try:
+            body = _parse_body(raw) or {}
+            if (method, action) == ("GET", "health"):
+                return Reply(200, {"status": "ok"})
+            if (method, action) == ("POST", "reset"):
+                control.reset()
+            elif (method, action) == ("PUT", "quota"):
+                control.set_quota(body["subscription"], body["region"], body["usage_name"], int(body["limit"]))
+            elif (method, action) == ("PATCH", "config"):
+                return Reply(200, control.configure(**body))
+            elif (method, action) == ("POST", "faults"):
+                return Reply(200, {"id": control.inject_fault(**body)})
+            elif (method, action) == ("DELETE", "faults"):
+                control.clear_faults()
+            elif (method, action) == ("GET", "requests"):
+                return Reply(200, control.requests())
+            elif (method, action) == ("DELETE", "requests"):
+                control.clear_requests()
+            else:
+                return Reply(404, {"error": {"code": "NotFound", "message": f"No control action {method} {action}"}})
+        except (KeyError, TypeError, ValueError) as exc:
+            return Reply(400, {"error": {"code": "BadControlRequest", "message": str(exc)}})
+        return Reply(204)
+
+
+def _lower_api_version(query: dict[str, str]) -> dict[str, str]:
+    return {("api-version" if k.lower() == "api-version" else k): v for k, v in query.items()}
+
+
+def _subscription(path: str) -> str | None:
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1].lower() == "subscriptions":
+        return parts[2].lower()
+    return None
+
+
+def _parse_body(raw: bytes) -> Any:
+    if not raw or not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ArmError(400, "InvalidRequestContent",
+                       "The request content was invalid and could not be deserialized.") from None
+
+
+async def _respond(reply: Reply, scope: Scope, receive: Receive, send: Send) -> None:
+    if reply.body is None:
+        content = b""
+        media_type = None
+    else:
+        content = json.dumps(reply.body).encode()
+        media_type = "application/json; charset=utf-8"
+    response = Response(content, status_code=reply.status, headers=reply.headers, media_type=media_type)
+    await response(scope, receive, send)
+
+
+async def _drop(send: Send) -> None:
+    # Promise a body and close the connection before sending it: the client sees the
+    # connection die mid-response (uvicorn closes the transport on an incomplete response).
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"1024")]})
+    await send({"type": "http.response.body", "body": b'{"partial', "more_body": True})

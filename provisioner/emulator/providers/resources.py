@@ -1,0 +1,81 @@
+"""Microsoft.Resources: resource groups, and the generic operation-status URL."""
+from __future__ import annotations
+
+from provisioner.emulator import lro
+from provisioner.emulator.arm import (Call, Reply, Router, group_id, list_reply, normalize_location,
+                                      system_data)
+from provisioner.emulator.errors import ArmError, resource_group_not_found
+
+GROUP_TYPE = "Microsoft.Resources/resourceGroups"
+GROUP = "/subscriptions/{subscription}/resourcegroups/{group}"
+
+
+def register(router: Router) -> None:
+    router.add("PUT", GROUP)(put_group)
+    router.add("GET", GROUP)(get_group)
+    router.add("HEAD", GROUP)(head_group)
+    router.add("DELETE", GROUP)(delete_group)
+    router.add("GET", "/subscriptions/{subscription}/resourcegroups")(list_groups)
+    router.add("GET", "/subscriptions/{subscription}/providers/{namespace}/locations/{location}"
+                      "/operationResults/{operation}")(operation_status)
+    router.add("GET", "/subscriptions/{subscription}/operationresults/{operation}")(operation_status)
+
+
+def put_group(call: Call) -> Reply:
+    subscription, name = call.params["subscription"], call.params["group"]
+    body = call.json_body()
+    if not body.get("location"):
+        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    existing = call.store.get(group_id(subscription, name))
+    doc = {
+        "id": existing["id"] if existing else group_id(subscription, name),
+        "name": existing["name"] if existing else name,
+        "type": GROUP_TYPE,
+        "location": existing["location"] if existing else normalize_location(body["location"]),
+        "tags": body.get("tags") or {},
+        "properties": {"provisioningState": "Succeeded"},
+    }
+    if existing and normalize_location(body["location"]) != existing["location"]:
+        raise ArmError(409, "InvalidResourceGroupLocation",
+                       f"Invalid resource group location '{body['location']}'. The Resource group already exists "
+                       f"in location '{existing['location']}'.")
+    call.store.put(doc["id"], GROUP_TYPE, doc)
+    return Reply(200 if existing else 201, doc)
+
+
+def get_group(call: Call) -> Reply:
+    doc = call.store.get(group_id(call.params["subscription"], call.params["group"]))
+    if doc is None:
+        raise resource_group_not_found(call.params["group"])
+    return Reply(200, doc)
+
+
+def head_group(call: Call) -> Reply:
+    exists = call.store.get(group_id(call.params["subscription"], call.params["group"])) is not None
+    return Reply(204 if exists else 404)
+
+
+def delete_group(call: Call) -> Reply:
+    """Deleting a group deletes everything in it (after the operation's duration)."""
+    subscription, name = call.params["subscription"], call.params["group"]
+    doc = call.store.get(group_id(subscription, name))
+    if doc is None:
+        raise resource_group_not_found(name)
+    duration = call.config.duration("resourceGroups", "delete")
+    op_id_headers = lro.start(call, resource_id=doc["id"], action="delete", duration=duration,
+                              namespace="Microsoft.Resources", location=doc["location"], lock_id=None,
+                              initial_status="Deleting")
+    doc["properties"]["provisioningState"] = "Deleting"
+    call.store.put(doc["id"], GROUP_TYPE, doc)
+    if duration <= 0:
+        lro.settle(call.store, call.now)
+    # ARM answers 202 with a Location header to poll.
+    return Reply(202, None, {"Location": op_id_headers["Location"], "Retry-After": op_id_headers["Retry-After"]})
+
+
+def list_groups(call: Call) -> Reply:
+    return list_reply(call.store.children(f"/subscriptions/{call.params['subscription']}", GROUP_TYPE))
+
+
+def operation_status(call: Call) -> Reply:
+    return lro.status_reply(call, call.params["operation"])

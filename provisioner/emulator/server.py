@@ -1,0 +1,202 @@
+"""Serving the emulator over real HTTPS on loopback.
+
+`Emulator` runs it in this process on a free port (a context manager for tests
+and `provision --emulator`); `serve` runs it in the foreground. On first start
+a CA and a server certificate are made (trustme) and kept beside the state, so
+clients verify TLS against the CA file like any other server.
+"""
+from __future__ import annotations
+
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import trustme
+import uvicorn
+
+from provisioner.emulator.app import EmulatorApp
+from provisioner.emulator.arm import Config
+from provisioner.emulator.control import Control
+from provisioner.emulator.store import Store
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """Shaped like azure.core.credentials.AccessToken (the emulator does not import azure)."""
+
+    token: str
+    expires_on: int
+
+
+class EmulatorCredential:
+    """A TokenCredential for the SDK clients: hands out the emulator's token."""
+
+    def __init__(self, token: str):
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+    def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:  # never show the token
+        return "EmulatorCredential(***)"
+
+
+def ensure_certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """(ca.pem, server.pem, server-key.pem) in `directory`, made once and reused."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_file, cert_file, key_file = directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
+    if not (ca_file.exists() and cert_file.exists() and key_file.exists()):
+        ca = trustme.CA(organization_name="provision emulator")
+        server = ca.issue_cert("127.0.0.1", "localhost", "::1")
+        ca.cert_pem.write_to_path(str(ca_file))
+        server.private_key_pem.write_to_path(str(key_file))
+        server.cert_chain_pems[0].write_to_path(str(cert_file))
+        for extra in server.cert_chain_pems[1:]:
+            with open(cert_file, "ab") as out:
+                out.write(extra.bytes())
+    return ca_file, cert_file, key_file
+
+
+class Emulator:
+    """An emulated Azure on https://127.0.0.1:<port>.
+
+        with Emulator() as emu:                      # in memory, operations complete at once
+            client = CognitiveServicesManagementClient(emu.credential, SUBSCRIPTION,
+                                                       base_url=emu.base_url, connection_verify=emu.ca_path)
+
+    `state` is a SQLite file shared with other processes (None: in memory). `config` sets the
+    behaviour (default: operations complete at once, no throttling; see `Config` for `serve`'s).
+    """
+
+    def __init__(self, state: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 config: Config | None = None, tls_dir: str | Path | None = None):
+        self.state = Path(state) if state else None
+        self.host = host
+        self.port = port
+        if config is None and self.state is None:
+            config = test_config()
+        self._config = config
+        self._tls_dir = Path(tls_dir) if tls_dir else None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.app: EmulatorApp | None = None
+
+    # lifecycle
+    def start(self) -> "Emulator":
+        tls_dir = self._tls_dir
+        if tls_dir is None:
+            if self.state is not None:
+                tls_dir = self.state.parent / (self.state.name + ".tls")
+            else:
+                self._tmp = tempfile.TemporaryDirectory(prefix="provision-emulator-")
+                tls_dir = Path(self._tmp.name)
+        self.ca_path_obj, cert_file, key_file = ensure_certificates(tls_dir)
+        self._tls_dir_used = tls_dir
+        if self.state is not None:
+            self.state.parent.mkdir(parents=True, exist_ok=True)
+        self.app = EmulatorApp(Store(str(self.state) if self.state else None), self._config)
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, ssl_certfile=str(cert_file), ssl_keyfile=str(key_file),
+                                log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="provision-emulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator's HTTPS server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self._server = None
+        if self.app is not None:
+            self.app.store.close()
+            self.app = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # what a client needs
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+    @property
+    def ca_path(self) -> str:
+        return str(self.ca_path_obj)
+
+    @property
+    def token(self) -> str:
+        return self.app.token
+
+    @property
+    def credential(self) -> EmulatorCredential:
+        return EmulatorCredential(self.token)
+
+    @property
+    def control(self) -> Control:
+        return Control(self.app)
+
+    @property
+    def token_path(self) -> str:
+        """A file holding the token (owner-only), so it never has to be printed."""
+        path = self._tls_dir_used / "token"
+        path.touch(mode=0o600)
+        path.write_text(self.token)
+        return str(path)
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables that point provision (and other clients) at this emulator."""
+        return {"PROVISION_EMULATOR_URL": self.base_url, "PROVISION_EMULATOR_CA": self.ca_path,
+                "PROVISION_EMULATOR_TOKEN_FILE": self.token_path}
+
+
+def test_config() -> Config:
+    """Operations complete at once and nothing is throttled: the default for in-memory emulators."""
+    from provisioner.emulator.arm import INSTANT_DURATIONS
+
+    return Config(lro_durations=dict(INSTANT_DURATIONS), retry_after=0,
+                  throttle={**Config().throttle, "enabled": False})
+
+
+def serve(host: str = "127.0.0.1", port: int = 8443, state: str | Path | None = None,
+          config: Config | None = None) -> None:
+    """Run in the foreground until interrupted (provision emulator serve)."""
+    emulator = Emulator(state, host=host, port=port, config=config or Config())
+    emulator.start()
+    try:
+        print(f"Emulated Azure Resource Manager at {emulator.base_url}")
+        print(f"CA certificate: {emulator.ca_path}")
+        print(f"State: {emulator.state or 'in memory'}")
+        print("Environment for clients:")
+        for name, value in emulator.environment().items():
+            print(f"  export {name}={value}")
+        while emulator._thread.is_alive():
+            emulator._thread.join(timeout=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()

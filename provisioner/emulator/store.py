@@ -1,0 +1,215 @@
+"""The emulator's state: one SQLite database (a file, or memory for tests).
+
+Every request runs in one `transaction()`: a process-wide lock plus SQLite's
+`BEGIN IMMEDIATE`, so concurrent requests in this process and other processes
+sharing the same file see one consistent "Azure". Resources are stored as the
+JSON document Azure would return, keyed by their lower-cased ARM id (ARM ids
+are case-insensitive) while the document keeps the casing it was created with.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    key TEXT PRIMARY KEY,        -- lower-cased ARM id
+    type TEXT NOT NULL,          -- lower-cased resource type, e.g. microsoft.cognitiveservices/accounts
+    parent TEXT,                 -- key of the parent resource or resource group
+    doc TEXT NOT NULL            -- the JSON document as Azure returns it
+);
+CREATE INDEX IF NOT EXISTS resources_type_parent ON resources(type, parent);
+CREATE TABLE IF NOT EXISTS operations (
+    id TEXT PRIMARY KEY,         -- guid in the operationResults URL
+    resource_key TEXT NOT NULL,  -- what the operation changes
+    lock_key TEXT,               -- the account whose writes it blocks (None: blocks nothing)
+    action TEXT NOT NULL,        -- write | delete
+    started REAL NOT NULL,
+    finishes REAL NOT NULL,
+    outcome TEXT NOT NULL,       -- Succeeded | Failed
+    error TEXT,                  -- JSON error for Failed
+    settled INTEGER NOT NULL DEFAULT 0,
+    doc TEXT NOT NULL            -- the operation status document (name, startTime, ...)
+);
+CREATE INDEX IF NOT EXISTS operations_pending ON operations(settled, finishes);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS quota_limits (
+    subscription TEXT NOT NULL, region TEXT NOT NULL, usage_name TEXT NOT NULL, quota_limit INTEGER NOT NULL,
+    PRIMARY KEY (subscription, region, usage_name)
+);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rule TEXT NOT NULL,          -- JSON: {"kind", "method", "path", "times", "probability", ...}
+    remaining INTEGER            -- None: unlimited (probability rules)
+);
+"""
+
+
+def key_of(resource_id: str) -> str:
+    return resource_id.rstrip("/").lower()
+
+
+def parent_key(resource_id: str) -> str:
+    """The parent of /subscriptions/s/resourceGroups/g/providers/NS/t1/n1/t2/n2 is .../t1/n1;
+    of a top-level resource, its resource group; of a group, its subscription."""
+    parts = key_of(resource_id).split("/")
+    if "providers" in parts:
+        index = parts.index("providers")
+        tail = parts[index + 2:]  # after providers/NS: t1/n1[/t2/n2...]
+        if len(tail) > 2:
+            return "/".join(parts[:-2])
+        return "/".join(parts[:index])
+    return "/".join(parts[:-2])
+
+
+class Store:
+    def __init__(self, path: str | None = None):
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._depth = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._db.execute("COMMIT")
+
+    def reset(self) -> None:
+        with self.transaction():
+            for table in ("resources", "operations", "quota_limits", "faults"):
+                self._db.execute(f"DELETE FROM {table}")
+            self._db.execute("DELETE FROM settings WHERE key != 'token'")
+
+    # resources
+    def get(self, resource_id: str) -> dict | None:
+        row = self._db.execute("SELECT doc FROM resources WHERE key = ?", (key_of(resource_id),)).fetchone()
+        return json.loads(row["doc"]) if row else None
+
+    def put(self, resource_id: str, resource_type: str, doc: dict) -> None:
+        self._db.execute(
+            "INSERT INTO resources(key, type, parent, doc) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc, type = excluded.type",
+            (key_of(resource_id), resource_type.lower(), parent_key(resource_id), json.dumps(doc)),
+        )
+
+    def delete(self, resource_id: str) -> None:
+        """Delete a resource and everything below it."""
+        key = key_of(resource_id)
+        self._db.execute("DELETE FROM resources WHERE key = ? OR key LIKE ? ESCAPE '\\'",
+                         (key, _like_prefix(key)))
+
+    def children(self, parent_id: str, resource_type: str) -> list[dict]:
+        rows = self._db.execute("SELECT doc FROM resources WHERE type = ? AND parent = ? ORDER BY key",
+                                (resource_type.lower(), key_of(parent_id))).fetchall()
+        return [json.loads(r["doc"]) for r in rows]
+
+    def under(self, prefix_id: str, resource_type: str) -> list[dict]:
+        """Every resource of a type anywhere below an id (e.g. all accounts of a subscription)."""
+        rows = self._db.execute("SELECT doc FROM resources WHERE type = ? AND key LIKE ? ESCAPE '\\' ORDER BY key",
+                                (resource_type.lower(), _like_prefix(key_of(prefix_id)))).fetchall()
+        return [json.loads(r["doc"]) for r in rows]
+
+    # operations
+    def add_operation(self, op_id: str, *, resource_id: str, lock_id: str | None, action: str,
+                      started: float, finishes: float, outcome: str, error: dict | None, doc: dict) -> None:
+        self._db.execute(
+            "INSERT INTO operations(id, resource_key, lock_key, action, started, finishes, outcome, error, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (op_id, key_of(resource_id), key_of(lock_id) if lock_id else None, action, started, finishes,
+             outcome, json.dumps(error) if error else None, json.dumps(doc)),
+        )
+
+    def operation(self, op_id: str) -> sqlite3.Row | None:
+        return self._db.execute("SELECT * FROM operations WHERE id = ?", (op_id.lower(),)).fetchone()
+
+    def due_operations(self, now: float) -> list[sqlite3.Row]:
+        return self._db.execute("SELECT * FROM operations WHERE settled = 0 AND finishes <= ? ORDER BY finishes",
+                                (now,)).fetchall()
+
+    def mark_settled(self, op_id: str) -> None:
+        self._db.execute("UPDATE operations SET settled = 1 WHERE id = ?", (op_id,))
+
+    def running_operation(self, lock_id: str, now: float) -> sqlite3.Row | None:
+        return self._db.execute("SELECT * FROM operations WHERE lock_key = ? AND finishes > ? LIMIT 1",
+                                (key_of(lock_id), now)).fetchone()
+
+    def running_operation_on(self, resource_id: str, now: float) -> sqlite3.Row | None:
+        return self._db.execute("SELECT * FROM operations WHERE resource_key = ? AND finishes > ? LIMIT 1",
+                                (key_of(resource_id), now)).fetchone()
+
+    # settings
+    def setting(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return json.loads(row["value"]) if row else default
+
+    def set_setting(self, key: str, value: Any) -> None:
+        self._db.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
+                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
+
+    # quota
+    def quota_limit(self, subscription: str, region: str, usage_name: str) -> int | None:
+        row = self._db.execute(
+            "SELECT quota_limit FROM quota_limits WHERE subscription = ? AND region = ? AND usage_name = ?",
+            (subscription.lower(), region.lower(), usage_name)).fetchone()
+        return row["quota_limit"] if row else None
+
+    def quota_limits(self, subscription: str, region: str) -> dict[str, int]:
+        rows = self._db.execute("SELECT usage_name, quota_limit FROM quota_limits WHERE subscription = ? AND region = ?",
+                                (subscription.lower(), region.lower())).fetchall()
+        return {r["usage_name"]: r["quota_limit"] for r in rows}
+
+    def set_quota_limit(self, subscription: str, region: str, usage_name: str, limit: int) -> None:
+        self._db.execute(
+            "INSERT INTO quota_limits(subscription, region, usage_name, quota_limit) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(subscription, region, usage_name) DO UPDATE SET quota_limit = excluded.quota_limit",
+            (subscription.lower(), region.lower(), usage_name, limit))
+
+    # faults
+    def add_fault(self, rule: dict, remaining: int | None) -> int:
+        cur = self._db.execute("INSERT INTO faults(rule, remaining) VALUES (?, ?)", (json.dumps(rule), remaining))
+        return int(cur.lastrowid)
+
+    def faults(self) -> list[sqlite3.Row]:
+        return self._db.execute("SELECT * FROM faults ORDER BY id").fetchall()
+
+    def use_fault(self, fault_id: int) -> None:
+        self._db.execute("UPDATE faults SET remaining = remaining - 1 WHERE id = ? AND remaining IS NOT NULL",
+                         (fault_id,))
+        self._db.execute("DELETE FROM faults WHERE id = ? AND remaining <= 0", (fault_id,))
+
+    def clear_faults(self) -> None:
+        self._db.execute("DELETE FROM faults")
+
+
+def _like_prefix(key: str) -> str:
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "/%"
+
+
+def now() -> float:
+    return time.time()
