@@ -1,11 +1,19 @@
-"""Resource providers: each module adds its ARM routes to the router."""
+"""Resource providers: each module adds its ARM routes to the router.
+
+resources   Microsoft.Resources resource groups, operation status
+accounts    Microsoft.CognitiveServices accounts, keys, soft delete
+deployments Microsoft.CognitiveServices account deployments (catalog, quota)
+rai         RAI policies, blocklists and blocklist items
+models      locations/{l}/models, usages, modelCapacities (the catalog and quota views)
+keyvault    Microsoft.KeyVault vaults, deleted vaults, secrets
+"""
 from __future__ import annotations
 
 from provisioner.emulator.arm import Router
 
 
 def register_all(router: Router) -> None:
-    from provisioner.emulator.providers import resources
+    from provisioner.emulator.providers import accounts, deployments, keyvault, models, rai, resources
 
-    for provider in (resources,):
+    for provider in (resources, accounts, deployments, rai, models, keyvault):
         provider.register(router)

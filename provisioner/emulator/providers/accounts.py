@@ -1,0 +1,345 @@
+"""Microsoft.CognitiveServices accounts: CRUD, keys, soft delete, restore and purge.
+
+Also the two rules every account child obeys (`writable_account`): one write at
+a time per account (409 RequestConflict) and no writes to a failed account.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+
+from provisioner.emulator import lro
+from provisioner.emulator.arm import (Call, Reply, Router, iso, list_reply, new_etag, normalize_location,
+                                      require_group, system_data)
+from provisioner.emulator.errors import ArmError, not_found, request_conflict
+
+NAMESPACE = "Microsoft.CognitiveServices"
+ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
+DELETED_TYPE = "Microsoft.CognitiveServices/deletedAccounts"
+KEYS_TYPE = "emulator/accountKeys"  # private record under the account, never served as a resource
+ACCOUNT = "/subscriptions/{subscription}/resourcegroups/{group}/providers/microsoft.cognitiveservices/accounts/{account}"
+DELETED = ("/subscriptions/{subscription}/providers/microsoft.cognitiveservices/locations/{location}"
+           "/resourcegroups/{group}/deletedaccounts/{account}")
+SUBDOMAIN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$")
+ACCOUNT_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}$")
+SOFT_DELETE_HOURS = 48
+
+
+def register(router: Router) -> None:
+    router.add("PUT", ACCOUNT)(put_account)
+    router.add("GET", ACCOUNT)(get_account)
+    router.add("PATCH", ACCOUNT)(patch_account)
+    router.add("DELETE", ACCOUNT)(delete_account)
+    router.add("GET", "/subscriptions/{subscription}/resourcegroups/{group}/providers/microsoft.cognitiveservices"
+                      "/accounts")(list_in_group)
+    router.add("GET", "/subscriptions/{subscription}/providers/microsoft.cognitiveservices/accounts")(list_in_subscription)
+    router.add("POST", ACCOUNT + "/listKeys")(list_keys)
+    router.add("POST", ACCOUNT + "/regenerateKey")(regenerate_key)
+    router.add("GET", DELETED)(get_deleted)
+    router.add("DELETE", DELETED)(purge_deleted)
+    router.add("GET", "/subscriptions/{subscription}/providers/microsoft.cognitiveservices/deletedaccounts")(list_deleted)
+
+
+def account_id(subscription: str, group: str, account: str) -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{ACCOUNT_TYPE}/{account}"
+
+
+def deleted_id(subscription: str, location: str, group: str, account: str) -> str:
+    return (f"/subscriptions/{subscription}/providers/{NAMESPACE}/locations/{normalize_location(location)}"
+            f"/resourceGroups/{group}/deletedAccounts/{account}")
+
+
+def require_account(call: Call) -> dict:
+    """The account named in the path, or ARM's 404."""
+    p = call.params
+    require_group(call, p["subscription"], p["group"])
+    doc = call.store.get(account_id(p["subscription"], p["group"], p["account"]))
+    if doc is None:
+        raise not_found(ACCOUNT_TYPE, p["account"], p["group"])
+    return doc
+
+
+def writable_account(call: Call) -> dict:
+    """The account, if a write to it or its children may start now."""
+    doc = require_account(call)
+    if call.store.running_operation(doc["id"], call.now) is not None:
+        raise request_conflict(doc["id"])
+    state = doc["properties"].get("provisioningState")
+    if state not in ("Succeeded", None):
+        raise ArmError(400, "AccountProvisioningStateInvalid",
+                       f"Call to Microsoft.CognitiveServices/accounts failed. Error message: Account {doc['id']} "
+                       f"in state {state}")
+    return doc
+
+
+def start_write(call: Call, doc: dict, *, resource: str, action: str, status_while_running: str,
+                lock_id: str) -> dict[str, str]:
+    """Begin an LRO on `doc` (already stored): mark it running, and return the headers to send."""
+    duration = call.config.duration(resource, action)
+    headers = lro.start(call, resource_id=doc["id"], action="write", duration=duration, namespace=NAMESPACE,
+                        location=_location_of(call, doc), lock_id=lock_id, initial_status=status_while_running)
+    doc["properties"]["provisioningState"] = status_while_running
+    call.store.put(doc["id"], doc["type"], doc)
+    if duration <= 0:
+        lro.settle(call.store, call.now)  # done already: the first poll says Succeeded
+        doc.update(call.store.get(doc["id"]))
+        doc["properties"]["provisioningState"] = status_while_running  # as the PUT itself answered
+    return headers
+
+
+def _location_of(call: Call, doc: dict) -> str:
+    location = doc.get("location")
+    if location:
+        return location.upper()
+    parent = call.store.get(account_id(call.params["subscription"], call.params["group"], call.params["account"]))
+    return (parent or {}).get("location", "global").upper()
+
+
+def put_account(call: Call) -> Reply:
+    p = call.params
+    require_group(call, p["subscription"], p["group"])
+    body = call.json_body()
+    if not ACCOUNT_NAME.match(p["account"]):
+        raise ArmError(400, "InvalidResourceName",
+                       f"Resource name '{p['account']}' is invalid. The name can contain only letters, numbers, "
+                       "underscores, periods and hyphens, and must be 2-64 characters long.")
+    properties = dict(body.get("properties") or {})
+    new_id = account_id(p["subscription"], p["group"], p["account"])
+    existing = call.store.get(new_id)
+    if existing is not None:
+        return _update_account(call, existing, body, properties)
+    for field in ("location", "kind"):
+        if not body.get(field):
+            raise ArmError(400, "InvalidRequestContent" if field == "kind" else "LocationRequired",
+                           f"The '{field}' property is required.")
+    if not (body.get("sku") or {}).get("name"):
+        raise ArmError(400, "InvalidRequestContent", "The 'sku.name' property is required.")
+    deleted_key = deleted_id(p["subscription"], body["location"], p["group"], p["account"])
+    deleted = call.store.get(deleted_key)
+    if deleted is not None:
+        if not properties.get("restore"):
+            raise ArmError(409, "FlagMustBeSetForRestore",
+                           f"An existing resource with ID '{new_id}' has been soft-deleted. To restore the resource, "
+                           "you must specify 'restore' to be 'true' in the property. If you don't want to restore "
+                           "existing resource, please purge it first.")
+        return _restore(call, deleted, new_id)
+    subdomain = properties.get("customSubDomainName")
+    if subdomain:
+        _check_subdomain(call, subdomain)
+    doc = {
+        "id": new_id, "name": p["account"], "type": ACCOUNT_TYPE, "etag": new_etag(),
+        "location": body["location"], "sku": {"name": body["sku"]["name"]}, "kind": body["kind"],
+        "tags": body.get("tags") or {},
+        "properties": {
+            "endpoint": _endpoint(body["kind"], body["location"], subdomain),
+            "internalId": uuid.uuid4().hex,
+            "dateCreated": iso(call.now),
+            "callRateLimit": {"rules": []},
+            "isMigrated": False,
+            "privateEndpointConnections": [],
+            "publicNetworkAccess": properties.get("publicNetworkAccess", "Enabled"),
+            "capabilities": [{"name": "VirtualNetworks"}, {"name": "CustomerManagedKey"},
+                             {"name": "MaxFineTuneCount", "value": "500"}, {"name": "TrustedServices",
+                                                                            "value": "Microsoft.CognitiveServices"}],
+            "endpoints": _endpoints(body["kind"], body["location"], subdomain),
+        },
+        "systemData": system_data(call.now),
+    }
+    for key in ("customSubDomainName", "disableLocalAuth", "networkAcls", "allowProjectManagement",
+                "restrictOutboundNetworkAccess"):
+        if key in properties:
+            doc["properties"][key] = properties[key]
+    if body.get("identity"):
+        doc["identity"] = {**body["identity"], "principalId": str(uuid.uuid4()), "tenantId": str(uuid.uuid4())}
+    call.store.put(new_id, ACCOUNT_TYPE, doc)
+    call.store.put(new_id + "/keys/default", KEYS_TYPE, {"key1": secrets.token_hex(16), "key2": secrets.token_hex(16)})
+    headers = start_write(call, doc, resource="accounts", action="create", status_while_running="Creating",
+                          lock_id=new_id)
+    headers["ETag"] = doc["etag"]
+    return Reply(201, doc, headers)
+
+
+def _update_account(call: Call, doc: dict, body: dict, properties: dict) -> Reply:
+    """PUT on an existing account: a full update of what the body names (kind and location are fixed)."""
+    writable_account(call)
+    if body.get("kind") and body["kind"] != doc["kind"]:
+        raise ArmError(409, "CanNotUpdateKind", f"The kind of account '{doc['name']}' cannot be changed.")
+    if body.get("location") and normalize_location(body["location"]) != normalize_location(doc["location"]):
+        raise ArmError(409, "InvalidResourceLocation",
+                       f"The resource '{doc['name']}' already exists in location '{doc['location']}'.")
+    _apply_changes(call, doc, body, properties)
+    return _finish_update(call, doc)
+
+
+def _apply_changes(call: Call, doc: dict, body: dict, properties: dict) -> None:
+    subdomain = properties.get("customSubDomainName")
+    current = doc["properties"].get("customSubDomainName")
+    if subdomain and current and subdomain.lower() != current.lower():
+        raise ArmError(400, "CustomSubDomainNameCannotBeChanged",
+                       f"The custom subdomain '{current}' of account '{doc['name']}' cannot be changed.")
+    if subdomain and not current:
+        _check_subdomain(call, subdomain)
+        doc["properties"]["customSubDomainName"] = subdomain
+        doc["properties"]["endpoint"] = _endpoint(doc["kind"], doc["location"], subdomain)
+        doc["properties"]["endpoints"] = _endpoints(doc["kind"], doc["location"], subdomain)
+    if "tags" in body:
+        doc["tags"] = body["tags"] or {}
+    if (body.get("sku") or {}).get("name"):
+        doc["sku"] = {"name": body["sku"]["name"]}
+    for key in ("publicNetworkAccess", "disableLocalAuth", "networkAcls", "allowProjectManagement",
+                "restrictOutboundNetworkAccess"):
+        if key in properties:
+            doc["properties"][key] = properties[key]
+
+
+def _finish_update(call: Call, doc: dict) -> Reply:
+    doc["etag"] = new_etag()
+    doc["systemData"] = system_data(call.now, doc.get("systemData"))
+    call.store.put(doc["id"], ACCOUNT_TYPE, doc)
+    if call.config.duration("accounts", "update") <= 0:
+        return Reply(200, doc, {"ETag": doc["etag"]})
+    headers = start_write(call, doc, resource="accounts", action="update", status_while_running="Accepted",
+                          lock_id=doc["id"])
+    return Reply(200, doc, {**headers, "ETag": doc["etag"]})
+
+
+def _restore(call: Call, deleted: dict, new_id: str) -> Reply:
+    """Bring a soft-deleted account back with its internalId and endpoint (children are not restored)."""
+    doc = dict(deleted["emulatorAccount"])
+    doc["etag"] = new_etag()
+    doc["properties"] = {**doc["properties"], "provisioningState": "Succeeded"}
+    doc["properties"].pop("deletionDate", None)
+    doc["properties"].pop("scheduledPurgeDate", None)
+    doc["systemData"] = system_data(call.now, doc.get("systemData"))
+    call.store.delete(deleted["id"])
+    call.store.put(new_id, ACCOUNT_TYPE, doc)
+    call.store.put(new_id + "/keys/default", KEYS_TYPE, deleted["emulatorKeys"])
+    return Reply(201, doc, {"ETag": doc["etag"]})
+
+
+def _check_subdomain(call: Call, subdomain: str) -> None:
+    if not SUBDOMAIN.match(subdomain) or subdomain.endswith("-"):
+        raise ArmError(400, "CustomDomainInvalid", f"Sub domain name '{subdomain}' is not valid.")
+    taken = [d["properties"].get("customSubDomainName") for d in call.store.under("/subscriptions", ACCOUNT_TYPE)]
+    taken += [d["properties"].get("customSubDomainName") for d in call.store.under("/subscriptions", DELETED_TYPE)]
+    if subdomain.lower() in {t.lower() for t in taken if t}:
+        raise ArmError(409, "CustomDomainInUse",
+                       f"Please pick a different name. The subdomain name '{subdomain}' is not available as it's "
+                       "already used by a resource. If the resource using the name was deleted in the last 48 "
+                       "hours, you may need to purge the deleted resource. Learn more at "
+                       "\"https://go.microsoft.com/fwlink/?linkid=2215493\"")
+
+
+def _endpoint(kind: str, location: str, subdomain: str | None) -> str:
+    if not subdomain:
+        return f"https://{normalize_location(location)}.api.cognitive.microsoft.com/"
+    if kind == "OpenAI":
+        return f"https://{subdomain.lower()}.openai.azure.com/"
+    return f"https://{subdomain.lower()}.cognitiveservices.azure.com/"
+
+
+def _endpoints(kind: str, location: str, subdomain: str | None) -> dict[str, str]:
+    base = _endpoint(kind, location, subdomain)
+    if kind in ("OpenAI", "AIServices"):
+        return {"OpenAI Language Model Instance API": base, "OpenAI Realtime API": base.replace("https", "wss"),
+                "Token Service API": base}
+    return {kind: base}
+
+
+def get_account(call: Call) -> Reply:
+    doc = require_account(call)
+    return Reply(200, doc, {"ETag": doc["etag"]})
+
+
+def patch_account(call: Call) -> Reply:
+    doc = writable_account(call)
+    body = call.json_body()
+    _apply_changes(call, doc, body, dict(body.get("properties") or {}))
+    return _finish_update(call, doc)
+
+
+def delete_account(call: Call) -> Reply:
+    """Delete = soft delete: the account moves to deletedAccounts for 48 hours (200, empty body)."""
+    p = call.params
+    require_group(call, p["subscription"], p["group"])
+    doc = call.store.get(account_id(p["subscription"], p["group"], p["account"]))
+    if doc is None:
+        return Reply(204)
+    if call.store.running_operation(doc["id"], call.now) is not None:
+        raise request_conflict(doc["id"])
+    keys = call.store.get(doc["id"] + "/keys/default")
+    deleted = {
+        "id": deleted_id(p["subscription"], doc["location"], p["group"], doc["name"]),
+        "name": doc["name"], "type": DELETED_TYPE, "etag": new_etag(), "location": doc["location"],
+        "sku": doc["sku"], "kind": doc["kind"], "tags": doc.get("tags", {}),
+        "properties": {**doc["properties"], "deletionDate": iso(call.now),
+                       "scheduledPurgeDate": iso(call.now + SOFT_DELETE_HOURS * 3600),
+                       "provisioningState": "Deleted"},
+        "systemData": doc.get("systemData"),
+        # kept for restore, removed from every response (see _public)
+        "emulatorAccount": doc, "emulatorKeys": keys,
+    }
+    call.store.delete(doc["id"])  # the account and everything under it
+    call.store.put(deleted["id"], DELETED_TYPE, deleted)
+    return Reply(200)
+
+
+def _public(deleted: dict) -> dict:
+    return {k: v for k, v in deleted.items() if not k.startswith("emulator")}
+
+
+def list_in_group(call: Call) -> Reply:
+    p = call.params
+    require_group(call, p["subscription"], p["group"])
+    return list_reply(call.store.children(f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}",
+                                          ACCOUNT_TYPE))
+
+
+def list_in_subscription(call: Call) -> Reply:
+    return list_reply(call.store.under(f"/subscriptions/{call.params['subscription']}", ACCOUNT_TYPE))
+
+
+def list_keys(call: Call) -> Reply:
+    doc = require_account(call)
+    if doc["properties"].get("disableLocalAuth"):
+        raise ArmError(400, "BadRequest", "Failed to list key. disableLocalAuth is set to be true")
+    return Reply(200, call.store.get(doc["id"] + "/keys/default"))
+
+
+def regenerate_key(call: Call) -> Reply:
+    doc = require_account(call)
+    if doc["properties"].get("disableLocalAuth"):
+        raise ArmError(400, "BadRequest", "Failed to regenerate key. disableLocalAuth is set to be true")
+    name = str(call.json_body().get("keyName", ""))
+    if name.lower() not in ("key1", "key2"):
+        raise ArmError(400, "InvalidRequestContent", "keyName must be 'Key1' or 'Key2'.")
+    keys = call.store.get(doc["id"] + "/keys/default")
+    keys[name.lower()] = secrets.token_hex(16)
+    call.store.put(doc["id"] + "/keys/default", KEYS_TYPE, keys)
+    return Reply(200, keys)
+
+
+def get_deleted(call: Call) -> Reply:
+    p = call.params
+    doc = call.store.get(deleted_id(p["subscription"], p["location"], p["group"], p["account"]))
+    if doc is None:
+        raise not_found(DELETED_TYPE, p["account"])
+    return Reply(200, _public(doc))
+
+
+def list_deleted(call: Call) -> Reply:
+    docs = call.store.under(f"/subscriptions/{call.params['subscription']}", DELETED_TYPE)
+    return list_reply([_public(d) for d in docs])
+
+
+def purge_deleted(call: Call) -> Reply:
+    """Purge: 202 with Azure-AsyncOperation and Location; the name is free once the operation is done."""
+    p = call.params
+    doc = call.store.get(deleted_id(p["subscription"], p["location"], p["group"], p["account"]))
+    if doc is None:
+        raise not_found(DELETED_TYPE, p["account"])
+    duration = call.config.duration("deletedAccounts", "purge")
+    headers = lro.start(call, resource_id=doc["id"], action="delete", duration=duration, namespace=NAMESPACE,
+                        location=p["location"], lock_id=None, initial_status="Deleting")
+    return Reply(202, None, headers)

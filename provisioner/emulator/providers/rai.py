@@ -1,0 +1,6 @@
+"""(being written)"""
+from provisioner.emulator.arm import Router
+
+
+def register(router: Router) -> None:
+    pass
