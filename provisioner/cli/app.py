@@ -1,11 +1,18 @@
-"""The `provision` command: a Typer root that wires the layers together."""
+"""The `provision` command: a Typer root that wires the layers together.
+
+Exit codes: 0 success (or no changes), 1 any error (usage errors included, so
+they never look like "changes present"), 2 changes present with
+`plan --detailed-exitcode`.
+"""
 from __future__ import annotations
 
 import sys
+import traceback
 
+import click
 import typer
 
-from provisioner.errors import ExitCode, ProvisionerError
+from provisioner.errors import ExitCode, ProvisionerError, SpecError
 
 app = typer.Typer(
     name="provision",
@@ -18,19 +25,50 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Each command module adds its commands to `app` (one module per concern).
-    from provisioner.cli import validate
+    from provisioner.cli import emulator, plan, validate
 
     validate.register(app)
+    plan.register(app)
+    emulator.register(app)
 
 
 _register_commands()
 
 
-def main() -> None:
+def run(argv: list[str]) -> int:
+    """Run the CLI and return its exit code (tests call this; `main` exits with it)."""
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     try:
-        app()
-    except ProvisionerError as exc:  # raised outside a command's own handling
+        result = app(args=argv, prog_name="provision", standalone_mode=False)
+        return int(result or 0)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("Aborted.", err=True)
+        return int(ExitCode.ERROR)
+    except click.ClickException as exc:  # usage errors: 1, never 2
+        exc.show()
+        return int(ExitCode.ERROR)
+    except SpecError as exc:
+        for diagnostic in exc.diagnostics:
+            typer.echo(str(diagnostic), err=True)
+        return int(ExitCode.ERROR)
+    except ProvisionerError as exc:
+        if debug:
+            traceback.print_exc()
         typer.echo(f"Error: {exc}", err=True)
         if exc.hint:
             typer.echo(f"Hint: {exc.hint}", err=True)
-        sys.exit(ExitCode.ERROR)
+        return int(ExitCode.ERROR)
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        return 130
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The only module that builds Azure SDK clients.
+
+Two ways to reach "Azure": the real one (DefaultAzureCredential, so workload
+identity federation, a service principal or `az login` all work) and an
+emulator (its URL, CA file and token). azure-core's own retry policy is turned
+off on purpose: `provisioner.azure.retry` is the one retry layer, and stacking
+the SDK's ten retries under it would multiply waits and hide failures.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from provisioner.errors import ProvisionerError
+
+CLOUDS = {
+    "public": "https://management.azure.com",
+    "china": "https://management.chinacloudapi.cn",
+    "usgov": "https://management.usgovcloudapi.net",
+}
+EMULATOR_ENV = ("PROVISION_EMULATOR_URL", "PROVISION_EMULATOR_CA", "PROVISION_EMULATOR_TOKEN_FILE")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the management API is and how to authenticate; shared by every client."""
+
+    base_url: str
+    credential: Any  # an azure.core TokenCredential
+    ca_file: str | None = None  # trust this CA (the emulator's) instead of the system store
+    is_emulator: bool = False
+    credential_scopes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:  # the credential stays out of logs and tracebacks
+        return f"Connection({self.base_url!r}, emulator={self.is_emulator})"
+
+
+def azure_connection(cloud: str = "public") -> Connection:
+    from azure.identity import AzureAuthorityHosts, DefaultAzureCredential
+
+    if cloud not in CLOUDS:
+        raise ProvisionerError(f"unknown cloud {cloud!r}", hint=f"use one of: {', '.join(CLOUDS)}")
+    authority = {"public": AzureAuthorityHosts.AZURE_PUBLIC_CLOUD, "china": AzureAuthorityHosts.AZURE_CHINA,
+                 "usgov": AzureAuthorityHosts.AZURE_GOVERNMENT}[cloud]
+    base_url = CLOUDS[cloud]
+    return Connection(base_url, DefaultAzureCredential(authority=authority),
+                      credential_scopes=(base_url + "/.default",))
+
+
+def emulator_connection(base_url: str, ca_file: str, credential: Any) -> Connection:
+    return Connection(base_url.rstrip("/"), credential, ca_file=ca_file, is_emulator=True,
+                      credential_scopes=("https://management.azure.com/.default",))
+
+
+def emulator_connection_from_env() -> Connection | None:
+    """An external emulator (`provision emulator serve`) named by its environment variables."""
+    url, ca_file, token_file = (os.environ.get(name) for name in EMULATOR_ENV)
+    if not url:
+        return None
+    if not (ca_file and token_file):
+        raise ProvisionerError("PROVISION_EMULATOR_URL is set but PROVISION_EMULATOR_CA or "
+                               "PROVISION_EMULATOR_TOKEN_FILE is not",
+                               hint="copy all three lines that `provision emulator serve` prints")
+    from provisioner.emulator import EmulatorCredential
+
+    return emulator_connection(url, ca_file, EmulatorCredential(Path(token_file).read_text().strip()))
+
+
+@dataclass
+class Clients:
+    """SDK clients per subscription, built on first use and reused."""
+
+    connection: Connection
+    _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def _options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "base_url": self.connection.base_url,
+            "retry_total": 0,  # provisioner.azure.retry owns retries
+            "logging_enable": False,  # request logs could carry keys
+        }
+        if self.connection.credential_scopes:
+            options["credential_scopes"] = list(self.connection.credential_scopes)
+        if self.connection.ca_file:
+            options["connection_verify"] = self.connection.ca_file
+        return options
+
+    def _client(self, kind: str, subscription: str, factory: type) -> Any:
+        key = (kind, subscription.lower())
+        if key not in self._cache:
+            self._cache[key] = factory(self.connection.credential, subscription, **self._options())
+        return self._cache[key]
+
+    def cognitive(self, subscription: str) -> CognitiveServicesManagementClient:
+        return self._client("cognitive", subscription, CognitiveServicesManagementClient)
+
+    def resources(self, subscription: str) -> ResourceManagementClient:
+        return self._client("resources", subscription, ResourceManagementClient)
+
+    def keyvault(self, subscription: str) -> KeyVaultManagementClient:
+        return self._client("keyvault", subscription, KeyVaultManagementClient)
+
+    def close(self) -> None:
+        for client in self._cache.values():
+            client.close()
+        self._cache.clear()

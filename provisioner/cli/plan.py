@@ -1,0 +1,65 @@
+"""`provision plan`: the diff between the spec and live Azure."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from provisioner.azure.observe import read_observed
+from provisioner.cli.session import connect, load_spec
+from provisioner.errors import ExitCode
+from provisioner.plan import differ, planfile
+from provisioner.plan.model import Plan
+from provisioner.render.human import render_plan
+
+SPEC_ARGUMENT = typer.Argument(Path("deployments.yaml"), help="The spec file.")
+EMULATOR_OPTION = typer.Option(False, "--emulator", help="Use the embedded emulator (state in .provision/ "
+                                                         "beside the spec) instead of Azure.")
+CLOUD_OPTION = typer.Option("public", "--cloud", help="Azure cloud: public, china or usgov.")
+TARGET_OPTION = typer.Option([], "--target", help="Limit to ACCOUNT or ACCOUNT/DEPLOYMENT (repeatable).")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan)
+
+
+def plan(
+    spec: Path = SPEC_ARGUMENT,
+    emulator: bool = EMULATOR_OPTION,
+    cloud: str = CLOUD_OPTION,
+    target: list[str] = TARGET_OPTION,
+    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+    out: Optional[Path] = typer.Option(None, "-out", "--out", help="Save the plan to this file for `apply`."),
+    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
+                                           help="Exit 0 for no changes, 2 for changes, 1 for errors."),
+    destroy: bool = typer.Option(False, "--destroy", help="Plan what `destroy` would remove."),
+    include_accounts: bool = typer.Option(False, "--include-accounts", help="With --destroy: accounts too."),
+) -> int:
+    """Show what apply would change, without changing anything."""
+    if output not in ("text", "json"):
+        raise typer.BadParameter("must be text or json", param_hint="--output")
+    loaded = load_spec(spec)
+    with connect(spec, emulator=emulator, cloud=cloud) as clients:
+        result = make(loaded, clients, targets=target, destroy=destroy, include_accounts=include_accounts)
+    if out is not None:
+        planfile.save(result, out)
+    document = result.to_dict()
+    if output == "json":
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        console = Console()
+        render_plan(document, console)
+        if out is not None:
+            console.print(f"Saved the plan to {out}. Apply exactly this plan with `provision apply {out}`.")
+    if detailed_exitcode and result.has_changes:
+        return ExitCode.CHANGES
+    return ExitCode.OK
+
+
+def make(loaded, clients, *, targets=(), destroy: bool = False, include_accounts: bool = False) -> Plan:
+    observed = read_observed(clients, loaded.desired)
+    return differ.make_plan(loaded.desired, observed, spec_file=str(loaded.path), spec_digest=loaded.digest,
+                            destroy=destroy, include_accounts=include_accounts, targets=targets)

@@ -1,0 +1,86 @@
+"""The human view of a plan, rendered from the plan's JSON document only.
+
+Because this reads the same dict that `--output json` prints, the two views
+cannot disagree. Colour comes from Rich, which turns it off when the stream is
+not a terminal or NO_COLOR is set.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from rich.console import Console
+from rich.markup import escape
+
+STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
+SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+VERB = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
+
+
+def render_plan(document: Mapping[str, Any], console: Console) -> None:
+    pending = [c for c in document["changes"] if c["action"] != "no-op"]
+    title = "Destroy plan" if document.get("destroy") else "Plan"
+    console.print(f"[bold]{title}[/bold] for {escape(document['spec']['file'])}"
+                  + (f" (targets: {', '.join(document['targets'])})" if document.get("targets") else ""))
+    console.print()
+    if not pending:
+        console.print("[green]No changes.[/green] Azure matches the spec.")
+    for change in pending:
+        _render_change(change, console)
+    if document.get("unmanaged"):
+        console.print("[dim]Not managed by this spec (left alone):[/dim]")
+        for item in document["unmanaged"]:
+            console.print(f"[dim]    {escape(item['address'])} ({item['kind'].replace('_', ' ')})[/dim]")
+        console.print()
+    for warning in document.get("warnings", ()):
+        console.print(f"[yellow]Warning:[/yellow] {escape(warning)}")
+    summary = document["summary"]
+    parts = [f"{summary[action]} {VERB[action]}" for action in ("create", "update", "replace", "delete")]
+    console.print(f"[bold]Plan:[/bold] {', '.join(parts)}.")
+
+
+def _render_change(change: Mapping[str, Any], console: Console) -> None:
+    action = change["action"]
+    style = STYLE[action]
+    kind = change["kind"].replace("_", " ")
+    header = f"[{style}]{SYMBOL[action]:>3}[/{style}] [bold]{escape(change['address'])}[/bold] ({kind})"
+    if action in ("replace", "delete") or change.get("reason") not in ("does not exist", "differs from the spec"):
+        header += f" [dim]— {escape(change['reason'])}[/dim]"
+    console.print(header)
+    if action == "create":
+        for path, value in _flatten(change["after"] or {}):
+            console.print(f"        {escape(path)}: {escape(_show(value))}")
+    elif action in ("update", "replace"):
+        for field in change["fields"]:
+            mark = "  [magenta]# forces replacement[/magenta]" if field["forces_replace"] else ""
+            console.print(f"        {escape(field['path'])}: {escape(_show(field['before']))} → "
+                          f"{escape(_show(field['after']))}{mark}")
+    for note in change.get("notes", ()):
+        if action != "replace":  # replace notes are repeated as warnings at the end
+            console.print(f"        [yellow]note:[/yellow] {escape(note)}")
+    console.print()
+
+
+def _flatten(value: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key, item in value.items():
+        if isinstance(item, Mapping) and item:
+            rows.extend(_flatten(item, f"{prefix}{key}."))
+        elif item is not None and item != {} and item != []:
+            rows.append((f"{prefix}{key}", item))
+    return rows
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) if not isinstance(v, Mapping) else _inline(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return _inline(value)
+    return str(value)
+
+
+def _inline(value: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
