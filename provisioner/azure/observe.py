@@ -23,8 +23,10 @@ READ_POLICY = retry.RetryPolicy(deadline=120.0)
 
 
 def _doc(model: Any) -> dict:
-    """An SDK model back to the REST document it came from."""
-    return model.serialize(keep_readonly=True)
+    """An SDK model back to the REST document it came from (msrest- and TypeSpec-generated SDKs differ)."""
+    if hasattr(model, "serialize"):
+        return model.serialize(keep_readonly=True)
+    return model.as_dict()
 
 
 def _read(what: str, operation: Callable[[], Any]) -> Any:

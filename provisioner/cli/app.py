@@ -25,10 +25,11 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Each command module adds its commands to `app` (one module per concern).
-    from provisioner.cli import emulator, plan, validate
+    from provisioner.cli import apply, emulator, plan, validate
 
     validate.register(app)
     plan.register(app)
+    apply.register(app)
     emulator.register(app)
 
 

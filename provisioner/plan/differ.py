@@ -5,6 +5,7 @@ Azure fills in (or tags someone else adds) never show up as drift. No I/O here.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
 from provisioner.errors import PlanError
@@ -22,13 +23,14 @@ DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST, Kind.SECRET}
 
 
 def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str, spec_digest: str,
-              destroy: bool = False, include_accounts: bool = False, targets: Iterable[str] = ()) -> Plan:
+              destroy: bool = False, include_accounts: bool = False, purge: bool = False,
+              targets: Iterable[str] = ()) -> Plan:
     targets = tuple(targets)
     errors: list[str] = []
     regions = {r.name: r.properties["location"] for r in desired.resources if r.kind is Kind.ACCOUNT}
     resolved = [_resolve(r, observed, regions, errors) for r in desired.resources]
     if destroy:
-        changes = _destroy_changes(resolved, observed, desired.spec_name, include_accounts, errors)
+        changes = _destroy_changes(resolved, observed, desired.spec_name, include_accounts, purge, errors)
         unmanaged: list[Unmanaged] = []
     else:
         changes, unmanaged = _apply_changes(resolved, desired, observed, errors)
@@ -84,7 +86,10 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
         if live is None:
             changes.append(_create(resource, desired, observed, errors))
             continue
-        fields = diff_properties(resource.properties, live.resource.properties)
+        declared = resource.properties
+        if resource.kind is Kind.RESOURCE_GROUP:  # create-only: an existing group (often not ours) keeps its tags
+            declared = {k: v for k, v in declared.items() if k != "tags"}
+        fields = diff_properties(declared, live.resource.properties)
         fixed = [f for f in fields if f.path.split(".")[0] in FIXED_FIELDS.get(resource.kind, ())]
         if fixed:
             errors.append(f"{resource.address}: {', '.join(f.path for f in fixed)} cannot change on an existing "
@@ -122,6 +127,7 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
 
 def _create(resource: Resource, desired: DesiredState, observed: ObservedState, errors: list[str]) -> Change:
     notes: tuple[str, ...] = ()
+    options: dict[str, Any] = {}
     if resource.kind is Kind.ACCOUNT and resource.name in observed.soft_deleted:
         deleted = observed.soft_deleted[resource.name]
         choice = desired.on_soft_deleted.get(resource.name, "fail")
@@ -133,11 +139,13 @@ def _create(resource: Resource, desired: DesiredState, observed: ObservedState, 
                 "delete it for good and create a new one")
         notes = (f"a soft-deleted account with this name exists: it will be "
                  f"{'restored' if choice == 'restore' else 'purged first'}",)
-    return _change(resource, Action.CREATE, None, [], reason="does not exist", notes=notes)
+        options = {"on_soft_deleted": choice}
+    change = _change(resource, Action.CREATE, None, [], reason="does not exist", notes=notes)
+    return replace(change, options=options) if options else change
 
 
 def _destroy_changes(resolved: list[Resource], observed: ObservedState, spec_name: str, include_accounts: bool,
-                     errors: list[str]) -> list[Change]:
+                     purge: bool, errors: list[str]) -> list[Change]:
     kinds = DESTROYABLE | ({Kind.ACCOUNT} if include_accounts else set())
     changes = []
     for resource in resolved:
@@ -150,8 +158,10 @@ def _destroy_changes(resolved: list[Resource], observed: ObservedState, spec_nam
             errors.append(f"{resource.address}: has prevent_destroy: true; remove it from the spec first if you "
                           "really mean to destroy it")
         changes.append(Change(kind=resource.kind, name=resource.name, scope=resource.scope, action=Action.DELETE,
-                              before=_plain(live.resource.properties), after=None, reason="destroy",
-                              depends_on=resource.depends_on, prevent_destroy=resource.prevent_destroy))
+                              before=_plain(live.resource.properties), after=None,
+                              reason="destroy" + (" and purge" if purge and resource.kind is Kind.ACCOUNT else ""),
+                              depends_on=resource.depends_on, prevent_destroy=resource.prevent_destroy,
+                              options={"purge": True} if purge and resource.kind is Kind.ACCOUNT else {}))
     return changes
 
 

@@ -48,6 +48,8 @@ class Change:
     depends_on: tuple[str, ...] = ()
     prevent_destroy: bool = False
     notes: tuple[str, ...] = ()  # extra facts shown with the change (soft-deleted account, downtime)
+    # how to carry it out, beyond the properties: {"on_soft_deleted": "restore"|"purge"}, {"purge": true}
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def address(self) -> str:
@@ -140,6 +142,7 @@ def _change_to_dict(c: Change) -> dict[str, Any]:
         "fields": [{"path": f.path, "before": f.before, "after": f.after, "forces_replace": f.forces_replace}
                    for f in c.fields],
         "depends_on": list(c.depends_on), "prevent_destroy": c.prevent_destroy, "notes": list(c.notes),
+        "options": dict(c.options),
     }
 
 
@@ -151,6 +154,7 @@ def _change_from_dict(d: Mapping[str, Any]) -> Change:
                      for f in d["fields"]),
         reason=d.get("reason", ""), depends_on=tuple(d.get("depends_on", ())),
         prevent_destroy=bool(d.get("prevent_destroy")), notes=tuple(d.get("notes", ())),
+        options=dict(d.get("options", {})),
     )
 
 

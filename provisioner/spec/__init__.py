@@ -1,0 +1,37 @@
+"""Reading deployments.yaml.
+
+`load` runs the whole pipeline: parse and schema-check (loader), semantic
+checks (validate), translation to desired resources (desired). Any error
+raises one SpecError carrying every diagnostic, warnings included. When the
+spec is valid, its warnings are on `spec.warnings`.
+"""
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from provisioner.errors import SpecError
+from provisioner.model.resources import DesiredState
+from provisioner.spec.desired import build_desired
+from provisioner.spec.loader import load_spec, load_text
+from provisioner.spec.schema import Spec
+from provisioner.spec.validate import validate_spec
+
+__all__ = ["Spec", "build_desired", "load", "load_from_text", "load_spec", "load_text", "validate_spec"]
+
+
+def load(path: str | PurePath) -> tuple[Spec, DesiredState]:
+    """Read, check and translate a spec file; the spec name defaults to the file's stem."""
+    return _checked(load_spec(path), PurePath(path).stem)
+
+
+def load_from_text(text: str, filename: str = "deployments.yaml") -> tuple[Spec, DesiredState]:
+    """Like `load`, for text already in memory; `filename` is used in diagnostics and as the default name."""
+    return _checked(load_text(text, filename), PurePath(filename).stem)
+
+
+def _checked(spec: Spec, default_name: str) -> tuple[Spec, DesiredState]:
+    diagnostics = validate_spec(spec)
+    if any(diagnostic.severity == "error" for diagnostic in diagnostics):
+        raise SpecError(diagnostics)
+    spec._warnings = tuple(diagnostics)  # all warnings by now
+    return spec, build_desired(spec, spec.name or default_name)

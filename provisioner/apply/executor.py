@@ -1,0 +1,185 @@
+"""Carrying out a Plan: ordering, parallelism, failure isolation, interruption.
+
+Azure allows one write at a time per account, so each account's changes run in
+one lane, in order; lanes for different accounts run in parallel (bounded).
+Resource groups come first, Key Vault secrets last. A failed change never
+stops other lanes; changes that depend on it are skipped and say why. The
+executor never raises for a single change: it returns an Outcome for each.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Protocol
+
+from provisioner.errors import PermanentError, ProvisionerError, TransientError
+from provisioner.model.resources import Kind
+from provisioner.plan.model import Action, Change, Plan
+from provisioner.plan.result import FAILED, SKIPPED, SUCCEEDED, ApplyResult, Outcome
+
+class Writer(Protocol):
+    """Carries out one change in Azure (provisioner.azure.writers implements it)."""
+
+    def execute(self, change: Change, on_retry) -> None: ...
+
+
+class Events(Protocol):
+    """Progress hooks (renderers implement them; calls come from worker threads)."""
+
+    def started(self, change: Change) -> None: ...
+
+    def retrying(self, change: Change, error: TransientError, attempt: int, delay: float) -> None: ...
+
+    def finished(self, change: Change, outcome: Outcome) -> None: ...
+
+
+class NoEvents:
+    def started(self, change: Change) -> None:
+        pass
+
+    def retrying(self, change: Change, error: TransientError, attempt: int, delay: float) -> None:
+        pass
+
+    def finished(self, change: Change, outcome: Outcome) -> None:
+        pass
+
+
+def lanes(plan: Plan) -> tuple[list[Change], list[list[Change]], list[Change]]:
+    """(resource groups, one ordered lane per account, secrets)."""
+    groups = [c for c in plan.pending if c.kind is Kind.RESOURCE_GROUP]
+    secrets = [c for c in plan.pending if c.kind is Kind.SECRET]
+    by_account: dict[tuple[str, str], list[Change]] = {}
+    for change in plan.pending:
+        if change.kind in (Kind.RESOURCE_GROUP, Kind.SECRET):
+            continue
+        account = change.name if change.kind is Kind.ACCOUNT else change.scope.account
+        by_account.setdefault((change.scope.subscription.lower(), account or ""), []).append(change)
+    return groups, [order_account_changes(changes) for _, changes in sorted(by_account.items())], secrets
+
+
+def order_account_changes(changes: list[Change]) -> list[Change]:
+    """One account's changes in the order Azure accepts and quota favours:
+    the account itself; deletions of deployments (and the delete half of replaces) and capacity decreases,
+    so freed quota is reusable in this run; blocklists and policies; then deployment creations and updates
+    (spillover targets first); finally policy and blocklist deletions, once nothing uses them.
+    An account deletion (destroy) comes last of all."""
+    account = [c for c in changes if c.kind is Kind.ACCOUNT and c.action is not Action.DELETE]
+    account_delete = [c for c in changes if c.kind is Kind.ACCOUNT and c.action is Action.DELETE]
+    deployments = [c for c in changes if c.kind is Kind.DEPLOYMENT]
+    freeing = [c for c in deployments if c.action is Action.DELETE or _decreases_capacity(c)]
+    growing = [c for c in deployments if c not in freeing]
+    writes = [c for c in changes if c.kind in (Kind.BLOCKLIST, Kind.RAI_POLICY) and c.action is not Action.DELETE]
+    deletes = [c for c in changes if c.kind in (Kind.RAI_POLICY, Kind.BLOCKLIST) and c.action is Action.DELETE]
+    writes.sort(key=lambda c: c.kind is Kind.RAI_POLICY)  # blocklists before the policies that use them
+    deletes.sort(key=lambda c: c.kind is Kind.BLOCKLIST)  # policies before their blocklists
+    return (account + _by_spillover(freeing, reverse=True) + writes + _by_spillover(growing) + deletes
+            + account_delete)
+
+
+def _decreases_capacity(change: Change) -> bool:
+    return change.action is Action.UPDATE and any(
+        f.path == "capacity" and isinstance(f.before, int) and isinstance(f.after, int) and f.after < f.before
+        for f in change.fields)
+
+
+def _by_spillover(changes: list[Change], reverse: bool = False) -> list[Change]:
+    """Spillover targets before the deployments that spill over to them (after them when deleting)."""
+    names = {c.name: c for c in changes}
+    ordered: list[Change] = []
+    seen: set[str] = set()
+
+    def visit(change: Change) -> None:
+        if change.name in seen:
+            return
+        seen.add(change.name)
+        target = (change.after or change.before or {}).get("spillover")
+        if target in names:
+            visit(names[target])
+        ordered.append(change)
+
+    for change in sorted(changes, key=lambda c: c.name):
+        visit(change)
+    return list(reversed(ordered)) if reverse else ordered
+
+
+class Executor:
+    def __init__(self, writer: Writer, *, parallelism: int = 10, events: Events | None = None):
+        self.writer = writer
+        self.parallelism = max(1, parallelism)
+        self.events = events or NoEvents()
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._outcomes: dict[str, Outcome] = {}
+
+    def run(self, plan: Plan) -> ApplyResult:
+        groups, account_lanes, secrets = lanes(plan)
+        interrupted = False
+        try:
+            self._run_parallel([[g] for g in groups])
+            self._run_parallel(account_lanes)
+            self._run_parallel([secrets] if secrets else [])
+        except KeyboardInterrupt:
+            interrupted = True
+        order = [c.address for c in plan.pending]
+        for change in plan.pending:  # anything never started (interrupted): say so
+            if change.address not in self._outcomes:
+                self._outcomes[change.address] = Outcome(change.address, change.action.value, SKIPPED,
+                                                         "interrupted before it started")
+        return ApplyResult(tuple(sorted(self._outcomes.values(), key=lambda o: order.index(o.address))),
+                           interrupted=interrupted)
+
+    def _run_parallel(self, work: list[list[Change]]) -> None:
+        if not work:
+            return
+        with ThreadPoolExecutor(max_workers=min(self.parallelism, len(work))) as pool:
+            futures: set[Future] = {pool.submit(self._run_lane, lane) for lane in work}
+            try:
+                while futures:
+                    done, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()  # a bug in the executor itself should not pass silently
+            except KeyboardInterrupt:
+                # stop starting new work; let in-flight Azure operations finish and be reported
+                self.stopping.set()
+                wait(futures)
+                raise
+
+    def _run_lane(self, lane: list[Change]) -> None:
+        for change in lane:
+            if self.stopping.is_set():
+                return
+            blocked = self._blocked_by(change)
+            if blocked:
+                self._record(change, Outcome(change.address, change.action.value, SKIPPED,
+                                             f"depends on {blocked}, which did not succeed"))
+                continue
+            self.events.started(change)
+            start = time.monotonic()
+            try:
+                self.writer.execute(change, on_retry=lambda e, n, d, c=change: self.events.retrying(c, e, n, d))
+                outcome = Outcome(change.address, change.action.value, SUCCEEDED, seconds=time.monotonic() - start)
+            except ProvisionerError as exc:
+                outcome = Outcome(change.address, change.action.value, FAILED, _reason(exc),
+                                  seconds=time.monotonic() - start)
+            self._record(change, outcome)
+
+    def _blocked_by(self, change: Change) -> str | None:
+        with self._lock:
+            for dependency in change.depends_on:
+                outcome = self._outcomes.get(dependency)
+                if outcome is not None and outcome.status != SUCCEEDED:
+                    return dependency
+        return None
+
+    def _record(self, change: Change, outcome: Outcome) -> None:
+        with self._lock:
+            self._outcomes[change.address] = outcome
+        self.events.finished(change, outcome)
+
+
+def _reason(exc: ProvisionerError) -> str:
+    text = str(exc)
+    if isinstance(exc, PermanentError) and exc.hint:
+        text += f" ({exc.hint})"
+    return text

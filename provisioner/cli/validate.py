@@ -1,0 +1,47 @@
+"""`provision validate` and `provision schema`: spec checks that never touch Azure."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import typer
+
+from provisioner.errors import Diagnostic, ExitCode, SpecError
+from provisioner.spec import load
+from provisioner.spec.schema import spec_json_schema
+
+DEFAULT_SPEC = Path("deployments.yaml")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("schema")(schema)
+
+
+def validate(
+    spec: Path = typer.Argument(DEFAULT_SPEC, help="The spec file.", show_default=True),
+) -> None:
+    """Check a spec file without touching Azure: syntax, schema and cross-references."""
+    try:
+        loaded, _ = load(spec)
+    except SpecError as exc:
+        for diagnostic in exc.diagnostics:
+            typer.echo(_line(diagnostic), err=True)
+        raise typer.Exit(ExitCode.ERROR) from None
+    for warning in loaded.warnings:
+        typer.echo(_line(warning), err=True)
+    typer.echo(
+        f"✓ {spec} is valid: {len(loaded.accounts)} accounts, {loaded.deployment_count()} deployments"
+    )
+
+
+def schema() -> None:
+    """Print the JSON Schema of the spec (for editors: deployments.schema.json)."""
+    typer.echo(json.dumps(spec_json_schema(), indent=2))
+
+
+def _line(diagnostic: Diagnostic) -> str:
+    if diagnostic.severity == "warning":
+        return str(replace(diagnostic, message=f"warning: {diagnostic.message}"))
+    return str(diagnostic)

@@ -1,0 +1,25 @@
+"""What applying a plan did, change by change (rendered by provisioner.render)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    address: str
+    action: str
+    status: str  # succeeded | failed | skipped
+    reason: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    outcomes: tuple[Outcome, ...]
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.interrupted or any(o.status != SUCCEEDED for o in self.outcomes)

@@ -1,0 +1,208 @@
+"""Translate a valid Spec into desired Resources, in the vocabulary of provisioner.model.resources."""
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.model.resources import (
+    DesiredState,
+    Kind,
+    KeyVaultTarget,
+    Resource,
+    Scope,
+    address_of,
+    ownership_tags,
+)
+from provisioner.spec.schema import (
+    Account,
+    CapacityRange,
+    CategoryThresholds,
+    ContentFilter,
+    Deployment,
+    Path,
+    RegexItem,
+    Spec,
+    is_built_in_policy,
+)
+
+ACCOUNT_SKU = "S0"
+MODE = {"default": "Default", "blocking": "Blocking", "asynchronous": "Asynchronous_filter"}
+PUBLIC_NETWORK_ACCESS = {"enabled": "Enabled", "disabled": "Disabled"}
+PROMPT_SHIELDS = ("jailbreak", "indirect_attack")  # act on the prompt
+PROTECTED_MATERIAL = ("protected_material_text", "protected_material_code")  # act on the completion
+
+
+def build_desired(spec: Spec, spec_name: str) -> DesiredState:
+    """Everything `spec` asks for; `spec_name` goes into the ownership tags. Expects a validated spec."""
+    owner_tags = ownership_tags(spec_name)
+    resources = _resource_groups(spec, owner_tags)
+    for index, account in enumerate(spec.accounts):
+        resources += _account_resources(spec, index, account, owner_tags)
+    return DesiredState(
+        spec_name=spec_name,
+        resources=tuple(resources),
+        on_soft_deleted={account.name: account.on_soft_deleted for account in spec.accounts},
+        key_vault=_key_vault_target(spec),
+    )
+
+
+def _resource_groups(spec: Spec, owner_tags: dict[str, str]) -> list[Resource]:
+    tags = {**spec.defaults.tags, **owner_tags}
+    groups: dict[tuple[str, str], Resource] = {}
+    for index, account in enumerate(spec.accounts):
+        subscription, name = spec.subscription_of(account), spec.resource_group_of(account)
+        if (subscription, name) not in groups:
+            declared_at = ("accounts", index) if account.resource_group else ("defaults",)
+            groups[subscription, name] = Resource(
+                Kind.RESOURCE_GROUP,
+                name,
+                Scope(subscription, name),
+                {"location": spec.location_of(account).lower(), "tags": dict(tags)},
+                source=spec.source.locate(declared_at + ("resource_group",)),
+            )
+    vault = _key_vault_target(spec)
+    if vault is not None and (vault.scope.subscription, vault.scope.resource_group) not in groups:
+        name = vault.scope.resource_group
+        groups[vault.scope.subscription, name] = Resource(
+            Kind.RESOURCE_GROUP,
+            name,
+            Scope(vault.scope.subscription, name),
+            {"location": _key_vault_group_location(spec).lower(), "tags": dict(tags)},
+            source=spec.source.locate(("key_vault",)),
+        )
+    return list(groups.values())
+
+
+def _key_vault_group_location(spec: Spec) -> str:
+    """Location for a key vault resource group that holds no account (validate ensures there is one)."""
+    return spec.defaults.location or spec.location_of(spec.accounts[0])
+
+
+def _key_vault_target(spec: Spec) -> KeyVaultTarget | None:
+    vault = spec.key_vault
+    if vault is None:
+        return None
+    scope = Scope(
+        vault.subscription or spec.defaults.subscription,
+        vault.resource_group or spec.defaults.resource_group,
+    )
+    return KeyVaultTarget(vault.name, scope, vault.endpoint_secret, vault.key_secret)
+
+
+def _account_resources(spec: Spec, index: int, account: Account, owner_tags: dict[str, str]) -> list[Resource]:
+    group_scope = Scope(spec.subscription_of(account), spec.resource_group_of(account))
+    child_scope = Scope(group_scope.subscription, group_scope.resource_group, account=account.name)
+    account_tags = {**spec.defaults.tags, **account.tags}
+    tags = {**account_tags, **owner_tags}
+    account_resource = Resource(
+        Kind.ACCOUNT,
+        account.name,
+        group_scope,
+        {
+            "location": spec.location_of(account).lower(),
+            "kind": account.kind,
+            "sku": ACCOUNT_SKU,
+            "custom_subdomain": account.custom_subdomain or account.name,
+            "public_network_access": PUBLIC_NETWORK_ACCESS[account.public_network_access],
+            "local_auth": account.local_auth,
+            "tags": dict(tags),
+        },
+        depends_on=(address_of(Kind.RESOURCE_GROUP, group_scope.resource_group, group_scope),),
+        prevent_destroy=account.prevent_destroy,
+        source=spec.source.locate(("accounts", index)),
+    )
+    resources = [account_resource]
+
+    # Only what this account's deployments use is created on it; built-in policies already exist.
+    filter_names = list(dict.fromkeys(
+        d.content_filter for d in account.deployments if d.content_filter and not is_built_in_policy(d.content_filter)
+    ))
+    blocklist_names = sorted({name for f in filter_names for name in spec.content_filters[f].blocklists})
+    for name in blocklist_names:
+        blocklist = spec.blocklists[name]
+        resources.append(Resource(
+            Kind.BLOCKLIST,
+            name,
+            child_scope,
+            {"description": blocklist.description, "items": _blocklist_items(blocklist.items), "tags": dict(tags)},
+            depends_on=(account_resource.address,),
+            source=spec.source.locate(("blocklists", name)),
+        ))
+    for name in filter_names:
+        content_filter = spec.content_filters[name]
+        blocklist_addresses = tuple(
+            address_of(Kind.BLOCKLIST, blocklist, child_scope) for blocklist in sorted(content_filter.blocklists)
+        )
+        resources.append(Resource(
+            Kind.RAI_POLICY,
+            name,
+            child_scope,
+            _rai_policy_properties(content_filter, tags),
+            depends_on=(account_resource.address, *blocklist_addresses),
+            source=spec.source.locate(("content_filters", name)),
+        ))
+    for deployment_index, deployment in enumerate(account.deployments):
+        path = ("accounts", index, "deployments", deployment_index)
+        deployment_tags = {**account_tags, **deployment.tags, **owner_tags}
+        resources.append(_deployment(spec, path, deployment, child_scope, deployment_tags))
+    return resources
+
+
+def _blocklist_items(items: list[str | RegexItem]) -> list[dict[str, Any]]:
+    pairs = {(item.regex, True) if isinstance(item, RegexItem) else (item, False) for item in items}
+    return [{"pattern": pattern, "regex": regex} for pattern, regex in sorted(pairs)]
+
+
+def _rai_policy_properties(content_filter: ContentFilter, tags: dict[str, str]) -> dict[str, Any]:
+    filters: dict[str, dict[str, str]] = {}
+    for category, setting in content_filter.categories:
+        if isinstance(setting, CategoryThresholds):
+            filters[category] = {
+                side: threshold
+                for side, threshold in (("prompt", setting.prompt), ("completion", setting.completion))
+                if threshold is not None
+            }
+        elif setting is not None:
+            filters[category] = {"prompt": setting, "completion": setting}
+    for shield in PROMPT_SHIELDS:
+        if (action := getattr(content_filter, shield)) is not None:
+            filters[shield] = {"prompt": action}
+    for check in PROTECTED_MATERIAL:
+        if (action := getattr(content_filter, check)) is not None:
+            filters[check] = {"completion": action}
+    return {
+        "base": content_filter.base,
+        "mode": MODE[content_filter.mode],
+        "filters": filters,
+        "blocklists": sorted(content_filter.blocklists),
+        "tags": dict(tags),
+    }
+
+
+def _deployment(spec: Spec, path: Path, deployment: Deployment, scope: Scope, tags: dict[str, str]) -> Resource:
+    capacity = deployment.capacity
+    if isinstance(capacity, CapacityRange):
+        capacity = {"min": capacity.min, "max": capacity.max}  # the planner picks a value in range
+    depends_on = [address_of(Kind.ACCOUNT, scope.account, scope)]
+    if deployment.content_filter and not is_built_in_policy(deployment.content_filter):
+        depends_on.append(address_of(Kind.RAI_POLICY, deployment.content_filter, scope))
+    if deployment.spillover:
+        depends_on.append(address_of(Kind.DEPLOYMENT, deployment.spillover, scope))
+    return Resource(
+        Kind.DEPLOYMENT,
+        deployment.name,
+        scope,
+        {
+            "model": deployment.model,
+            "format": deployment.format,
+            "version": deployment.version,
+            "sku": deployment.azure_sku(),
+            "capacity": capacity,
+            "content_filter": deployment.content_filter,
+            "upgrade": deployment.upgrade,
+            "spillover": deployment.spillover,
+            "tags": dict(tags),
+        },
+        depends_on=tuple(depends_on),
+        prevent_destroy=deployment.prevent_destroy,
+        source=spec.source.locate(path),
+    )

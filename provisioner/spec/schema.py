@@ -1,0 +1,329 @@
+"""The deployments.yaml document as pydantic models.
+
+The models check shape and types only (the JSON Schema editors use is
+generated from them); rules that span fields or sections live in validate.py.
+A `Spec` also knows where each of its values is written (`Spec.source`), so
+every later check can point at a line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable, Literal, Mapping, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from provisioner.errors import Diagnostic
+from provisioner.model.resources import SourceLocation
+
+SPEC_VERSION = 1
+
+Path = tuple[Union[str, int], ...]  # a field path: ("accounts", 0, "deployments", 1, "capacity")
+
+Threshold = Literal["low", "medium", "high", "off"]
+Action = Literal["block", "annotate", "off"]
+DeploymentType = Literal["standard", "provisioned", "batch", "developer"]
+DeploymentScope = Literal["regional", "global", "datazone"]
+
+DEFAULT_TYPE: DeploymentType = "standard"
+DEFAULT_SCOPE: DeploymentScope = "global"
+
+# type x scope -> Azure deployment SKU name; a missing pair is impossible.
+SKU_BY_TYPE_AND_SCOPE: dict[tuple[str, str], str] = {
+    ("standard", "regional"): "Standard",
+    ("standard", "global"): "GlobalStandard",
+    ("standard", "datazone"): "DataZoneStandard",
+    ("provisioned", "regional"): "ProvisionedManaged",
+    ("provisioned", "global"): "GlobalProvisionedManaged",
+    ("provisioned", "datazone"): "DataZoneProvisionedManaged",
+    ("batch", "global"): "GlobalBatch",
+    ("batch", "datazone"): "DataZoneBatch",
+    ("developer", "global"): "DeveloperTier",
+}
+
+BUILT_IN_POLICY_PREFIX = "Microsoft."
+
+
+def is_built_in_policy(name: str) -> bool:
+    return name.startswith(BUILT_IN_POLICY_PREFIX)
+
+
+def format_path(path: Path) -> str:
+    """("accounts", 0, "capacity") -> "accounts[0].capacity"."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+@dataclass(frozen=True)
+class SourceMap:
+    """Where each value (and each mapping key) of a spec is written: 1-based (line, column)."""
+
+    file: str = "<memory>"
+    values: Mapping[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: Mapping[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: Path, *, at_key: bool = False) -> tuple[int | None, int | None]:
+        """The position of `path`, or of its closest written ancestor."""
+        if at_key and path in self.keys:
+            return self.keys[path]
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, (None, None))
+
+    def locate(self, path: Path) -> SourceLocation:
+        """Where the item at `path` is declared: its key when it has one (`strict:`), else its value."""
+        line, column = self.position(path, at_key=True)
+        return SourceLocation(self.file, line, column)
+
+    def diagnostic(
+        self, path: Path, message: str, *, severity: str = "error", at_key: bool = False
+    ) -> Diagnostic:
+        line, column = self.position(path, at_key=at_key)
+        return Diagnostic(self.file, line, column, format_path(path), message, severity)
+
+
+def _scalar_or_mapping(scalar: Any, mapping: type[BaseModel], is_scalar: Callable[[Any], bool], expected: str) -> Any:
+    """A value written either as a scalar shorthand or as a mapping.
+
+    A tagged union makes pydantic report errors of the matching shape only;
+    any other shape gets one "expected ..." error instead of one per member.
+    """
+
+    def shape(value: Any) -> str | None:
+        if isinstance(value, (dict, BaseModel)):
+            return "mapping"
+        return "scalar" if is_scalar(value) else None
+
+    return Annotated[
+        Union[Annotated[scalar, Tag("scalar")], Annotated[mapping, Tag("mapping")]],
+        Discriminator(shape, custom_error_type="expected", custom_error_message=expected),
+    ]
+
+
+def _is_whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+class _Model(BaseModel):
+    # Numbers are accepted where text is expected (`version: 2`, `cost-center: 4711`).
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+Tags = Annotated[dict[str, str], Field(description="Azure tags (text values).")]
+PositiveInt = Annotated[StrictInt, Field(gt=0)]
+
+
+class Defaults(_Model):
+    """Settings every account inherits unless it sets its own."""
+
+    subscription: str | None = Field(None, description="Azure subscription id.")
+    resource_group: str | None = Field(None, description="Resource group of the accounts.")
+    location: str | None = Field(None, description="Azure region, e.g. eastus2.")
+    tags: Tags = {}
+
+
+class KeyVault(_Model):
+    """Where endpoints and keys are published after apply."""
+
+    name: str = Field(description="Name of an existing Key Vault.")
+    resource_group: str | None = Field(None, description="Default: defaults.resource_group.")
+    subscription: str | None = Field(None, description="Default: defaults.subscription.")
+    endpoint_secret: str = Field(
+        "{account}-endpoint", description="Secret name template for an account's endpoint; {account} is replaced."
+    )
+    key_secret: str = Field(
+        "{account}-key", description="Secret name template for an account's key; {account} is replaced."
+    )
+
+
+class CategoryThresholds(_Model):
+    """Separate thresholds for prompts and completions."""
+
+    prompt: Threshold | None = Field(None, description="Threshold for prompts: low | medium | high | off.")
+    completion: Threshold | None = Field(None, description="Threshold for completions: low | medium | high | off.")
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> CategoryThresholds:
+        if self.prompt is None and self.completion is None:
+            raise ValueError("set prompt, completion or both")
+        return self
+
+
+CategorySetting = _scalar_or_mapping(
+    Threshold, CategoryThresholds, _is_text, "a threshold (low, medium, high, off) or {prompt: ..., completion: ...}"
+)
+
+
+class Categories(_Model):
+    """Severity thresholds per harm category; a category not given keeps the base policy's setting."""
+
+    hate: CategorySetting | None = Field(None, description="low | medium | high | off, or {prompt, completion}.")
+    sexual: CategorySetting | None = Field(None, description="low | medium | high | off, or {prompt, completion}.")
+    violence: CategorySetting | None = Field(None, description="low | medium | high | off, or {prompt, completion}.")
+    self_harm: CategorySetting | None = Field(None, description="low | medium | high | off, or {prompt, completion}.")
+
+
+class ContentFilter(_Model):
+    """A content filter; it becomes a RAI policy on every account whose deployments use it."""
+
+    base: str = Field("Microsoft.DefaultV2", description="Built-in policy this one starts from.")
+    mode: Literal["default", "blocking", "asynchronous"] = Field(
+        "default", description="default | blocking | asynchronous (filter after streaming)."
+    )
+    categories: Categories = Field(default_factory=Categories)
+    jailbreak: Action | None = Field(None, description="Prompt shield for jailbreak attempts: block | annotate | off.")
+    indirect_attack: Action | None = Field(
+        None, description="Prompt shield for indirect attacks: block | annotate | off."
+    )
+    protected_material_text: Action | None = Field(
+        None, description="Protected text in completions: block | annotate | off."
+    )
+    protected_material_code: Action | None = Field(
+        None, description="Protected code in completions: block | annotate | off."
+    )
+    blocklists: list[str] = Field([], description="Names of blocklists (defined under blocklists) to apply.")
+
+
+class RegexItem(_Model):
+    regex: str = Field(description="A regular expression to block.")
+
+
+BlocklistItem = _scalar_or_mapping(str, RegexItem, _is_text, "a phrase to block or {regex: ...}")
+
+
+class Blocklist(_Model):
+    description: str = Field("", description="What the list is for.")
+    items: list[BlocklistItem] = Field([], description='Phrases to block, or {regex: "..."} for patterns.')
+
+
+class CapacityRange(_Model):
+    """Flexible capacity: the planner picks what quota allows between min and max."""
+
+    min: PositiveInt = Field(description="The least capacity acceptable.")
+    max: PositiveInt = Field(description="The most capacity wanted.")
+
+
+Capacity = _scalar_or_mapping(
+    PositiveInt, CapacityRange, _is_whole_number, "a positive whole number or {min: N, max: N}"
+)
+
+
+class Deployment(_Model):
+    name: str = Field(description="Deployment name, unique within its account.")
+    model: str = Field(description="Model name, e.g. gpt-4o.")
+    format: str = Field("OpenAI", description="Model format.")
+    version: str | None = Field(None, description="Model version; omitted: the region's default version.")
+    type: DeploymentType | None = Field(
+        None, description="standard | provisioned | batch | developer (default standard). Not with sku."
+    )
+    scope: DeploymentScope | None = Field(
+        None, description="regional | global | datazone (default global). Not with sku."
+    )
+    sku: str | None = Field(None, description="Explicit Azure SKU name (e.g. GlobalStandard); replaces type and scope.")
+    capacity: Capacity = Field(
+        description="Capacity units (1K tokens/minute for standard, PTUs for provisioned), or {min, max}."
+    )
+    content_filter: str | None = Field(
+        None, description="A name from content_filters, or a built-in policy such as Microsoft.DefaultV2."
+    )
+    upgrade: Literal["on-new-default", "on-expiry", "never"] = Field(
+        "on-new-default", description="When Azure moves the deployment to a newer model version."
+    )
+    spillover: str | None = Field(
+        None, description="Deployment on the same account that takes overflow traffic."
+    )
+    prevent_destroy: StrictBool = Field(False, description="Refuse plans that would delete this deployment.")
+    tags: Tags = {}
+
+    def azure_sku(self) -> str | None:
+        """The Azure SKU name, or None when type and scope do not combine."""
+        if self.sku is not None:
+            return self.sku
+        return SKU_BY_TYPE_AND_SCOPE.get((self.type or DEFAULT_TYPE, self.scope or DEFAULT_SCOPE))
+
+
+class Account(_Model):
+    name: str = Field(description="Azure resource name (2-64 letters, digits, hyphens).")
+    location: str | None = Field(None, description="Azure region; default: defaults.location.")
+    subscription: str | None = Field(None, description="Default: defaults.subscription.")
+    resource_group: str | None = Field(None, description="Default: defaults.resource_group.")
+    kind: Literal["OpenAI", "AIServices"] = Field("OpenAI", description="OpenAI | AIServices.")
+    custom_subdomain: str | None = Field(None, description="Endpoint subdomain; default: the account name.")
+    public_network_access: Literal["enabled", "disabled"] = Field("enabled", description="enabled | disabled.")
+    local_auth: StrictBool = Field(True, description="false disables API keys (Entra ID only).")
+    prevent_destroy: StrictBool = Field(False, description="Refuse plans that would delete this account.")
+    on_soft_deleted: Literal["restore", "purge", "fail"] = Field(
+        "fail", description="What to do when a soft-deleted account holds the name: restore | purge | fail."
+    )
+    tags: Tags = Field({}, description="Merged over defaults.tags.")
+    deployments: list[Deployment] = []
+
+
+class Spec(_Model):
+    """Azure OpenAI accounts and model deployments, managed as code by `provision`."""
+
+    model_config = ConfigDict(title="provision deployments spec")
+
+    version: Literal[1] = Field(description="Spec format version; must be 1.")
+    name: str | None = Field(None, description="Spec name used in ownership tags; default: the file's stem.")
+    defaults: Defaults = Field(default_factory=Defaults)
+    key_vault: KeyVault | None = None
+    content_filters: dict[str, ContentFilter] = Field({}, description="Content filters by name.")
+    blocklists: dict[str, Blocklist] = Field({}, description="Blocklists by name.")
+    accounts: list[Account] = Field(description="Azure OpenAI accounts and their deployments.")
+
+    _source: SourceMap = PrivateAttr(default_factory=SourceMap)
+    _warnings: tuple[Diagnostic, ...] = PrivateAttr(default=())
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _supported_version(cls, value: Any) -> Any:
+        if value != SPEC_VERSION or isinstance(value, bool):
+            raise ValueError(f"this provision reads spec version {SPEC_VERSION} only, found version {value!r}")
+        return value
+
+    @property
+    def source(self) -> SourceMap:
+        """Where the spec's values are written (set by the loader)."""
+        return self._source
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        """Problems that do not stop the spec from being used (set by `provisioner.spec.load`)."""
+        return self._warnings
+
+    def subscription_of(self, account: Account) -> str | None:
+        return account.subscription or self.defaults.subscription
+
+    def resource_group_of(self, account: Account) -> str | None:
+        return account.resource_group or self.defaults.resource_group
+
+    def location_of(self, account: Account) -> str | None:
+        return account.location or self.defaults.location
+
+    def deployment_count(self) -> int:
+        return sum(len(account.deployments) for account in self.accounts)
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema of deployments.yaml, for editors."""
+    return Spec.model_json_schema()
