@@ -9,13 +9,16 @@ import typer
 from rich.console import Console
 
 from provisioner.apply.executor import Executor
+from provisioner.azure import publish
 from provisioner.azure.observe import read_observed
 from provisioner.azure.writers import AzureWriter
 from provisioner.cli.plan import CLOUD_OPTION, EMULATOR_OPTION, TARGET_OPTION
 from provisioner.cli.session import LoadedSpec, connect, load_spec
 from provisioner.errors import ExitCode, ProvisionerError
 from provisioner.plan import differ, planfile
+from provisioner.model.resources import Kind
 from provisioner.plan.model import Plan
+from provisioner.plan.result import SUCCEEDED, ApplyResult
 from provisioner.render.human import render_plan
 from provisioner.render.progress import progress_for, render_outcomes
 
@@ -94,19 +97,38 @@ def _run(loaded: LoadedSpec, *, emulator: bool, cloud: str, auto_approve: bool, 
                                     spec_digest=loaded.digest, destroy=destroy, include_accounts=include_accounts,
                                     purge=purge, targets=targets)
         render_plan(plan.to_dict(), console)
-        if not plan.has_changes:
-            return ExitCode.OK
-        if not auto_approve and not _confirm(console, destroy):
+        if plan.has_changes and not auto_approve and not _confirm(console, destroy):
             console.print("Nothing changed.")
             return ExitCode.ERROR
         with progress_for(console, len(plan.pending)) as progress:
             result = Executor(AzureWriter(clients), parallelism=parallelism, events=progress).run(plan)
-    render_outcomes(result.outcomes, console)
+            if not result.interrupted:
+                result = _publish(clients, loaded, plan, result)
+    if result.outcomes:
+        render_outcomes(result.outcomes, console)
     if result.interrupted:
         console.print("[yellow]Interrupted:[/yellow] changes in flight were finished and reported; "
                       "run apply again to converge.")
         return 130
     return ExitCode.ERROR if result.failed else ExitCode.OK
+
+
+def _publish(clients, loaded: LoadedSpec, plan: Plan, result: ApplyResult) -> ApplyResult:
+    """Key Vault: publish endpoints and keys after apply; remove them on destroy."""
+    if loaded.desired.key_vault is None:
+        return result
+    unhealthy = {o.address for o in result.outcomes if o.status != SUCCEEDED}
+    accounts = [r.name for r in loaded.desired.resources if r.kind is Kind.ACCOUNT
+                and r.address not in unhealthy and _targeted(r.name, plan.targets)]
+    if plan.destroy:
+        extra = publish.unpublish(clients, loaded.desired, accounts)
+    else:
+        extra = publish.publish(clients, loaded.desired, accounts)
+    return ApplyResult(result.outcomes + tuple(extra), result.interrupted)
+
+
+def _targeted(account: str, targets: tuple[str, ...]) -> bool:
+    return not targets or any(t.partition("/")[0] == account for t in targets)
 
 
 def _confirm(console: Console, destroy: bool) -> bool:

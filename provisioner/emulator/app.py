@@ -7,6 +7,7 @@ one store transaction. Paths under /_emulator/ are the control surface.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import secrets
@@ -20,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from provisioner.emulator import faults, lro
-from provisioner.emulator.arm import Call, Config, Reply, Router, new_guid
+from provisioner.emulator.arm import PRINCIPAL_ID, TENANT_ID, Call, Config, Reply, Router, new_guid
 from provisioner.emulator.errors import ArmError
 from provisioner.emulator.store import Store, now
 from provisioner.emulator.throttle import Buckets
@@ -51,7 +52,7 @@ class EmulatorApp:
         self.request_counts: Counter[str] = Counter()
         with store.transaction():
             if store.setting("token") is None:
-                store.set_setting("token", "emu-" + secrets.token_urlsafe(24))
+                store.set_setting("token", _new_token())
             if config is not None:
                 store.set_setting("config", asdict(config))
             elif store.setting("config") is None:
@@ -112,7 +113,7 @@ class EmulatorApp:
                     raise ArmError(400, "MissingApiVersionParameter",
                                    "The api-version query parameter (?api-version=) is required for all requests.")
                 subscription = _subscription(path)
-                if call.config.throttle.get("enabled") and subscription:
+                if subscription:
                     headers.update(self.buckets.take(call.config.throttle, subscription, method, call.now))
                 if matched is None:
                     raise ArmError(404, "InvalidResourceType" if "/providers/" in path else "NotFound",
@@ -181,6 +182,16 @@ class EmulatorApp:
         except (KeyError, TypeError, ValueError) as exc:
             return Reply(400, {"error": {"code": "BadControlRequest", "message": str(exc)}})
         return Reply(204)
+
+
+def _new_token() -> str:
+    """JWT-shaped like Entra's tokens, so clients can read the tenant (tid) and principal (oid) from it;
+    the signature part is random and the whole string is the secret."""
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    claims = {"aud": "https://management.azure.com/", "tid": TENANT_ID, "oid": PRINCIPAL_ID}
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.{secrets.token_urlsafe(32)}"
 
 
 def _lower_api_version(query: dict[str, str]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from provisioner.emulator.store import Store
 
 # The principal every emulator token stands for (shows up in systemData and throttling messages).
 PRINCIPAL_ID = "3f0c4b5e-6d2a-4e8f-9a1b-7c6d5e4f3a2b"
+TENANT_ID = "72f988bf-0000-4000-8000-00000000e7a1"  # the tenant of that principal
 
 
 @dataclass

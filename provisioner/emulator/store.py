@@ -103,7 +103,8 @@ class Store:
         with self.transaction():
             for table in ("resources", "operations", "quota_limits", "faults"):
                 self._db.execute(f"DELETE FROM {table}")
-            self._db.execute("DELETE FROM settings WHERE key != 'token'")
+            # config and token survive a reset (Control.reset's contract): requests need both
+            self._db.execute("DELETE FROM settings WHERE key NOT IN ('token', 'config')")
 
     # resources
     def get(self, resource_id: str) -> dict | None:

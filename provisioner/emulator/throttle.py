@@ -25,6 +25,10 @@ class Buckets:
         category = CATEGORY.get(method, "writes")
         size, refill = config[category]
         factor = config.get("global_factor", 15)
+        if not config.get("enabled"):
+            # ARM always sends the headers; unthrottled, every request sees a full bucket
+            # (a client pacing itself on them must not slow down).
+            return _headers(category, size - 1, size * factor - 1)
         with self._lock:
             local = self._spend((subscription, category), size, refill, now)
             global_ = self._spend((subscription, "global-" + category), size * factor, refill * factor, now)
@@ -35,8 +39,7 @@ class Buckets:
                            f"'{PRINCIPAL_ID}' exceeded. Please try again after '{wait}' seconds after additional "
                            "tokens are available. Refer to https://aka.ms/arm-throttling for additional information.",
                            headers={"Retry-After": str(wait)})
-        return {f"x-ms-ratelimit-remaining-subscription-{category}": str(int(local)),
-                f"x-ms-ratelimit-remaining-subscription-global-{category}": str(int(global_))}
+        return _headers(category, local, global_)
 
     def _spend(self, key: tuple[str, str], size: float, refill: float, now: float) -> float:
         tokens, at = self._state.get(key, (size, now))
@@ -47,3 +50,8 @@ class Buckets:
             return tokens
         self._state[key] = (tokens, now)
         return -1
+
+
+def _headers(category: str, local: float, global_: float) -> dict[str, str]:
+    return {f"x-ms-ratelimit-remaining-subscription-{category}": str(int(local)),
+            f"x-ms-ratelimit-remaining-subscription-global-{category}": str(int(global_))}

@@ -120,6 +120,8 @@ class KeyVaultTarget:
     scope: Scope  # subscription + resource group of the vault
     endpoint_secret: str = "{account}-endpoint"  # templates; {account} is replaced
     key_secret: str = "{account}-key"
+    create: bool = False  # create the vault when it does not exist
+    location: str = ""  # where a created vault goes
 
 
 @dataclass(frozen=True)

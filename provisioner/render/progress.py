@@ -116,7 +116,7 @@ def render_outcomes(outcomes: Iterable[Outcome], console: Console) -> None:
     table.add_column("detail", overflow="fold")
     for outcome in outcomes:
         style = STATUS_STYLE[outcome.status]
-        detail = f"{outcome.seconds:.1f}s" if outcome.status == SUCCEEDED else outcome.reason
+        detail = outcome.reason or f"{outcome.seconds:.1f}s"
         table.add_row(outcome.action, escape(outcome.address), f"[{style}]{outcome.status}[/{style}]",
                       escape(detail))
     console.print(table)

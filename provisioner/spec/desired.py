@@ -85,7 +85,9 @@ def _key_vault_target(spec: Spec) -> KeyVaultTarget | None:
         vault.subscription or spec.defaults.subscription,
         vault.resource_group or spec.defaults.resource_group,
     )
-    return KeyVaultTarget(vault.name, scope, vault.endpoint_secret, vault.key_secret)
+    location = (vault.location or _key_vault_group_location(spec)).replace(" ", "").lower()
+    return KeyVaultTarget(vault.name, scope, vault.endpoint_secret, vault.key_secret, create=vault.create,
+                          location=location)
 
 
 def _account_resources(spec: Spec, index: int, account: Account, owner_tags: dict[str, str]) -> list[Resource]:

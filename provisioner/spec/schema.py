@@ -144,7 +144,7 @@ class Defaults(_Model):
 class KeyVault(_Model):
     """Where endpoints and keys are published after apply."""
 
-    name: str = Field(description="Name of an existing Key Vault.")
+    name: str = Field(description="Name of the Key Vault (it must exist unless `create: true`).")
     resource_group: str | None = Field(None, description="Default: defaults.resource_group.")
     subscription: str | None = Field(None, description="Default: defaults.subscription.")
     endpoint_secret: str = Field(
@@ -153,6 +153,11 @@ class KeyVault(_Model):
     key_secret: str = Field(
         "{account}-key", description="Secret name template for an account's key; {account} is replaced."
     )
+    create: bool = Field(
+        False, description="Create the vault (RBAC authorization, soft delete on) when it does not exist."
+    )
+    location: str | None = Field(None, description="Region for a vault provision creates. Default: defaults.location, "
+                                                   "else the first account's location.")
 
 
 class CategoryThresholds(_Model):

@@ -109,12 +109,10 @@ def put_account(call: Call) -> Reply:
     existing = call.store.get(new_id)
     if existing is not None:
         return _update_account(call, existing, body, properties)
-    for field in ("location", "kind"):
-        if not body.get(field):
-            raise ArmError(400, "InvalidRequestContent" if field == "kind" else "LocationRequired",
-                           f"The '{field}' property is required.")
-    if not (body.get("sku") or {}).get("name"):
-        raise ArmError(400, "InvalidRequestContent", "The 'sku.name' property is required.")
+    if not body.get("location"):
+        raise ArmError(400, "LocationRequired", "The 'location' property is required.")
+    # Before kind/sku: a restore sends only {"location", "properties": {"restore": true}} (az cognitiveservices
+    # account recover), and the soft-deleted account supplies the rest.
     deleted_key = deleted_id(p["subscription"], body["location"], p["group"], p["account"])
     deleted = call.store.get(deleted_key)
     if deleted is not None:
@@ -124,6 +122,10 @@ def put_account(call: Call) -> Reply:
                            "you must specify 'restore' to be 'true' in the property. If you don't want to restore "
                            "existing resource, please purge it first.")
         return _restore(call, deleted, new_id)
+    if not body.get("kind"):
+        raise ArmError(400, "InvalidRequestContent", "The 'kind' property is required.")
+    if not (body.get("sku") or {}).get("name"):
+        raise ArmError(400, "InvalidRequestContent", "The 'sku.name' property is required.")
     subdomain = properties.get("customSubDomainName")
     if subdomain:
         _check_subdomain(call, subdomain)

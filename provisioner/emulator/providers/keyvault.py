@@ -1,6 +1,436 @@
-"""(being written)"""
-from provisioner.emulator.arm import Router
+"""Microsoft.KeyVault: vaults (global names, soft delete, recover, purge) and secrets
+through the management plane.
+
+Secret values are stored (see `secret_value`) but never returned over ARM, as in
+Azure: the management plane only answers metadata; values live in the data plane,
+which the emulator does not serve.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+from provisioner.emulator import lro
+from provisioner.emulator.arm import (Call, Reply, Router, iso, list_reply, normalize_location, require_group,
+                                      system_data)
+from provisioner.emulator.errors import ArmError, not_found
+from provisioner.emulator.store import Store
+
+NAMESPACE = "Microsoft.KeyVault"
+VAULT_TYPE = "Microsoft.KeyVault/vaults"
+DELETED_TYPE = "Microsoft.KeyVault/deletedVaults"
+SECRET_TYPE = "Microsoft.KeyVault/vaults/secrets"
+VALUE_TYPE = "emulator/secretValue"  # private record under a secret, never served as a resource
+VAULT = "/subscriptions/{subscription}/resourcegroups/{group}/providers/microsoft.keyvault/vaults/{vault}"
+SECRET = VAULT + "/secrets/{secret}"
+DELETED = "/subscriptions/{subscription}/providers/microsoft.keyvault/locations/{location}/deletedvaults/{vault}"
+# 3-24 characters, starts with a letter, ends with a letter or digit, no "--".
+VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
+SECRET_NAME = re.compile(r"^[a-zA-Z0-9-]{1,127}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+RESOURCE_TYPE_FILTER = re.compile(r"^\s*resourceType\s+eq\s+'([^']+)'\s*$", re.IGNORECASE)
+DAY = 86400
+# Settable vault properties besides tenantId/sku/accessPolicies, with the defaults a new vault gets.
+VAULT_DEFAULTS = {"enabledForDeployment": False, "enabledForDiskEncryption": False,
+                  "enabledForTemplateDeployment": False, "enableSoftDelete": True, "softDeleteRetentionInDays": 90,
+                  "enableRbacAuthorization": False, "publicNetworkAccess": "Enabled"}
+VAULT_OPTIONAL = ("enablePurgeProtection", "networkAcls")
+
+DELETED_NAME_CONFLICT = ("A vault with the same name already exists in deleted state. You need to either recover or "
+                         "purge existing key vault. Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 "
+                         "for more information on soft delete.")
 
 
 def register(router: Router) -> None:
-    pass
+    router.add("PUT", VAULT)(put_vault)
+    router.add("GET", VAULT)(get_vault)
+    router.add("PATCH", VAULT)(patch_vault)
+    router.add("DELETE", VAULT)(delete_vault)
+    router.add("GET", "/subscriptions/{subscription}/resourcegroups/{group}/providers/microsoft.keyvault/vaults")(
+        list_in_group)
+    router.add("GET", "/subscriptions/{subscription}/providers/microsoft.keyvault/vaults")(list_in_subscription)
+    router.add("GET", DELETED)(get_deleted)
+    router.add("POST", DELETED + "/purge")(purge_deleted)
+    router.add("GET", "/subscriptions/{subscription}/providers/microsoft.keyvault/deletedvaults")(list_deleted)
+    router.add("PUT", SECRET)(put_secret)
+    router.add("PATCH", SECRET)(patch_secret)
+    router.add("GET", SECRET)(get_secret)
+    router.add("GET", VAULT + "/secrets")(list_secrets)
+    # VaultsOperations.list() goes through ARM's generic resource list with a resourceType filter.
+    router.add("GET", "/subscriptions/{subscription}/resources")(list_resources)
+
+
+# ids and lookups
+
+def vault_id(subscription: str, group: str, vault: str) -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{VAULT_TYPE}/{vault}"
+
+
+def deleted_id(subscription: str, location: str, vault: str) -> str:
+    return f"/subscriptions/{subscription}/providers/{NAMESPACE}/locations/{normalize_location(location)}" \
+           f"/deletedVaults/{vault}"
+
+
+def secret_id(vault_doc: dict, name: str) -> str:
+    return f"{vault_doc['id']}/secrets/{name}"
+
+
+def require_vault(call: Call) -> dict:
+    p = call.params
+    require_group(call, p["subscription"], p["group"])
+    doc = call.store.get(vault_id(p["subscription"], p["group"], p["vault"]))
+    if doc is None:
+        raise not_found(VAULT_TYPE, p["vault"], p["group"])
+    return doc
+
+
+def _named(store: Store, resource_type: str, name: str) -> list[dict]:
+    """Every vault (or deleted vault) with this name, in any subscription: vault names are global."""
+    return [d for d in store.under("/subscriptions", resource_type) if d["name"].lower() == name.lower()]
+
+
+def secret_value(store: Store, vault_resource_id: str, name: str) -> str | None:
+    """The current value of a secret of a live vault, for tests and tools (not served over ARM)."""
+    with store.transaction():
+        record = store.get(f"{vault_resource_id}/secrets/{name}/values/current")
+    return record["value"] if record else None
+
+
+# vaults
+
+def put_vault(call: Call) -> Reply:
+    p = call.params
+    require_group(call, p["subscription"], p["group"])
+    if not VAULT_NAME.match(p["vault"]):
+        raise ArmError(400, "VaultNameNotValid",
+                       f"The vault name '{p['vault']}' is invalid. A vault's name must be between 3-24 alphanumeric "
+                       "characters. The name must begin with a letter, end with a letter or digit, and not contain "
+                       "consecutive hyphens. Follow this link for more information: "
+                       "https://go.microsoft.com/fwlink/?linkid=2147742")
+    body = call.json_body()
+    properties = _validated_properties(body)
+    new_id = vault_id(p["subscription"], p["group"], p["vault"])
+    existing = call.store.get(new_id)
+    if existing is not None:
+        return _replace_vault(call, existing, body, properties)
+    if _named(call.store, VAULT_TYPE, p["vault"]):  # in another group or subscription
+        raise _vault_already_exists(p["vault"])
+    deleted = _named(call.store, DELETED_TYPE, p["vault"])
+    if deleted:
+        held = deleted[0]
+        if not held["id"].lower().startswith(f"/subscriptions/{p['subscription']}/".lower()):
+            raise _vault_already_exists(p["vault"])  # held by another subscription: just "in use"
+        if str(properties.get("createMode", "")).lower() != "recover":
+            raise ArmError(409, "ConflictError", DELETED_NAME_CONFLICT)
+        return _recover(call, held, new_id)
+    if str(properties.get("createMode", "")).lower() == "recover":
+        raise not_found(DELETED_TYPE, p["vault"])  # nothing to recover (status and code UNVERIFIED)
+    doc = {
+        "id": new_id, "name": p["vault"], "type": VAULT_TYPE, "location": normalize_location(body["location"]),
+        "tags": body.get("tags") or {},
+        "properties": {
+            "tenantId": properties["tenantId"],
+            "sku": _sku(properties["sku"]),
+            # The SDK doc calls accessPolicies required (unless recovering); the emulator is lenient: [].
+            "accessPolicies": properties.get("accessPolicies") or [],
+            **{k: properties.get(k, default) for k, default in VAULT_DEFAULTS.items()},
+            **{k: properties[k] for k in VAULT_OPTIONAL if k in properties},
+            # Real vaults answer with a trailing slash; the REST spec example has none (UNVERIFIED).
+            "vaultUri": f"https://{p['vault']}.vault.azure.net/",
+            "provisioningState": "Succeeded",
+        },
+        "systemData": system_data(call.now),
+    }
+    call.store.put(new_id, VAULT_TYPE, doc)
+    return Reply(201, doc)
+
+
+def _validated_properties(body: dict) -> dict:
+    if not body.get("location"):
+        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    properties = body.get("properties")
+    if not isinstance(properties, dict):
+        raise _bad_request("The 'properties' property is required.")
+    if not GUID.match(str(properties.get("tenantId", ""))):
+        raise _bad_request("The 'properties.tenantId' property is required and must be a GUID.")
+    _check_sku(properties.get("sku"))
+    _check_settings(properties)
+    return properties
+
+
+def _check_sku(sku) -> None:
+    if not isinstance(sku, dict) or str(sku.get("family", "")).upper() != "A" \
+            or str(sku.get("name", "")).lower() not in ("standard", "premium"):
+        raise _bad_request("The 'properties.sku' property is required: {\"family\": \"A\", "
+                           "\"name\": \"standard\" | \"premium\"}.")
+
+
+def _check_settings(properties: dict) -> None:
+    """Rules shared by PUT and PATCH: soft delete and purge protection can only be switched on."""
+    if properties.get("enablePurgeProtection") is False:
+        raise _bad_request("The property \"enablePurgeProtection\" cannot be set to false. Enabling the purge "
+                           "protection for a vault is an irreversible action.")
+    if properties.get("enableSoftDelete") is False:
+        # Soft delete is mandatory on Azure today; the exact refusal is UNVERIFIED.
+        raise _bad_request("The property \"enableSoftDelete\" cannot be set to false. Soft delete is enabled for "
+                           "every key vault and cannot be turned off.")
+    days = properties.get("softDeleteRetentionInDays")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or not 7 <= days <= 90):
+        raise _bad_request("The property \"softDeleteRetentionInDays\" must be between 7 and 90.")
+    policies = properties.get("accessPolicies")
+    if policies is not None and not isinstance(policies, list):
+        raise _bad_request("The property \"accessPolicies\" must be an array.")
+
+
+def _sku(sku: dict) -> dict:
+    return {"family": "A", "name": str(sku["name"]).lower()}
+
+
+def _replace_vault(call: Call, doc: dict, body: dict, properties: dict) -> Reply:
+    """PUT on an existing vault replaces its settings; soft delete and purge protection stay as they were."""
+    if normalize_location(body["location"]) != doc["location"]:
+        raise ArmError(409, "InvalidResourceLocation",
+                       f"The resource '{doc['name']}' already exists in location '{doc['location']}' in resource "
+                       f"group '{call.params['group']}'. A resource with the same name cannot be created in location "
+                       f"'{body['location']}'. Please select a new resource name.")
+    old = doc["properties"]
+    new = {
+        "tenantId": properties["tenantId"], "sku": _sku(properties["sku"]),
+        "accessPolicies": properties.get("accessPolicies") or [],
+        **{k: properties.get(k, default) for k, default in VAULT_DEFAULTS.items()},
+        **{k: properties[k] for k in VAULT_OPTIONAL if k in properties},
+        "vaultUri": old["vaultUri"], "provisioningState": "Succeeded",
+    }
+    new["softDeleteRetentionInDays"] = properties.get("softDeleteRetentionInDays", old["softDeleteRetentionInDays"])
+    if old.get("enablePurgeProtection"):
+        new["enablePurgeProtection"] = True
+    doc["properties"] = new
+    doc["tags"] = body.get("tags") or {}
+    return _save_vault(call, doc, 200)
+
+
+def patch_vault(call: Call) -> Reply:
+    """PATCH merges what the body names (VaultPatchParameters: tags, properties)."""
+    doc = require_vault(call)
+    body = call.json_body()
+    properties = body.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise _bad_request("The 'properties' property must be an object.")
+    if "tenantId" in properties and not GUID.match(str(properties["tenantId"])):
+        raise _bad_request("The 'properties.tenantId' property must be a GUID.")
+    if "sku" in properties:
+        _check_sku(properties["sku"])
+        properties = {**properties, "sku": _sku(properties["sku"])}
+    _check_settings(properties)
+    settable = ("tenantId", "sku", "accessPolicies", *VAULT_DEFAULTS, *VAULT_OPTIONAL)
+    doc["properties"].update({k: v for k, v in properties.items() if k in settable and v is not None})
+    if "tags" in body:
+        doc["tags"] = body["tags"] or {}
+    return _save_vault(call, doc, 200)
+
+
+def _save_vault(call: Call, doc: dict, status: int) -> Reply:
+    doc["systemData"] = system_data(call.now, doc.get("systemData"))
+    call.store.put(doc["id"], VAULT_TYPE, doc)
+    return Reply(status, doc)
+
+
+def _recover(call: Call, deleted: dict, new_id: str) -> Reply:
+    """createMode recover: the vault comes back as it was, with its secrets."""
+    vault = deleted["emulatorVault"]
+    if vault["id"].lower() != new_id.lower():
+        # Azure recovers a vault into its original resource group; the error for another one is UNVERIFIED.
+        raise _bad_request(f"The deleted vault '{vault['name']}' was deleted from '{vault['id']}' and can only be "
+                           "recovered there.")
+    call.store.delete(deleted["id"])
+    for kept in deleted["emulatorSecrets"]:
+        call.store.put(kept["secret"]["id"], SECRET_TYPE, kept["secret"])
+        call.store.put(kept["secret"]["id"] + "/values/current", VALUE_TYPE, kept["value"])
+    return _save_vault(call, vault, 201)
+
+
+def _vault_already_exists(name: str) -> ArmError:
+    return ArmError(409, "VaultAlreadyExists",
+                    f"The vault name '{name}' is already in use. Vault names are globally unique so it is possible "
+                    "that the name is already taken. If you are sure that the vault name was not taken then it is "
+                    "possible that a vault with the same name was recently deleted but not purged after being placed "
+                    "in a recoverable state. If the vault is in a recoverable state then the vault will need to be "
+                    "purged before reusing the name. For more information about VaultAlreadyExists, soft delete and "
+                    "purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740.")
+
+
+def _bad_request(message: str) -> ArmError:
+    return ArmError(400, "BadRequest", message)
+
+
+def get_vault(call: Call) -> Reply:
+    return Reply(200, require_vault(call))
+
+
+def delete_vault(call: Call) -> Reply:
+    """Synchronous soft delete (200, empty body): the vault and its secrets move to deletedVaults."""
+    p = call.params
+    require_group(call, p["subscription"], p["group"])
+    doc = call.store.get(vault_id(p["subscription"], p["group"], p["vault"]))
+    if doc is None:
+        return Reply(204)
+    props = doc["properties"]
+    kept = [{"secret": s, "value": call.store.get(s["id"] + "/values/current")}
+            for s in call.store.children(doc["id"], SECRET_TYPE)]
+    deleted = {
+        "id": deleted_id(p["subscription"], doc["location"], doc["name"]),
+        "name": doc["name"], "type": DELETED_TYPE,
+        "properties": {"vaultId": doc["id"], "location": doc["location"], "deletionDate": iso(call.now),
+                       "scheduledPurgeDate": iso(call.now + props["softDeleteRetentionInDays"] * DAY),
+                       "tags": doc.get("tags") or {},
+                       "purgeProtectionEnabled": bool(props.get("enablePurgeProtection"))},
+        # kept for recover, removed from every response (see _public)
+        "emulatorVault": doc, "emulatorSecrets": kept,
+    }
+    call.store.delete(doc["id"])  # the vault and everything under it
+    call.store.put(deleted["id"], DELETED_TYPE, deleted)
+    return Reply(200)
+
+
+def _public(deleted: dict) -> dict:
+    return {k: v for k, v in deleted.items() if not k.startswith("emulator")}
+
+
+def _top(call: Call, items: list[dict]) -> list[dict]:
+    """$top: at most that many items (no nextLink to the rest)."""
+    top = call.query.get("$top")
+    if top is None:
+        return items
+    if not top.isdigit():
+        raise _bad_request(f"The value '{top}' of $top is not a valid number.")
+    return items[:int(top)]
+
+
+def list_in_group(call: Call) -> Reply:
+    p = call.params
+    require_group(call, p["subscription"], p["group"])
+    return list_reply(_top(call, call.store.children(
+        f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}", VAULT_TYPE)))
+
+
+def list_in_subscription(call: Call) -> Reply:
+    return list_reply(_top(call, call.store.under(f"/subscriptions/{call.params['subscription']}", VAULT_TYPE)))
+
+
+def list_resources(call: Call) -> Reply:
+    """GET /subscriptions/{s}/resources?$filter=resourceType eq '...': the resources of one type, in ARM's
+    generic shape. Only resourceType filters are supported."""
+    found = RESOURCE_TYPE_FILTER.match(call.query.get("$filter", ""))
+    if found is None:
+        raise _bad_request("The emulator lists subscription resources only with "
+                           "$filter=resourceType eq '<Namespace/type>'.")
+    docs = call.store.under(f"/subscriptions/{call.params['subscription']}", found.group(1))
+    items = [{k: d[k] for k in ("id", "name", "type", "location", "tags") if k in d}
+             for d in docs if "/resourcegroups/" in d.get("id", "").lower()]
+    return list_reply(_top(call, items))
+
+
+def get_deleted(call: Call) -> Reply:
+    p = call.params
+    doc = call.store.get(deleted_id(p["subscription"], p["location"], p["vault"]))
+    if doc is None:
+        raise not_found(DELETED_TYPE, p["vault"])
+    return Reply(200, _public(doc))
+
+
+def list_deleted(call: Call) -> Reply:
+    docs = call.store.under(f"/subscriptions/{call.params['subscription']}", DELETED_TYPE)
+    return list_reply([_public(d) for d in docs])
+
+
+def purge_deleted(call: Call) -> Reply:
+    """Purge: 202 with a Location to poll; the name is free once the operation is done."""
+    p = call.params
+    doc = call.store.get(deleted_id(p["subscription"], p["location"], p["vault"]))
+    if doc is None:
+        raise not_found(DELETED_TYPE, p["vault"])
+    if doc["properties"]["purgeProtectionEnabled"]:
+        # Code and message as az CLI reports them; the HTTP status is UNVERIFIED.
+        raise ArmError(409, "InvalidOperation", "Operation 'DeletedVaultPurge' is not allowed.")
+    headers = lro.start(call, resource_id=doc["id"], action="delete",
+                        duration=call.config.duration("deletedVaults", "purge"), namespace=NAMESPACE,
+                        location=p["location"], lock_id=None, initial_status="Deleting")
+    return Reply(202, None, {"Location": headers["Location"], "Retry-After": headers["Retry-After"]})
+
+
+# secrets
+
+def put_secret(call: Call) -> Reply:
+    """Create or replace a secret. Every PUT writes a new version, as Azure does, even with the same value."""
+    vault = require_vault(call)
+    name = call.params["secret"]
+    if not SECRET_NAME.match(name):
+        raise _bad_request(f"The secret name '{name}' is invalid. It must be 1-127 characters: letters, digits "
+                           "and hyphens.")
+    body = call.json_body()
+    properties = body.get("properties")
+    if not isinstance(properties, dict) or not isinstance(properties.get("value"), str):
+        raise _bad_request("The 'properties.value' property is required.")
+    existing = call.store.get(secret_id(vault, name))
+    created = existing["properties"]["attributes"]["created"] if existing else int(call.now)
+    doc = {"id": secret_id(vault, name), "name": name, "type": SECRET_TYPE, "location": vault["location"],
+           "properties": {"attributes": {"enabled": True, "created": created}}}
+    if body.get("tags"):
+        doc["tags"] = body["tags"]
+    _apply_secret(call, vault, doc, properties)
+    return Reply(200 if existing else 201, doc)
+
+
+def patch_secret(call: Call) -> Reply:
+    """Update what the body names; a new version only when it carries a value."""
+    vault = require_vault(call)
+    doc = _require_secret(call, vault)
+    body = call.json_body()
+    properties = body.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise _bad_request("The 'properties' property must be an object.")
+    if "tags" in body:
+        doc["tags"] = body["tags"] or {}
+    _apply_secret(call, vault, doc, properties)
+    return Reply(200, doc)
+
+
+def _apply_secret(call: Call, vault: dict, doc: dict, properties: dict) -> None:
+    """Apply contentType/attributes/value to `doc` and store it (and a new version when a value is given)."""
+    props = doc["properties"]
+    if "contentType" in properties:
+        props["contentType"] = properties["contentType"]
+        if props["contentType"] is None:
+            del props["contentType"]
+    attributes = properties.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise _bad_request("The 'properties.attributes' property must be an object.")
+    for key in ("enabled", "nbf", "exp"):  # created/updated are read-only
+        if attributes.get(key) is not None:
+            props["attributes"][key] = attributes[key]
+    props["attributes"]["updated"] = int(call.now)
+    value_id = doc["id"] + "/values/current"
+    record = call.store.get(value_id)
+    if "value" in properties and properties["value"] is not None:
+        record = {"value": str(properties["value"]), "version": uuid.uuid4().hex}
+        call.store.put(value_id, VALUE_TYPE, record)
+    uri = f"{vault['properties']['vaultUri'].rstrip('/')}/secrets/{doc['name']}"
+    props["secretUri"] = uri
+    props["secretUriWithVersion"] = f"{uri}/{record['version']}"
+    call.store.put(doc["id"], SECRET_TYPE, doc)
+
+
+def _require_secret(call: Call, vault: dict) -> dict:
+    doc = call.store.get(secret_id(vault, call.params["secret"]))
+    if doc is None:
+        raise not_found(VAULT_TYPE, f"{vault['name']}/secrets/{call.params['secret']}", call.params["group"])
+    return doc
+
+
+def get_secret(call: Call) -> Reply:
+    return Reply(200, _require_secret(call, require_vault(call)))
+
+
+def list_secrets(call: Call) -> Reply:
+    vault = require_vault(call)
+    return list_reply(_top(call, call.store.children(vault["id"], SECRET_TYPE)))

@@ -1,0 +1,146 @@
+"""Publishing each account's endpoint and key to Key Vault (management plane).
+
+Values are written only when they changed. The management plane never returns
+a secret's value, so each secret carries a tag with the SHA-256 of its value;
+equal digests mean nothing to write. Values never leave this module: not in
+outcomes, logs or exceptions.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Callable
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from provisioner.azure import retry
+from provisioner.azure.clients import Clients
+from provisioner.errors import ProvisionerError
+from provisioner.model.resources import DesiredState, Kind, KeyVaultTarget, Resource, is_managed, ownership_tags
+from provisioner.plan.result import FAILED, SUCCEEDED, Outcome
+
+DIGEST_TAG = "provision-value-sha256"
+POLICY = retry.RetryPolicy(deadline=300.0)
+
+
+def publish(clients: Clients, desired: DesiredState, accounts: list[str],
+            on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    """Write the secrets of these accounts (those that exist and applied cleanly)."""
+    target = desired.key_vault
+    if target is None or not accounts:
+        return []
+    outcomes: list[Outcome] = []
+
+    def record(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        on_outcome(outcome)
+
+    try:
+        _ensure_vault(clients, target)
+    except ProvisionerError as exc:
+        record(Outcome(f"{target.name}", "publish", FAILED, str(exc)))
+        return outcomes
+    by_name = {r.name: r for r in desired.resources if r.kind is Kind.ACCOUNT}
+    for name in accounts:
+        for secret_name, value in _secrets_of(clients, by_name[name], target):
+            address = f"{target.name}/secrets/{secret_name}"
+            try:
+                changed = retry.call(lambda: _write_if_changed(clients, target, secret_name, value,
+                                                               desired.spec_name), POLICY)
+                record(Outcome(address, "publish", SUCCEEDED, "" if changed else "unchanged"))
+            except ProvisionerError as exc:
+                record(Outcome(address, "publish", FAILED, str(exc)))
+    return outcomes
+
+
+def unpublish(clients: Clients, desired: DesiredState, accounts: list[str]) -> list[Outcome]:
+    """Remove the secrets we published for these accounts (destroy)."""
+    target = desired.key_vault
+    if target is None:
+        return []
+    client = clients.keyvault(target.scope.subscription)
+    outcomes = []
+    for name in accounts:
+        for template in (target.endpoint_secret, target.key_secret):
+            secret_name = template.format(account=name)
+            address = f"{target.name}/secrets/{secret_name}"
+            try:
+                secret = retry.call(lambda: client.secrets.get(target.scope.resource_group, target.name,
+                                                               secret_name), POLICY)
+            except (ResourceNotFoundError, ProvisionerError):
+                continue  # nothing to remove (or no vault)
+            if not is_managed(secret.tags):
+                continue
+            outcomes.append(_delete_secret(clients, target, secret_name, address))
+    return outcomes
+
+
+def _delete_secret(clients: Clients, target: KeyVaultTarget, secret_name: str, address: str) -> Outcome:
+    """The management plane cannot delete a secret; disabling it and clearing its value is what it can do."""
+    client = clients.keyvault(target.scope.subscription)
+    try:
+        retry.call(lambda: client.secrets.create_or_update(
+            target.scope.resource_group, target.name, secret_name,
+            {"properties": {"value": "", "attributes": {"enabled": False}}, "tags": {}}), POLICY)
+        return Outcome(address, "unpublish", SUCCEEDED, "disabled and emptied")
+    except ProvisionerError as exc:
+        return Outcome(address, "unpublish", FAILED, str(exc))
+
+
+def _ensure_vault(clients: Clients, target: KeyVaultTarget) -> None:
+    client = clients.keyvault(target.scope.subscription)
+    group = target.scope.resource_group
+    try:
+        retry.call(lambda: client.vaults.get(group, target.name), POLICY)
+        return
+    except ProvisionerError as exc:
+        if getattr(exc, "code", None) not in ("ResourceNotFound", "NotFound", "VaultNotFound"):
+            raise
+    if not target.create:
+        raise ProvisionerError(f"Key Vault {target.name} was not found in resource group {group}",
+                               hint="create it (see infra/), or set `key_vault.create: true`")
+    body = {"location": target.location,
+            "properties": {"tenantId": tenant_of(clients), "sku": {"family": "A", "name": "standard"},
+                           "enableRbacAuthorization": True, "accessPolicies": []}}
+    retry.call(lambda: client.vaults.begin_create_or_update(group, target.name, body).result(), POLICY)
+
+
+def tenant_of(clients: Clients) -> str:
+    """The tenant of whoever runs provision, read from their access token's `tid` claim."""
+    scope = (clients.connection.credential_scopes or ("https://management.azure.com/.default",))[0]
+    token = clients.connection.credential.get_token(scope).token
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["tid"]
+    except (IndexError, ValueError, KeyError):
+        raise ProvisionerError("cannot tell the tenant from the access token",
+                               hint="create the Key Vault yourself (see infra/)") from None
+
+
+def _secrets_of(clients: Clients, account: Resource, target: KeyVaultTarget) -> list[tuple[str, str]]:
+    client = clients.cognitive(account.scope.subscription)
+    group = account.scope.resource_group
+    live = retry.call(lambda: client.accounts.get(group, account.name), POLICY)
+    secrets = [(target.endpoint_secret.format(account=account.name), live.properties.endpoint)]
+    if not live.properties.disable_local_auth:
+        keys = retry.call(lambda: client.accounts.list_keys(group, account.name), POLICY)
+        secrets.append((target.key_secret.format(account=account.name), keys.key1))
+    return secrets
+
+
+def _write_if_changed(clients: Clients, target: KeyVaultTarget, secret_name: str, value: str,
+                      spec_name: str) -> bool:
+    client = clients.keyvault(target.scope.subscription)
+    group = target.scope.resource_group
+    digest = hashlib.sha256(value.encode()).hexdigest()
+    try:
+        existing = client.secrets.get(group, target.name, secret_name)
+        if (existing.tags or {}).get(DIGEST_TAG) == digest:
+            return False
+    except ResourceNotFoundError:
+        pass
+    tags = {**ownership_tags(spec_name), DIGEST_TAG: digest}
+    client.secrets.create_or_update(group, target.name, secret_name,
+                                    {"properties": {"value": value, "contentType": "text/plain"}, "tags": tags})
+    return True
