@@ -1,0 +1,47 @@
+"""Shared fixtures: an in-memory emulator per test and real SDK clients pointed at it."""
+from __future__ import annotations
+
+import pytest
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from provisioner.emulator import Emulator
+
+SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
+
+
+@pytest.fixture
+def emulator():
+    with Emulator() as emu:
+        yield emu
+
+
+def sdk_kwargs(emu: Emulator) -> dict:
+    # No retries in tests: every request the test makes is one request on the wire.
+    return {"base_url": emu.base_url, "connection_verify": emu.ca_path, "retry_total": 0,
+            "polling_interval": 0}
+
+
+@pytest.fixture
+def resources(emulator):
+    return ResourceManagementClient(emulator.credential, SUBSCRIPTION, **sdk_kwargs(emulator))
+
+
+@pytest.fixture
+def cognitive(emulator):
+    return CognitiveServicesManagementClient(emulator.credential, SUBSCRIPTION, **sdk_kwargs(emulator))
+
+
+@pytest.fixture
+def keyvault(emulator):
+    return KeyVaultManagementClient(emulator.credential, SUBSCRIPTION, **sdk_kwargs(emulator))
+
+
+@pytest.fixture
+def account(resources, cognitive):
+    """A resource group 'rg' with a Succeeded OpenAI account 'acct' in eastus."""
+    resources.resource_groups.create_or_update("rg", {"location": "eastus"})
+    return cognitive.accounts.begin_create(
+        "rg", "acct", {"kind": "OpenAI", "sku": {"name": "S0"}, "location": "eastus",
+                       "properties": {"customSubDomainName": "acct"}}).result()
