@@ -2,9 +2,9 @@
 
 Per account: one GET of the account, one list each of deployments, RAI
 policies and blocklists (plus the items of blocklists we manage), never a GET
-per deployment. Accounts are read in parallel. Per resource group one GET; per
-(subscription, region) at most one model list, and only when a deployment
-leaves its version to the region's default.
+per deployment. Per resource group one GET. Per (subscription, region) with
+deployments: one list of models and one of usages, whatever the number of
+accounts there. All of it in parallel.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from provisioner.azure import convert, retry
 from provisioner.azure.clients import Clients
 from provisioner.errors import AzureReadError, ProvisionerError
-from provisioner.model.observed import ObservedResource, ObservedState, SoftDeletedAccount, default_version_key
+from provisioner.model.observed import (ModelOffer, ObservedResource, ObservedState, RegionInfo, SkuOffer,
+                                        SoftDeletedAccount, Usage, region_key)
 from provisioner.model.resources import DesiredState, Kind, Resource, Scope, is_managed
 
 READ_POLICY = retry.RetryPolicy(deadline=120.0)
@@ -54,8 +55,10 @@ def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int =
     found: dict[str, ObservedResource] = {}
     soft_deleted: dict[str, SoftDeletedAccount] = {}
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        region_results = pool.map(lambda sr: _read_region(clients, *sr), regions_of(desired))
         group_results = pool.map(lambda g: _read_group(clients, g), groups)
         account_results = pool.map(lambda a: _read_account(clients, a, desired), accounts)
+        regions = {region_key(r.subscription, r.region): r for r in region_results}
         for observed in group_results:
             if observed:
                 found[observed.resource.address] = observed
@@ -64,8 +67,7 @@ def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int =
                 found[observed.resource.address] = observed
             if deleted:
                 soft_deleted[deleted.name] = deleted
-    return ObservedState(resources=found, soft_deleted=soft_deleted,
-                         default_versions=_read_default_versions(clients, desired))
+    return ObservedState(resources=found, soft_deleted=soft_deleted, regions=regions)
 
 
 def _read_group(clients: Clients, group: Resource) -> ObservedResource | None:
@@ -124,23 +126,59 @@ def _read_soft_deleted(clients: Clients, account: Resource) -> SoftDeletedAccoun
                               scheduled_purge_date=props.get("scheduledPurgeDate"))
 
 
-def _read_default_versions(clients: Clients, desired: DesiredState) -> dict[str, str]:
-    accounts = {r.name: r for r in desired.resources if r.kind is Kind.ACCOUNT}
-    regions = sorted({(r.scope.subscription, accounts[r.scope.account].properties["location"])
-                      for r in desired.resources
-                      if r.kind is Kind.DEPLOYMENT and r.properties.get("version") is None})
-    defaults: dict[str, str] = {}
-    for subscription, region in regions:
-        client = clients.cognitive(subscription)
-        listed = _read(f"models in {region}", lambda: list(client.models.list(region))) or []
-        for entry in _models(listed):
-            model = entry.get("model") or {}
-            if model.get("isDefaultVersion"):
-                key = default_version_key(subscription, region, model.get("format", ""), model.get("name", ""))
-                defaults[key] = model.get("version")
-    return defaults
+def regions_of(desired: DesiredState) -> list[tuple[str, str]]:
+    """(subscription, region) of every account that has deployments."""
+    locations = {r.name: r.properties["location"] for r in desired.resources if r.kind is Kind.ACCOUNT}
+    return sorted({(r.scope.subscription, locations[r.scope.account]) for r in desired.resources
+                   if r.kind is Kind.DEPLOYMENT and r.scope.account in locations})
 
 
-def _models(listed: Iterable[Any]) -> Iterable[dict]:
+def read_regions(clients: Clients, pairs: Iterable[tuple[str, str]], *, parallelism: int = 8) -> list[RegionInfo]:
+    """Catalog and usages of each (subscription, region), read in parallel."""
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        return list(pool.map(lambda pair: _read_region(clients, *pair), sorted(set(pairs))))
+
+
+def _read_region(clients: Clients, subscription: str, region: str) -> RegionInfo:
+    client = clients.cognitive(subscription)
+    listed = _read(f"models in {region}", lambda: list(client.models.list(region))) or []
+    usages = _read(f"quota usages in {region}", lambda: list(client.usages.list(region))) or []
+    offers = {}
+    for item in listed:  # the list repeats each model once per account kind (OpenAI, AIServices)
+        offer = _model_offer(_doc(item).get("model") or {})
+        offers.setdefault((offer.format, offer.name, offer.version), offer)
+    return RegionInfo(subscription=subscription, region=region, models=tuple(offers.values()),
+                      usages={u.name.value: Usage(u.name.value, u.name.localized_value or u.name.value,
+                                                  int(u.limit or 0), int(u.current_value or 0))
+                              for u in usages if u.name and u.name.value})
+
+
+def _model_offer(model: dict) -> ModelOffer:
+    replacement = model.get("replacementConfig") or {}
+    skus = tuple(SkuOffer(name=s.get("name", ""), usage_name=s.get("usageName"),
+                          minimum=int((s.get("capacity") or {}).get("minimum") or 1),
+                          maximum=(s.get("capacity") or {}).get("maximum"),
+                          step=int((s.get("capacity") or {}).get("step") or 1))
+                 for s in model.get("skus") or [])
+    target = " ".join(v for v in (replacement.get("targetModelName"), replacement.get("targetModelVersion")) if v)
+    return ModelOffer(format=model.get("format", ""), name=model.get("name", ""), version=model.get("version", ""),
+                      is_default=bool(model.get("isDefaultVersion")),
+                      retires=(model.get("deprecation") or {}).get("inference"), replacement=target or None,
+                      skus=skus)
+
+
+def offering_regions(clients: Clients, subscription: str, model_format: str, model: str,
+                     version: str) -> dict[str, list[tuple[str, int]]]:
+    """Where a model version is offered: SKU -> [(region, available capacity)], from modelCapacities."""
+    client = clients.cognitive(subscription)
+    listed = _read(f"capacities of {model} {version}",
+                   lambda: list(client.model_capacities.list(model_format=model_format, model_name=model,
+                                                             model_version=version))) or []
+    offered: dict[str, list[tuple[str, int]]] = {}
     for item in listed:
-        yield _doc(item)
+        props = item.properties
+        if props is None or not props.sku_name:
+            continue
+        region = (item.location or "").replace(" ", "").lower()
+        offered.setdefault(props.sku_name, []).append((region, int(props.available_capacity or 0)))
+    return {sku: sorted(regions) for sku, regions in sorted(offered.items())}

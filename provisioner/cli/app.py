@@ -25,11 +25,12 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Each command module adds its commands to `app` (one module per concern).
-    from provisioner.cli import apply, emulator, plan, validate
+    from provisioner.cli import apply, emulator, plan, quota, validate
 
     validate.register(app)
     plan.register(app)
     apply.register(app)
+    quota.register(app)
     emulator.register(app)
 
 

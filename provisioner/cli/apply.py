@@ -12,10 +12,10 @@ from provisioner.apply.executor import Executor
 from provisioner.azure import publish
 from provisioner.azure.observe import read_observed
 from provisioner.azure.writers import AzureWriter
-from provisioner.cli.plan import CLOUD_OPTION, EMULATOR_OPTION, TARGET_OPTION
+from provisioner.cli.plan import CLOUD_OPTION, EMULATOR_OPTION, RETIREMENT_OPTION, TARGET_OPTION, make
 from provisioner.cli.session import LoadedSpec, connect, load_spec
 from provisioner.errors import ExitCode, ProvisionerError
-from provisioner.plan import differ, planfile
+from provisioner.plan import planfile
 from provisioner.model.resources import Kind
 from provisioner.plan.model import Plan
 from provisioner.plan.result import SUCCEEDED, ApplyResult
@@ -40,6 +40,7 @@ def apply(
     target: list[str] = TARGET_OPTION,
     auto_approve: bool = AUTO_APPROVE,
     parallelism: int = PARALLELISM,
+    retirement_warning_days: int = RETIREMENT_OPTION,
 ) -> int:
     """Make Azure match the spec (or carry out exactly a saved plan)."""
     saved = _saved_plan(source)
@@ -52,7 +53,7 @@ def apply(
                     saved=saved)
     loaded = load_spec(source)
     return _run(loaded, emulator=emulator, cloud=cloud, auto_approve=auto_approve, parallelism=parallelism,
-                targets=target)
+                targets=target, retirement_warning_days=retirement_warning_days)
 
 
 def destroy(
@@ -82,7 +83,7 @@ def _saved_plan(source: Path) -> Plan | None:
 
 def _run(loaded: LoadedSpec, *, emulator: bool, cloud: str, auto_approve: bool, parallelism: int,
          targets: list[str] | tuple[str, ...] = (), destroy: bool = False, include_accounts: bool = False,
-         purge: bool = False, saved: Plan | None = None) -> int:
+         purge: bool = False, saved: Plan | None = None, retirement_warning_days: int = 90) -> int:
     console = Console()
     if not auto_approve and not sys.stdin.isatty():
         raise ProvisionerError("refusing to change Azure without confirmation: there is no terminal to ask on",
@@ -93,9 +94,8 @@ def _run(loaded: LoadedSpec, *, emulator: bool, cloud: str, auto_approve: bool, 
             planfile.check_fresh(saved, spec_digest=loaded.digest, observed_fingerprint=observed.fingerprint())
             plan = saved
         else:
-            plan = differ.make_plan(loaded.desired, observed, spec_file=str(loaded.path),
-                                    spec_digest=loaded.digest, destroy=destroy, include_accounts=include_accounts,
-                                    purge=purge, targets=targets)
+            plan = make(loaded, clients, targets=targets, destroy=destroy, include_accounts=include_accounts,
+                        purge=purge, retirement_warning_days=retirement_warning_days, observed=observed)
         render_plan(plan.to_dict(), console)
         if plan.has_changes and not auto_approve and not _confirm(console, destroy):
             console.print("Nothing changed.")

@@ -8,11 +8,15 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from provisioner.azure.observe import read_observed
-from provisioner.cli.session import connect, load_spec
-from provisioner.errors import ExitCode
+from provisioner.azure.clients import Clients
+from provisioner.azure.observe import offering_regions, read_observed
+from provisioner.cli.session import LoadedSpec, connect, load_spec
+from provisioner.errors import ExitCode, PlanError
+from provisioner.model.observed import ObservedState
 from provisioner.plan import differ, planfile
+from provisioner.plan.capacity import CapacityError
 from provisioner.plan.model import Plan
+from provisioner.render.capacity import render_findings
 from provisioner.render.human import render_plan
 
 SPEC_ARGUMENT = typer.Argument(Path("deployments.yaml"), help="The spec file.")
@@ -20,6 +24,8 @@ EMULATOR_OPTION = typer.Option(False, "--emulator", help="Use the embedded emula
                                                          "beside the spec) instead of Azure.")
 CLOUD_OPTION = typer.Option("public", "--cloud", help="Azure cloud: public, china or usgov.")
 TARGET_OPTION = typer.Option([], "--target", help="Limit to ACCOUNT or ACCOUNT/DEPLOYMENT (repeatable).")
+RETIREMENT_OPTION = typer.Option(90, "--retirement-warning-days", min=0,
+                                 help="Warn about pinned model versions retiring within this many days.")
 
 
 def register(app: typer.Typer) -> None:
@@ -37,13 +43,15 @@ def plan(
                                            help="Exit 0 for no changes, 2 for changes, 1 for errors."),
     destroy: bool = typer.Option(False, "--destroy", help="Plan what `destroy` would remove."),
     include_accounts: bool = typer.Option(False, "--include-accounts", help="With --destroy: accounts too."),
+    retirement_warning_days: int = RETIREMENT_OPTION,
 ) -> int:
     """Show what apply would change, without changing anything."""
     if output not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--output")
     loaded = load_spec(spec)
     with connect(spec, emulator=emulator, cloud=cloud) as clients:
-        result = make(loaded, clients, targets=target, destroy=destroy, include_accounts=include_accounts)
+        result = make(loaded, clients, targets=target, destroy=destroy, include_accounts=include_accounts,
+                      retirement_warning_days=retirement_warning_days)
     if out is not None:
         planfile.save(result, out)
     document = result.to_dict()
@@ -59,7 +67,19 @@ def plan(
     return ExitCode.OK
 
 
-def make(loaded, clients, *, targets=(), destroy: bool = False, include_accounts: bool = False) -> Plan:
-    observed = read_observed(clients, loaded.desired)
-    return differ.make_plan(loaded.desired, observed, spec_file=str(loaded.path), spec_digest=loaded.digest,
-                            destroy=destroy, include_accounts=include_accounts, targets=targets)
+def make(loaded: LoadedSpec, clients: Clients, *, targets=(), destroy: bool = False, include_accounts: bool = False,
+         purge: bool = False, retirement_warning_days: int = 90, observed: ObservedState | None = None) -> Plan:
+    """Read live state and plan. A plan that would fail in Azure for quota or availability prints why
+    (with the regions that do offer what is missing) and raises."""
+    observed = observed or read_observed(clients, loaded.desired)
+    try:
+        return differ.make_plan(loaded.desired, observed, spec_file=str(loaded.path), spec_digest=loaded.digest,
+                                destroy=destroy, include_accounts=include_accounts, purge=purge, targets=targets,
+                                retirement_warning_days=retirement_warning_days)
+    except CapacityError as exc:
+        wanted = {(u.subscription, u.model_format, u.model, u.version) for u in exc.findings.unavailable}
+        offered = {(fmt, model, version): offering_regions(clients, subscription, fmt, model, version)
+                   for subscription, fmt, model, version in sorted(wanted)}
+        render_findings(exc.findings, offered, Console(stderr=True))
+        raise PlanError("the plan would fail in Azure (see above); nothing was changed",
+                        hint="`provision quota` shows limits and available capacity per region") from None

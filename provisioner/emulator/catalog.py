@@ -9,11 +9,13 @@ Matching rules (as Azure does): SKU names compare case-insensitively; model form
 name and version compare exactly (case-sensitive). Region names are normalized to
 lowercase without spaces ("West Europe" -> "westeurope").
 
-Time: the catalog is a snapshot (Catalog.as_of, the recording time 2025-10-28).
-Deprecation checks default to that instant, not the wall clock: judged against
-today's date most of the snapshot's models (gpt-4o, gpt-4o-mini, gpt-4.1,
-text-embedding-ada-002, ...) are past their retirement dates, and the emulator could
-deploy almost nothing. Pass `now` to check against another instant.
+Time: the catalog is a snapshot recorded on 2025-10-28. Judged against a later date
+most of its models (gpt-4o, gpt-4o-mini, gpt-4.1, text-embedding-ada-002, ...) would be
+past retirement and the emulator could deploy almost nothing, so `Catalog.load(today)`
+moves every lifecycle date (deprecation, SKU deprecation, auto-upgrade start) forward
+by the days between the recording and `today` (default: the real date). The catalog
+then looks as it did on its recording day, seen from today; `as_of` is that today.
+Deprecation checks default to `as_of`; pass `now` to check against another instant.
 
 All methods return fresh copies; callers may mutate them.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
 
@@ -68,9 +70,9 @@ class Catalog:
             self._models[region] = offered
 
     @classmethod
-    def load(cls) -> "Catalog":
-        """The packaged catalog (parsed once per process)."""
-        return _packaged()
+    def load(cls, today: str | None = None) -> "Catalog":
+        """The packaged catalog as seen on `today` (ISO date; default the real date), parsed once per day."""
+        return _packaged(today or datetime.now(timezone.utc).date().isoformat())
 
     # --- regions and listing ---------------------------------------------------------
 
@@ -179,10 +181,32 @@ class Catalog:
         }
 
 
-@lru_cache(maxsize=1)
-def _packaged() -> Catalog:
+@lru_cache(maxsize=4)
+def _packaged(today: str) -> Catalog:
     text = resources.files(__package__).joinpath("data/catalog.json").read_text(encoding="utf-8")
-    return Catalog(json.loads(text))
+    return Catalog(_moved_to(json.loads(text), today))
+
+
+def _moved_to(data: dict, today: str) -> dict:
+    """The catalog with its lifecycle dates moved forward from its recording day to `today`."""
+    recorded = parse_time(data["asOf"])
+    shift = datetime.fromisoformat(today).replace(tzinfo=timezone.utc).date() - recorded.date()
+
+    def moved(value: str) -> str:
+        return (parse_time(value) + shift).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    for model in data["models"].values():
+        for key in ("inference", "fineTune"):  # deprecationStatus ("Planned") is no date
+            if (model.get("deprecation") or {}).get(key):
+                model["deprecation"][key] = moved(model["deprecation"][key])
+        for sku in model.get("skus") or []:
+            if sku.get("deprecationDate"):
+                sku["deprecationDate"] = moved(sku["deprecationDate"])
+        replacement = model.get("replacementConfig") or {}
+        if replacement.get("autoUpgradeStartDate"):
+            replacement["autoUpgradeStartDate"] = moved(replacement["autoUpgradeStartDate"])
+    data["asOf"] = moved(data["asOf"])
+    return data
 
 
 # --- deployment checks ---------------------------------------------------------------------

@@ -6,11 +6,13 @@ Azure fills in (or tags someone else adds) never show up as drift. No I/O here.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from provisioner.errors import PlanError
-from provisioner.model.observed import ObservedState, default_version_key
+from provisioner.model.observed import ObservedState
 from provisioner.model.resources import SPEC_TAG, DesiredState, Kind, Resource, is_managed
+from provisioner.plan import capacity
 from provisioner.plan.model import Action, Change, FieldChange, Plan, Unmanaged, _plain
 
 # Fields Azure cannot change in place: changing them means delete and create again.
@@ -24,63 +26,66 @@ DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST, Kind.SECRET}
 
 def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str, spec_digest: str,
               destroy: bool = False, include_accounts: bool = False, purge: bool = False,
-              targets: Iterable[str] = ()) -> Plan:
+              targets: Iterable[str] = (), retirement_warning_days: int = 90, now: datetime | None = None) -> Plan:
     targets = tuple(targets)
     errors: list[str] = []
     regions = {r.name: r.properties["location"] for r in desired.resources if r.kind is Kind.ACCOUNT}
-    resolved = [_resolve(r, observed, regions, errors) for r in desired.resources]
+    resolved = [_resolve_version(r, observed, regions, errors) for r in desired.resources]
+    findings = capacity.Findings()
     if destroy:
         changes = _destroy_changes(resolved, observed, desired.spec_name, include_accounts, purge, errors)
         unmanaged: list[Unmanaged] = []
     else:
+        flexible = frozenset(r.address for r in resolved
+                             if r.kind is Kind.DEPLOYMENT and isinstance(r.properties.get("capacity"), Mapping))
+        notes: dict[str, str] = {}
+        if flexible:
+            fixed, _ = _apply_changes([r for r in resolved if r.address not in flexible], desired, observed, [],
+                                      keep=flexible)
+            resolved, notes = capacity.resolve_flexible(resolved, fixed, observed, regions, errors)
         changes, unmanaged = _apply_changes(resolved, desired, observed, errors)
+        changes = [replace(c, notes=c.notes + (notes[c.address],)) if c.address in notes else c for c in changes]
     changes = _select(changes, targets, errors)
-    if errors:
-        raise PlanError("the plan cannot be made:\n  " + "\n  ".join(errors))
+    if not destroy:
+        selected = {c.address for c in changes}
+        findings = capacity.check(changes, [r for r in desired.resources if r.address in selected], observed,
+                                  regions, retirement_warning_days=retirement_warning_days, now=now)
+        errors.extend(findings.errors)
+    if errors or findings.shortfalls or findings.unavailable:
+        raise capacity.CapacityError(errors, findings) if (findings.shortfalls or findings.unavailable) \
+            else PlanError("the plan cannot be made:\n  " + "\n  ".join(errors))
     changes.sort(key=lambda c: (ORDER.index(c.kind), c.address))
-    warnings = tuple(note for c in changes if c.action is Action.REPLACE for note in c.notes)
+    warnings = tuple(note for c in changes if c.action is Action.REPLACE for note in c.notes) + findings.warnings
     return Plan(spec_file=spec_file, spec_digest=spec_digest, spec_name=desired.spec_name,
                 observed_fingerprint=observed.fingerprint(), changes=tuple(changes),
                 unmanaged=tuple(sorted(unmanaged, key=lambda u: u.address)), warnings=warnings,
                 destroy=destroy, targets=targets)
 
 
-def _resolve(resource: Resource, observed: ObservedState, regions: Mapping[str, str],
-             errors: list[str]) -> Resource:
-    """Fill what the spec leaves to Azure: a deployment's version (the live one, else the region's default)."""
-    if resource.kind is not Kind.DEPLOYMENT:
+def _resolve_version(resource: Resource, observed: ObservedState, regions: Mapping[str, str],
+                     errors: list[str]) -> Resource:
+    """A deployment without `version` keeps its live version, or gets the region's default."""
+    if resource.kind is not Kind.DEPLOYMENT or resource.properties.get("version") is not None:
         return resource
     props = dict(resource.properties)
     live = observed.get(resource.address)
-    live_props = live.resource.properties if live else {}
-    if props.get("version") is None:
-        if live and live_props.get("model") == props["model"]:
-            props["version"] = live_props.get("version")
-        else:
-            region = regions.get(resource.scope.account or "", "")
-            key = default_version_key(resource.scope.subscription, region, props.get("format", "OpenAI"),
-                                      props["model"])
-            props["version"] = observed.default_versions.get(key)
-            if props["version"] is None:
-                errors.append(f"{resource.address}: model {props['model']!r} has no default version in region "
-                              f"{region!r}; set `version` or choose a region that offers the model")
-    if isinstance(props.get("capacity"), Mapping):
-        bounds = props["capacity"]
-        live_capacity = live_props.get("capacity") if live else None
-        if isinstance(live_capacity, int) and bounds["min"] <= live_capacity <= bounds["max"]:
-            props["capacity"] = live_capacity
-        else:
-            errors.append(f"{resource.address}: flexible capacity {{min: {bounds['min']}, max: {bounds['max']}}} "
-                          "needs quota-aware planning, which this version does not do yet; set a number")
-    return Resource(kind=resource.kind, name=resource.name, scope=resource.scope, properties=props,
-                    depends_on=resource.depends_on, prevent_destroy=resource.prevent_destroy,
-                    source=resource.source)
+    if live and live.resource.properties.get("model") == props["model"]:
+        props["version"] = live.resource.properties.get("version")
+    else:
+        region_name = regions.get(resource.scope.account or "", "")
+        region = observed.region(resource.scope.subscription, region_name)
+        props["version"] = region.default_version(props.get("format", "OpenAI"), props["model"]) if region else None
+        if props["version"] is None:
+            errors.append(f"{resource.address}: model {props['model']!r} has no default version in region "
+                          f"{region_name!r}; set `version` or choose a region that offers the model")
+    return replace(resource, properties=props)
 
 
 def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: ObservedState,
-                   errors: list[str]) -> tuple[list[Change], list[Unmanaged]]:
+                   errors: list[str], keep: frozenset[str] = frozenset()) -> tuple[list[Change], list[Unmanaged]]:
+    """Changes for everything declared, and deletions of what we manage but no longer declare (except `keep`)."""
     changes: list[Change] = []
-    wanted = {r.address for r in resolved}
+    wanted = {r.address for r in resolved} | keep
     for resource in resolved:
         live = observed.get(resource.address)
         if live is None:

@@ -9,13 +9,25 @@ REGIONS = ["eastus", "eastus2", "japaneast", "koreacentral", "swedencentral", "w
 SUB = "11111111-2222-3333-4444-555555555555"
 
 
+RECORDED = "2025-10-28"  # the catalog's recording day: dates are as recorded
+
+
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.load()
+    return Catalog.load(RECORDED)
 
 
 def test_load_is_cached(catalog):
-    assert Catalog.load() is catalog
+    assert Catalog.load(RECORDED) is catalog
+
+
+def test_lifecycle_dates_move_with_today():
+    later = Catalog.load("2026-11-22")  # 390 days after the recording
+    model = later.find("westeurope", "OpenAI", "gpt-4o", "2024-08-06")
+    assert model["deprecation"]["inference"] == "2027-04-25T00:00:00Z"
+    assert later.as_of.date().isoformat() == "2026-11-22"
+    # so what was deployable on the recording day still is, judged from the new today
+    assert validate_deployment(later, "westeurope", GPT4O, {"name": "GlobalStandard", "capacity": 1}) is None
 
 
 def test_six_regions(catalog):
