@@ -98,6 +98,8 @@ class Config:
     retry_after: int = 1  # the Retry-After (seconds) on running operations, at most the time left
     latency: float = 0.0  # artificial seconds added to every request
     throttle: dict[str, Any] = field(default_factory=lambda: {"enabled": True, **ARM_THROTTLE})
+    # the day the model catalog is seen from (ISO date); None: today. Lifecycle dates move with it.
+    catalog_date: str | None = None
 
     def duration(self, resource: str, action: str) -> float:
         durations = self.lro_durations

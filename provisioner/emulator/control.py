@@ -31,7 +31,8 @@ class Control:
             self._store.set_quota_limit(subscription, region.replace(" ", "").lower(), usage_name, limit)
 
     def configure(self, *, lro_durations: dict[str, float] | None = None, retry_after: int | None = None,
-                  latency: float | None = None, throttle: dict[str, Any] | None = None) -> dict:
+                  latency: float | None = None, throttle: dict[str, Any] | None = None,
+                  catalog_date: str | None = None) -> dict:
         """Change behaviour; returns the whole configuration. lro_durations are merged key by key
         ("deployments.create": 5, "default": 0); throttle keys too ({"enabled": False})."""
         with self._store.transaction():
@@ -44,6 +45,8 @@ class Control:
                 config.latency = float(latency)
             if throttle is not None:
                 config.throttle = {**config.throttle, **throttle}
+            if catalog_date is not None:
+                config.catalog_date = catalog_date or None  # "" goes back to today
             self._store.set_setting("config", asdict(config))
             return asdict(config)
 

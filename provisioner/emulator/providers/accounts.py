@@ -9,7 +9,7 @@ import re
 import secrets
 import uuid
 
-from provisioner.emulator import lro
+from provisioner.emulator import kinds, lro
 from provisioner.emulator.arm import (Call, Reply, Router, iso, list_reply, new_etag, normalize_location,
                                       require_group, system_data)
 from provisioner.emulator.errors import ArmError, not_found, request_conflict
@@ -137,8 +137,10 @@ def put_account(call: Call) -> Reply:
             "endpoint": _endpoint(body["kind"], body["location"], subdomain),
             "internalId": uuid.uuid4().hex,
             "dateCreated": iso(call.now),
-            "callRateLimit": {"rules": []},
+            "apiProperties": kinds.api_properties(body["kind"], properties.get("apiProperties")),
+            "callRateLimit": kinds.call_rate_limit(body["kind"]),
             "isMigrated": False,
+            "allowProjectManagement": False,
             "privateEndpointConnections": [],
             "publicNetworkAccess": properties.get("publicNetworkAccess", "Enabled"),
             "capabilities": [{"name": "VirtualNetworks"}, {"name": "CustomerManagedKey"},
@@ -148,6 +150,9 @@ def put_account(call: Call) -> Reply:
         },
         "systemData": system_data(call.now),
     }
+    quota_limit = kinds.quota_limit(body["kind"])
+    if quota_limit is not None:
+        doc["properties"]["quotaLimit"] = quota_limit
     for key in ("customSubDomainName", "disableLocalAuth", "networkAcls", "allowProjectManagement",
                 "restrictOutboundNetworkAccess"):
         if key in properties:
@@ -242,11 +247,7 @@ def _endpoint(kind: str, location: str, subdomain: str | None) -> str:
 
 
 def _endpoints(kind: str, location: str, subdomain: str | None) -> dict[str, str]:
-    base = _endpoint(kind, location, subdomain)
-    if kind in ("OpenAI", "AIServices"):
-        return {"OpenAI Language Model Instance API": base, "OpenAI Realtime API": base.replace("https", "wss"),
-                "Token Service API": base}
-    return {kind: base}
+    return kinds.endpoints(kind, _endpoint(kind, location, subdomain))
 
 
 def get_account(call: Call) -> Reply:

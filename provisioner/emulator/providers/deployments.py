@@ -169,14 +169,14 @@ def put_deployment(call: Call) -> Reply:
         raise ArmError(400, "InvalidRequestContent", "The 'properties' of the deployment are required.")
     sku = dict(_read_sku(body))
     model = dict(_read_model(properties))
-    catalog = Catalog.load()
+    catalog = Catalog.load(call.config.catalog_date)
     region = _region(account)
     if not model.get("version"):  # Azure deploys the region's default version
         model["version"] = catalog.default_version(region, model["format"], model["name"]) or ""
-    _check_catalog(catalog, region, model, sku)
     existing = _find(call, account)
     if existing is not None:
         _check_fixed(existing, model, sku)
+    _check_catalog(catalog, region, model, sku)
     if properties.get("raiPolicyName"):
         _check_rai_policy(call, account, properties["raiPolicyName"])
     if properties.get("spilloverDeploymentName"):
@@ -240,9 +240,9 @@ def patch_deployment(call: Call) -> Reply:
         if not isinstance(body["sku"], dict):
             raise ArmError(400, "InvalidRequestContent", "The 'sku' of the deployment must be an object.")
         sku.update({k: v for k, v in body["sku"].items() if k in ("name", "capacity") and v is not None})
-    catalog = Catalog.load()
-    _check_catalog(catalog, _region(account), model, sku)
     _check_fixed(doc, model, sku)
+    catalog = Catalog.load(call.config.catalog_date)
+    _check_catalog(catalog, _region(account), model, sku)
     _check_quota(call, catalog, account, model, sku, doc)
     if "tags" in body:
         doc["tags"] = body["tags"] or {}
@@ -275,7 +275,7 @@ def list_skus(call: Call) -> Reply:
     account = require_account(call)
     doc = _require(call, account)
     model = doc["properties"]["model"]
-    entry = Catalog.load().find(_region(account), model["format"], model["name"], model["version"]) or {}
+    entry = Catalog.load(call.config.catalog_date).find(_region(account), model["format"], model["name"], model["version"]) or {}
     items = []
     for sku in entry.get("skus", []):
         capacity = {k: sku["capacity"][k] for k in ("minimum", "maximum", "step", "default")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from provisioner.emulator import quota
+from provisioner.emulator import kinds, quota
 from provisioner.emulator.arm import Call, Reply, Router, list_reply, normalize_location
 from provisioner.emulator.catalog import Catalog
 from provisioner.emulator.errors import ArmError
@@ -31,13 +31,13 @@ def register(router: Router) -> None:
 
 def list_location_models(call: Call) -> Reply:
     """Every catalog item of the region, once per account kind; an unknown region lists nothing."""
-    return list_reply(Catalog.load().models(call.params["location"], call.params["subscription"]))
+    return list_reply(Catalog.load(call.config.catalog_date).models(call.params["location"], call.params["subscription"]))
 
 
 def list_account_models(call: Call) -> Reply:
     """AccountModel items: the model fields at the top level (no `model` wrapper, ARM-FACTS §5)."""
     account = require_account(call)
-    items = Catalog.load().models(account["location"], call.params["subscription"], kind=account["kind"])
+    items = Catalog.load(call.config.catalog_date).models(account["location"], call.params["subscription"], kind=account["kind"])
     return list_reply([item["model"] for item in items])
 
 
@@ -62,7 +62,7 @@ def _name_filter(call: Call) -> str | None:
 
 
 def _usages(call: Call, region: str, account_id: str | None) -> list[dict]:
-    catalog, store, subscription = Catalog.load(), call.store, call.params["subscription"]
+    catalog, store, subscription = Catalog.load(call.config.catalog_date), call.store, call.params["subscription"]
     used = quota.in_use(store, catalog, subscription, region, account_id=account_id)
     counts = quota.account_counts(store, subscription, region)
     items = []
@@ -86,6 +86,10 @@ def list_account_usages(call: Call) -> Reply:
     """The account's own share: its deployments' capacity per usage name, against the region's
     limits. What Azure shows here for an OpenAI account is UNVERIFIED."""
     account = require_account(call)
+    fixed = kinds.account_usages(account["kind"])
+    if fixed is not None:  # a kind whose usages are fixed meters (TextAnalytics, ...), not deployment quota
+        wanted = _name_filter(call)
+        return list_reply([u for u in fixed if wanted is None or u["name"]["value"].lower() == wanted.lower()])
     return list_reply(_usages(call, account["location"], account["id"]))
 
 
@@ -108,7 +112,7 @@ def _model_query(call: Call) -> tuple[str, str, str]:
 
 def _capacities(call: Call, only_region: str | None) -> list[dict]:
     fmt, name, version = _model_query(call)
-    catalog, store, subscription = Catalog.load(), call.store, call.params["subscription"]
+    catalog, store, subscription = Catalog.load(call.config.catalog_date), call.store, call.params["subscription"]
     items = []
     for region, skus in catalog.offering_regions(fmt, name, version).items():
         if only_region is not None and region != normalize_location(only_region):
