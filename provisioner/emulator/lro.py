@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Callable
 
 from provisioner.emulator import faults
 from provisioner.emulator.arm import Call, Reply, iso, new_etag, new_guid, system_data
@@ -16,6 +17,9 @@ from provisioner.emulator.errors import ArmError
 from provisioner.emulator.store import Store
 
 TERMINAL = {"Succeeded", "Failed", "Canceled"}
+# Called as hook(store, resource_key, now) before a delete operation removes a resource and all below it,
+# so providers can soft-delete what Azure soft-deletes (accounts and vaults in a deleted resource group).
+BEFORE_DELETE: list[Callable[[Store, str, float], None]] = []
 
 
 def start(call: Call, *, resource_id: str, action: str, duration: float, namespace: str, location: str,
@@ -58,6 +62,8 @@ def settle(store: Store, now: float) -> None:
             doc["systemData"] = system_data(op["finishes"], doc.get("systemData"))
             store.put(doc["id"], doc["type"], doc)
         elif op["action"] == "delete" and op["outcome"] == "Succeeded":
+            for hook in BEFORE_DELETE:
+                hook(store, op["resource_key"], op["finishes"])
             store.delete(op["resource_key"])
         store.mark_settled(op["id"])
 

@@ -233,3 +233,18 @@ def test_deleting_the_group_deletes_its_accounts(resources, cognitive, account):
     resources.resource_groups.create_or_update("rg", {"location": "eastus"})
     with pytest.raises(ResourceNotFoundError):
         cognitive.accounts.get("rg", "acct")
+
+
+def test_deleting_a_group_soft_deletes_its_accounts_and_vaults(resources, cognitive, keyvault, account):
+    keyvault.vaults.begin_create_or_update("rg", "kv-in-group", {
+        "location": "eastus", "properties": {"tenantId": "72f988bf-0000-4000-8000-00000000e7a1",
+                                             "sku": {"family": "A", "name": "standard"}}}).result()
+    resources.resource_groups.begin_delete("rg").result()
+    assert [a.name for a in cognitive.deleted_accounts.list()] == ["acct"]
+    assert [v.name for v in keyvault.vaults.list_deleted()] == ["kv-in-group"]
+    # the names stay reserved, as in Azure, until purged
+    resources.resource_groups.create_or_update("rg", {"location": "eastus"})
+    with pytest.raises(HttpResponseError) as error:
+        cognitive.accounts.begin_create("rg", "acct", {"kind": "OpenAI", "sku": {"name": "S0"},
+                                                       "location": "eastus", "properties": {}}).result()
+    assert error.value.error.code == "FlagMustBeSetForRestore"

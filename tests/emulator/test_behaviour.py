@@ -104,6 +104,12 @@ def test_dropped_connection(emulator, resources, group):
         resources.resource_groups.get("rg")
     assert resources.resource_groups.get("rg").name == "rg"
 
+    retrying, _ = clients(emulator, retry_total=3, retry_backoff_factor=0.01)
+    emulator.control.inject_fault("drop", method="GET", path=GROUP_PATH)
+    emulator.control.clear_requests()
+    assert retrying.resource_groups.get("rg").name == "rg"  # the SDK's retry policy retries it
+    assert emulator.control.requests()["counts"] == {GET_GROUP: 2}
+
 
 def test_probability_one_fires_until_cleared(emulator, resources, group):
     emulator.control.inject_fault("status", status=503, probability=1.0, method="GET", path=GROUP_PATH)
@@ -145,12 +151,14 @@ def test_operations_complete_while_the_server_is_down(tmp_path):
         first.control.configure(lro_durations={"accounts.create": 0.5})
         resources, cognitive = clients(first)
         resources.resource_groups.create_or_update("rg", {"location": "eastus"})
-        started = time.monotonic()
         created = cognitive.accounts.begin_create("rg", "acct", ACCOUNT, polling=False).result()
+        finishes = time.monotonic() + 0.5  # at the latest: the operation started before the answer came
         assert created.properties.provisioning_state == "Creating"
         keys = cognitive.accounts.list_keys("rg", "acct")
         token, ca = first.token, first.ca_path
-    time.sleep(max(0.0, 0.55 - (time.monotonic() - started)))
+        # stopped before the operation ends
+        assert cognitive.accounts.get("rg", "acct").properties.provisioning_state == "Creating"
+    time.sleep(max(0.0, finishes + 0.05 - time.monotonic()))
 
     with Emulator(state=state) as second:
         assert (second.token, second.ca_path) == (token, ca)  # same state, same token and CA

@@ -13,6 +13,7 @@ from provisioner.emulator import kinds, lro
 from provisioner.emulator.arm import (Call, Reply, Router, iso, list_reply, new_etag, normalize_location,
                                       require_group, system_data)
 from provisioner.emulator.errors import ArmError, not_found, request_conflict
+from provisioner.emulator.store import Store
 
 NAMESPACE = "Microsoft.CognitiveServices"
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
@@ -271,21 +272,35 @@ def delete_account(call: Call) -> Reply:
         return Reply(204)
     if call.store.running_operation(doc["id"], call.now) is not None:
         raise request_conflict(doc["id"])
-    keys = call.store.get(doc["id"] + "/keys/default")
+    soft_delete(call.store, doc, call.now)
+    return Reply(200)
+
+
+def soft_delete(store: Store, doc: dict, now: float) -> None:
+    """Move an account to deletedAccounts for 48 hours; its deployments and policies are gone."""
+    subscription, group = doc["id"].split("/")[2], doc["id"].split("/")[4]
     deleted = {
-        "id": deleted_id(p["subscription"], doc["location"], p["group"], doc["name"]),
+        "id": deleted_id(subscription, doc["location"], group, doc["name"]),
         "name": doc["name"], "type": DELETED_TYPE, "etag": new_etag(), "location": doc["location"],
         "sku": doc["sku"], "kind": doc["kind"], "tags": doc.get("tags", {}),
-        "properties": {**doc["properties"], "deletionDate": iso(call.now),
-                       "scheduledPurgeDate": iso(call.now + SOFT_DELETE_HOURS * 3600),
+        "properties": {**doc["properties"], "deletionDate": iso(now),
+                       "scheduledPurgeDate": iso(now + SOFT_DELETE_HOURS * 3600),
                        "provisioningState": "Deleted"},
         "systemData": doc.get("systemData"),
         # kept for restore, removed from every response (see _public)
-        "emulatorAccount": doc, "emulatorKeys": keys,
+        "emulatorAccount": doc, "emulatorKeys": store.get(doc["id"] + "/keys/default"),
     }
-    call.store.delete(doc["id"])  # the account and everything under it
-    call.store.put(deleted["id"], DELETED_TYPE, deleted)
-    return Reply(200)
+    store.delete(doc["id"])  # the account and everything under it
+    store.put(deleted["id"], DELETED_TYPE, deleted)
+
+
+def _soft_delete_in(store: Store, resource_key: str, now: float) -> None:
+    """A resource group being deleted: its accounts go to soft delete, as in Azure."""
+    for doc in store.under(resource_key, ACCOUNT_TYPE):
+        soft_delete(store, doc, now)
+
+
+lro.BEFORE_DELETE.append(_soft_delete_in)
 
 
 def _public(deleted: dict) -> dict:

@@ -274,22 +274,36 @@ def delete_vault(call: Call) -> Reply:
     doc = call.store.get(vault_id(p["subscription"], p["group"], p["vault"]))
     if doc is None:
         return Reply(204)
+    soft_delete(call.store, doc, call.now)
+    return Reply(200)
+
+
+def soft_delete(store: Store, doc: dict, now: float) -> None:
+    """Move a vault and its secrets to deletedVaults for its retention period."""
     props = doc["properties"]
-    kept = [{"secret": s, "value": call.store.get(s["id"] + "/values/current")}
-            for s in call.store.children(doc["id"], SECRET_TYPE)]
+    kept = [{"secret": s, "value": store.get(s["id"] + "/values/current")}
+            for s in store.children(doc["id"], SECRET_TYPE)]
     deleted = {
-        "id": deleted_id(p["subscription"], doc["location"], doc["name"]),
+        "id": deleted_id(doc["id"].split("/")[2], doc["location"], doc["name"]),
         "name": doc["name"], "type": DELETED_TYPE,
-        "properties": {"vaultId": doc["id"], "location": doc["location"], "deletionDate": iso(call.now),
-                       "scheduledPurgeDate": iso(call.now + props["softDeleteRetentionInDays"] * DAY),
+        "properties": {"vaultId": doc["id"], "location": doc["location"], "deletionDate": iso(now),
+                       "scheduledPurgeDate": iso(now + props["softDeleteRetentionInDays"] * DAY),
                        "tags": doc.get("tags") or {},
                        "purgeProtectionEnabled": bool(props.get("enablePurgeProtection"))},
         # kept for recover, removed from every response (see _public)
         "emulatorVault": doc, "emulatorSecrets": kept,
     }
-    call.store.delete(doc["id"])  # the vault and everything under it
-    call.store.put(deleted["id"], DELETED_TYPE, deleted)
-    return Reply(200)
+    store.delete(doc["id"])  # the vault and everything under it
+    store.put(deleted["id"], DELETED_TYPE, deleted)
+
+
+def _soft_delete_in(store: Store, resource_key: str, now: float) -> None:
+    """A resource group being deleted: its vaults go to soft delete, as in Azure."""
+    for doc in store.under(resource_key, VAULT_TYPE):
+        soft_delete(store, doc, now)
+
+
+lro.BEFORE_DELETE.append(_soft_delete_in)
 
 
 def _public(deleted: dict) -> dict:

@@ -1,0 +1,110 @@
+"""Emulator throughput: one client GETs one resource group over a kept-alive HTTPS connection.
+
+    python benchmarks/emulator_throughput.py [--seconds 10]
+
+The emulator runs as `provision emulator serve --port 0 --instant` in its own process (as a
+developer would run it), so client and server do not share a GIL. Two clients are measured
+one after the other: a bare httpx.Client (the emulator's own cost) and the SDK's
+ResourceManagementClient.resource_groups.get (what provision sees). Not a pytest test.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import httpx
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from provisioner.emulator import EmulatorCredential  # noqa: E402
+
+SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
+GROUP_API = "2024-11-01"
+
+
+def start_emulator() -> tuple[subprocess.Popen, str, str, str]:
+    """(process, base_url, ca_path, token) of a fresh `serve --instant` on a free port."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from provisioner.cli.app import main; main()", "emulator", "serve", "--port", "0",
+         "--instant"], cwd=REPO, env=env, text=True, stdout=subprocess.PIPE)
+    printed = ""
+    for line in process.stdout:  # serve's last line names the token file
+        printed += line
+        if "PROVISION_EMULATOR_TOKEN_FILE=" in line:
+            break
+    found = {name: re.search(rf"{name}=(\S+)", printed) for name in ("URL", "CA", "TOKEN_FILE")}
+    if not all(found.values()):
+        process.kill()
+        raise SystemExit(f"the emulator did not start:\n{printed}")
+    token = Path(found["TOKEN_FILE"].group(1)).read_text()
+    return process, found["URL"].group(1), found["CA"].group(1), token
+
+
+def measure(call: Callable[[], None], seconds: float, warmup: float = 1.0) -> dict:
+    """Call back to back for `seconds` (after `warmup`); requests/second and latency percentiles."""
+    end = time.perf_counter() + warmup
+    while time.perf_counter() < end:
+        call()
+    latencies = []
+    started = time.perf_counter()
+    end = started + seconds
+    while (before := time.perf_counter()) < end:
+        call()
+        latencies.append(time.perf_counter() - before)
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed,
+            "p50_ms": 1000 * latencies[len(latencies) // 2],
+            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per client (default 10)")
+    args = parser.parse_args()
+
+    process, base_url, ca, token = start_emulator()
+    try:
+        sdk = ResourceManagementClient(EmulatorCredential(token), SUBSCRIPTION, base_url=base_url,
+                                       connection_verify=ca, retry_total=0)
+        sdk.resource_groups.create_or_update("rg", {"location": "eastus"})
+
+        # One connection, kept alive: a pool of one, HTTP/1.1, the bearer token on every request.
+        with httpx.Client(verify=ssl.create_default_context(cafile=ca), http2=False,
+                          headers={"Authorization": f"Bearer {token}"},
+                          limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)) as client:
+            url = f"{base_url}/subscriptions/{SUBSCRIPTION}/resourcegroups/rg?api-version={GROUP_API}"
+
+            def bare_get() -> None:
+                response = client.get(url)
+                if response.status_code != 200:
+                    raise SystemExit(f"unexpected {response.status_code}: {response.text}")
+
+            results = {"httpx.Client GET (keep-alive)": measure(bare_get, args.seconds),
+                       "SDK resource_groups.get": measure(lambda: sdk.resource_groups.get("rg"), args.seconds)}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+
+    print(f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {args.seconds:g} s per client")
+    print("| client | requests | requests/s | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in results.items():
+        print(f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
