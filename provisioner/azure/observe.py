@@ -13,12 +13,13 @@ from typing import Any, Callable, Iterable
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from provisioner.azure import convert, retry
+from provisioner.azure import retry
 from provisioner.azure.clients import Clients
 from provisioner.errors import AzureReadError, ProvisionerError
 from provisioner.model.observed import (ModelOffer, ObservedResource, ObservedState, RegionInfo, SkuOffer,
                                         SoftDeletedAccount, Usage, region_key)
 from provisioner.model.resources import DesiredState, Kind, Resource, Scope, is_managed
+from provisioner.model import rest
 
 READ_POLICY = retry.RetryPolicy(deadline=120.0)
 
@@ -76,7 +77,7 @@ def _read_group(clients: Clients, group: Resource) -> ObservedResource | None:
     if model is None:
         return None
     doc = _doc(model)
-    return _observed(Kind.RESOURCE_GROUP, group.name, group.scope, doc, convert.resource_group_properties(doc))
+    return _observed(Kind.RESOURCE_GROUP, group.name, group.scope, doc, rest.resource_group_properties(doc))
 
 
 def _read_account(clients: Clients, account: Resource, desired: DesiredState
@@ -88,16 +89,16 @@ def _read_account(clients: Clients, account: Resource, desired: DesiredState
     if model is None:
         return [], _read_soft_deleted(clients, account)
     doc = _doc(model)
-    results = [_observed(Kind.ACCOUNT, name, scope, doc, convert.account_properties(doc))]
+    results = [_observed(Kind.ACCOUNT, name, scope, doc, rest.account_properties(doc))]
     child_scope = Scope(scope.subscription, group, account=name)
     for item in _read(f"deployments of {name}", lambda: list(client.deployments.list(group, name))) or []:
         d = _doc(item)
-        results.append(_observed(Kind.DEPLOYMENT, d["name"], child_scope, d, convert.deployment_properties(d)))
+        results.append(_observed(Kind.DEPLOYMENT, d["name"], child_scope, d, rest.deployment_properties(d)))
     for item in _read(f"RAI policies of {name}", lambda: list(client.rai_policies.list(group, name))) or []:
         d = _doc(item)
         if (d.get("properties") or {}).get("type") == "SystemManaged" or d["name"].startswith("Microsoft."):
             continue  # built-in policies are Azure's, never ours to plan
-        results.append(_observed(Kind.RAI_POLICY, d["name"], child_scope, d, convert.rai_policy_properties(d)))
+        results.append(_observed(Kind.RAI_POLICY, d["name"], child_scope, d, rest.rai_policy_properties(d)))
     wanted_blocklists = {r.name for r in desired.resources
                          if r.kind is Kind.BLOCKLIST and r.scope.account == name}
     for item in _read(f"blocklists of {name}", lambda: list(client.rai_blocklists.list(group, name))) or []:
@@ -107,7 +108,7 @@ def _read_account(clients: Clients, account: Resource, desired: DesiredState
             listed = _read(f"items of blocklist {d['name']}",
                            lambda: list(client.rai_blocklist_items.list(group, name, d["name"])))
             items = [_doc(i) for i in listed or []]
-        results.append(_observed(Kind.BLOCKLIST, d["name"], child_scope, d, convert.blocklist_properties(d, items)))
+        results.append(_observed(Kind.BLOCKLIST, d["name"], child_scope, d, rest.blocklist_properties(d, items)))
     return results, None
 
 

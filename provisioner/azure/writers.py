@@ -12,11 +12,12 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.core.pipeline.policies._utils import get_retry_after
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
-from provisioner.azure import convert, retry
+from provisioner.azure import retry
 from provisioner.azure.clients import Clients
 from provisioner.errors import PermanentError, TransientError
 from provisioner.model.resources import Kind
 from provisioner.plan.model import Action, Change
+from provisioner.model import rest
 
 
 class BackoffPolling(ARMPolling):
@@ -72,7 +73,7 @@ class AzureWriter:
                 except ResourceNotFoundError:
                     pass  # already purged (a re-run after an interruption)
             return
-        body = convert.account_body(change.after or {})
+        body = rest.account_body(change.after or {})
         choice = change.options.get("on_soft_deleted")
         if change.action is Action.CREATE and choice == "purge":
             try:
@@ -95,14 +96,14 @@ class AzureWriter:
             client.rai_blocklists.begin_delete(group, account, name, polling=self._poll()).result()
             return
         after = change.after or {}
-        client.rai_blocklists.create_or_update(group, account, name, convert.blocklist_body(after))
-        wanted = {convert.blocklist_item_name(item): item for item in after.get("items") or []}
+        client.rai_blocklists.create_or_update(group, account, name, rest.blocklist_body(after))
+        wanted = {rest.blocklist_item_name(item): item for item in after.get("items") or []}
         present = {item.name: item for item in client.rai_blocklist_items.list(group, account, name)}
         for item_name in sorted(set(present) - set(wanted)):
             client.rai_blocklist_items.begin_delete(group, account, name, item_name, polling=self._poll()).result()
         for item_name in sorted(set(wanted) - set(present)):
             client.rai_blocklist_items.create_or_update(group, account, name, item_name,
-                                                        convert.blocklist_item_body(wanted[item_name]))
+                                                        rest.blocklist_item_body(wanted[item_name]))
 
     def _rai_policy(self, change: Change) -> None:
         client = self.clients.cognitive(change.scope.subscription)
@@ -110,7 +111,7 @@ class AzureWriter:
         if change.action is Action.DELETE:
             client.rai_policies.begin_delete(group, account, name, polling=self._poll()).result()
             return
-        client.rai_policies.create_or_update(group, account, name, convert.rai_policy_body(change.after or {}))
+        client.rai_policies.create_or_update(group, account, name, rest.rai_policy_body(change.after or {}))
 
     def _deployment(self, change: Change) -> None:
         client = self.clients.cognitive(change.scope.subscription)
@@ -122,7 +123,7 @@ class AzureWriter:
                 pass  # gone already: a replace resumed after an interruption
             if change.action is Action.DELETE:
                 return
-        body = convert.deployment_body(change.after or {})
+        body = rest.deployment_body(change.after or {})
         deployment = client.deployments.begin_create_or_update(group, account, name, body,
                                                                polling=self._poll()).result()
         state = deployment.properties.provisioning_state if deployment.properties else None

@@ -12,6 +12,7 @@ import traceback
 import click
 import typer
 
+from provisioner.cli.validate import diagnostic_line
 from provisioner.errors import ExitCode, ProvisionerError, SpecError
 
 app = typer.Typer(
@@ -25,12 +26,13 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Each command module adds its commands to `app` (one module per concern).
-    from provisioner.cli import apply, emulator, plan, quota, validate
+    from provisioner.cli import apply, emulator, export, plan, quota, validate
 
     validate.register(app)
     plan.register(app)
     apply.register(app)
     quota.register(app)
+    export.register(app)
     emulator.register(app)
 
 
@@ -44,17 +46,19 @@ def run(argv: list[str]) -> int:
     try:
         result = app(args=argv, prog_name="provision", standalone_mode=False)
         return int(result or 0)
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         typer.echo("Aborted.", err=True)
         return int(ExitCode.ERROR)
-    except click.ClickException as exc:  # usage errors: 1, never 2
+    # usage errors: 1, never 2. Newer typer vendors click (typer._click): its usage errors are
+    # TyperExceptions, not click.ClickExceptions.
+    except (click.ClickException, typer.TyperException) as exc:
         exc.show()
         return int(ExitCode.ERROR)
     except SpecError as exc:
         for diagnostic in exc.diagnostics:
-            typer.echo(str(diagnostic), err=True)
+            typer.echo(diagnostic_line(diagnostic), err=True)
         return int(ExitCode.ERROR)
     except ProvisionerError as exc:
         if debug:

@@ -36,13 +36,7 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
         changes = _destroy_changes(resolved, observed, desired.spec_name, include_accounts, purge, errors)
         unmanaged: list[Unmanaged] = []
     else:
-        flexible = frozenset(r.address for r in resolved
-                             if r.kind is Kind.DEPLOYMENT and isinstance(r.properties.get("capacity"), Mapping))
-        notes: dict[str, str] = {}
-        if flexible:
-            fixed, _ = _apply_changes([r for r in resolved if r.address not in flexible], desired, observed, [],
-                                      keep=flexible)
-            resolved, notes = capacity.resolve_flexible(resolved, fixed, observed, regions, errors)
+        resolved, notes = _resolve_capacities(resolved, desired, observed, regions, errors)
         changes, unmanaged = _apply_changes(resolved, desired, observed, errors)
         changes = [replace(c, notes=c.notes + (notes[c.address],)) if c.address in notes else c for c in changes]
     changes = _select(changes, targets, errors)
@@ -60,6 +54,30 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
                 observed_fingerprint=observed.fingerprint(), changes=tuple(changes),
                 unmanaged=tuple(sorted(unmanaged, key=lambda u: u.address)), warnings=warnings,
                 destroy=destroy, targets=targets)
+
+
+def resolve(desired: DesiredState, observed: ObservedState) -> list[Resource]:
+    """The desired resources with everything the spec leaves open filled in, as a plan would
+    (versions, flexible capacities): what `export` writes into templates."""
+    errors: list[str] = []
+    regions = {r.name: r.properties["location"] for r in desired.resources if r.kind is Kind.ACCOUNT}
+    resolved = [_resolve_version(r, observed, regions, errors) for r in desired.resources]
+    resolved, _ = _resolve_capacities(resolved, desired, observed, regions, errors)
+    if errors:
+        raise PlanError("the desired state cannot be resolved:\n  " + "\n  ".join(errors))
+    return resolved
+
+
+def _resolve_capacities(resolved: list[Resource], desired: DesiredState, observed: ObservedState,
+                        regions: Mapping[str, str], errors: list[str]) -> tuple[list[Resource], dict[str, str]]:
+    """Flexible capacities get what quota has left after the plan's fixed changes."""
+    flexible = frozenset(r.address for r in resolved
+                         if r.kind is Kind.DEPLOYMENT and isinstance(r.properties.get("capacity"), Mapping))
+    if not flexible:
+        return resolved, {}
+    fixed, _ = _apply_changes([r for r in resolved if r.address not in flexible], desired, observed, [],
+                              keep=flexible)
+    return capacity.resolve_flexible(resolved, fixed, observed, regions, errors)
 
 
 def _resolve_version(resource: Resource, observed: ObservedState, regions: Mapping[str, str],

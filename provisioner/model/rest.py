@@ -1,4 +1,4 @@
-"""Between Azure's REST documents and our property vocabulary (model/resources.py).
+"""Between Azure's REST documents and our property vocabulary (resources.py).
 
 Each kind has a pair: `<kind>_body(properties)` builds the request body we send,
 `<kind>_properties(doc)` reads a response back into properties. They are exact

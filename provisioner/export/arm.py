@@ -1,0 +1,125 @@
+"""Desired resources as ARM templates, one per resource group.
+
+Each account's children form one chain of `dependsOn` (blocklists, their items,
+RAI policies, then the deployments as a serial copy loop with batchSize 1),
+because Azure accepts one write at a time per account. Template functions used:
+`resourceId`, `variables`, `copyIndex` and `format` — the set the emulator's
+template engine documents. `bicep.py` renders the same templates as Bicep.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner import __version__
+from provisioner.model import rest
+from provisioner.model.resources import Kind, Resource
+
+SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+API_VERSION = "2025-09-01"  # Microsoft.CognitiveServices, as azure-mgmt-cognitiveservices 14 uses
+ACCOUNT = "Microsoft.CognitiveServices/accounts"
+BLOCKLIST = ACCOUNT + "/raiBlocklists"
+BLOCKLIST_ITEM = BLOCKLIST + "/raiBlocklistItems"
+RAI_POLICY = ACCOUNT + "/raiPolicies"
+DEPLOYMENT = ACCOUNT + "/deployments"
+
+
+@dataclass
+class GroupTemplate:
+    subscription: str
+    resource_group: str
+    template: dict[str, Any] = field(default_factory=dict)
+
+
+def group_templates(resources: list[Resource], spec_name: str, *, restore: frozenset[str] = frozenset()
+                    ) -> list[GroupTemplate]:
+    """One template per (subscription, resource group) holding its accounts and their children.
+    `restore` names accounts to bring back from soft delete (properties.restore)."""
+    by_group: dict[tuple[str, str], list[Resource]] = {}
+    for resource in resources:
+        if resource.kind in (Kind.RESOURCE_GROUP, Kind.SECRET):
+            continue
+        key = (resource.scope.subscription, resource.scope.resource_group)
+        by_group.setdefault(key, []).append(resource)
+    return [GroupTemplate(subscription, group, template(items, spec_name, restore=restore))
+            for (subscription, group), items in sorted(by_group.items())]
+
+
+def template(resources: list[Resource], spec_name: str, *, restore: frozenset[str] = frozenset()) -> dict[str, Any]:
+    accounts = sorted({r.name if r.kind is Kind.ACCOUNT else r.scope.account or "" for r in resources})
+    present = {(r.kind, r.scope.account if r.kind is not Kind.ACCOUNT else r.name, r.name) for r in resources}
+    variables: dict[str, Any] = {}
+    body: list[dict[str, Any]] = []
+    for account in accounts:
+        mine = [r for r in resources if (r.name if r.kind is Kind.ACCOUNT else r.scope.account) == account]
+        body += _account_chain(account, mine, variables, (Kind.ACCOUNT, account, account) in present,
+                               account in restore)
+    return {"$schema": SCHEMA, "contentVersion": "1.0.0.0",
+            "metadata": {"generator": {"name": "provision", "version": __version__}, "spec": spec_name},
+            "parameters": {}, "variables": variables, "resources": body, "outputs": {}}
+
+
+def resource_id(resource_type: str, *names: str) -> str:
+    quoted = ", ".join(f"'{n}'" for n in (resource_type, *names))
+    return f"[resourceId({quoted})]"
+
+
+def _account_chain(account: str, resources: list[Resource], variables: dict[str, Any], with_account: bool,
+                   restore: bool) -> list[dict[str, Any]]:
+    chain: list[dict[str, Any]] = []
+    previous: str | None = None  # the resourceId the next write waits for
+
+    def add(entry: dict[str, Any], rid: str) -> None:
+        nonlocal previous
+        if previous:
+            entry["dependsOn"] = [previous]
+        chain.append(entry)
+        previous = rid
+
+    for r in resources:
+        if r.kind is Kind.ACCOUNT:
+            doc = rest.account_body(r.properties)
+            if restore:
+                doc["properties"]["restore"] = True
+            add({"type": ACCOUNT, "apiVersion": API_VERSION, "name": account, **doc}, resource_id(ACCOUNT, account))
+    if not with_account:
+        previous = None  # the account exists already and is not part of this template
+    for r in sorted((r for r in resources if r.kind is Kind.BLOCKLIST), key=lambda r: r.name):
+        add({"type": BLOCKLIST, "apiVersion": API_VERSION, "name": f"{account}/{r.name}",
+             **rest.blocklist_body(r.properties)}, resource_id(BLOCKLIST, account, r.name))
+        for item in r.properties.get("items") or []:
+            item_name = rest.blocklist_item_name(item)
+            add({"type": BLOCKLIST_ITEM, "apiVersion": API_VERSION, "name": f"{account}/{r.name}/{item_name}",
+                 **rest.blocklist_item_body(item)}, resource_id(BLOCKLIST_ITEM, account, r.name, item_name))
+    for r in sorted((r for r in resources if r.kind is Kind.RAI_POLICY), key=lambda r: r.name):
+        add({"type": RAI_POLICY, "apiVersion": API_VERSION, "name": f"{account}/{r.name}",
+             **rest.rai_policy_body(r.properties)}, resource_id(RAI_POLICY, account, r.name))
+    deployments = _spillover_first([r for r in resources if r.kind is Kind.DEPLOYMENT])
+    if deployments:
+        variable = "deployments_" + account.replace("-", "_").replace(".", "_")
+        variables[variable] = [{"name": r.name, **rest.deployment_body(r.properties)} for r in deployments]
+        item = f"variables('{variable}')[copyIndex()]"
+        loop = {"type": DEPLOYMENT, "apiVersion": API_VERSION,
+                "name": f"[format('{{0}}/{{1}}', '{account}', {item}.name)]",
+                "sku": f"[{item}.sku]", "tags": f"[{item}.tags]", "properties": f"[{item}.properties]",
+                "copy": {"name": variable, "count": len(deployments), "mode": "serial", "batchSize": 1}}
+        add(loop, variable)
+    return chain
+
+
+def _spillover_first(deployments: list[Resource]) -> list[Resource]:
+    """A spillover target before the deployment that spills over to it."""
+    by_name = {d.name: d for d in deployments}
+    ordered: list[Resource] = []
+
+    def visit(d: Resource) -> None:
+        if d in ordered:
+            return
+        target = d.properties.get("spillover")
+        if target in by_name:
+            visit(by_name[target])
+        ordered.append(d)
+
+    for d in sorted(deployments, key=lambda d: d.name):
+        visit(d)
+    return ordered
