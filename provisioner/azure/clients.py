@@ -15,6 +15,7 @@ from typing import Any
 
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from provisioner.errors import ProvisionerError
@@ -105,6 +106,9 @@ class Clients:
 
     def keyvault(self, subscription: str) -> KeyVaultManagementClient:
         return self._client("keyvault", subscription, KeyVaultManagementClient)
+
+    def deployments(self, subscription: str) -> DeploymentsMgmtClient:
+        return self._client("deployments", subscription, DeploymentsMgmtClient)
 
     def close(self) -> None:
         for client in self._cache.values():

@@ -10,12 +10,15 @@ from rich.console import Console
 
 from provisioner.apply.executor import Executor
 from provisioner.azure import publish
+from provisioner.apply.arm_engine import ArmEngine
 from provisioner.azure.observe import read_observed
+from provisioner.azure.templates import AzureTemplateDeployer
 from provisioner.azure.writers import AzureWriter
 from provisioner.cli.plan import CLOUD_OPTION, EMULATOR_OPTION, RETIREMENT_OPTION, TARGET_OPTION, make
 from provisioner.cli.session import LoadedSpec, connect, load_spec
 from provisioner.errors import ExitCode, ProvisionerError
-from provisioner.plan import planfile
+from provisioner.export import arm
+from provisioner.plan import differ, planfile
 from provisioner.model.resources import Kind
 from provisioner.plan.model import Plan
 from provisioner.plan.result import SUCCEEDED, ApplyResult
@@ -41,8 +44,12 @@ def apply(
     auto_approve: bool = AUTO_APPROVE,
     parallelism: int = PARALLELISM,
     retirement_warning_days: int = RETIREMENT_OPTION,
+    engine: str = typer.Option("sdk", "--engine", help="sdk: provision issues each write; arm: Azure runs an "
+                                                       "exported template per resource group."),
 ) -> int:
     """Make Azure match the spec (or carry out exactly a saved plan)."""
+    if engine not in ("sdk", "arm"):
+        raise typer.BadParameter("must be sdk or arm", param_hint="--engine")
     saved = _saved_plan(source)
     if saved is not None:
         if target:
@@ -50,10 +57,10 @@ def apply(
                                      param_hint="--target")
         loaded = load_spec(Path(saved.spec_file))
         return _run(loaded, emulator=emulator, cloud=cloud, auto_approve=True, parallelism=parallelism,
-                    saved=saved)
+                    saved=saved, engine=engine)
     loaded = load_spec(source)
     return _run(loaded, emulator=emulator, cloud=cloud, auto_approve=auto_approve, parallelism=parallelism,
-                targets=target, retirement_warning_days=retirement_warning_days)
+                targets=target, retirement_warning_days=retirement_warning_days, engine=engine)
 
 
 def destroy(
@@ -83,7 +90,8 @@ def _saved_plan(source: Path) -> Plan | None:
 
 def _run(loaded: LoadedSpec, *, emulator: bool, cloud: str, auto_approve: bool, parallelism: int,
          targets: list[str] | tuple[str, ...] = (), destroy: bool = False, include_accounts: bool = False,
-         purge: bool = False, saved: Plan | None = None, retirement_warning_days: int = 90) -> int:
+         purge: bool = False, saved: Plan | None = None, retirement_warning_days: int = 90,
+         engine: str = "sdk") -> int:
     console = Console()
     if not auto_approve and not sys.stdin.isatty():
         raise ProvisionerError("refusing to change Azure without confirmation: there is no terminal to ask on",
@@ -101,7 +109,19 @@ def _run(loaded: LoadedSpec, *, emulator: bool, cloud: str, auto_approve: bool, 
             console.print("Nothing changed.")
             return ExitCode.ERROR
         with progress_for(console, len(plan.pending)) as progress:
-            result = Executor(AzureWriter(clients), parallelism=parallelism, events=progress).run(plan)
+            if engine == "arm" and not plan.destroy:
+                resolved = differ.resolve(loaded.desired, observed)
+
+                def templates_for(addresses: set[str], restore: frozenset[str]) -> list[tuple[str, str, dict]]:
+                    groups = arm.group_templates([r for r in resolved if r.address in addresses],
+                                                 loaded.desired.spec_name, restore=restore)
+                    return [(g.subscription, g.resource_group, g.template) for g in groups]
+
+                template_engine = ArmEngine(AzureWriter(clients), AzureTemplateDeployer(clients), parallelism=parallelism,
+                                    events=progress)
+                result = template_engine.run(plan, templates_for)
+            else:
+                result = Executor(AzureWriter(clients), parallelism=parallelism, events=progress).run(plan)
             if not result.interrupted:
                 result = _publish(clients, loaded, plan, result)
     if result.outcomes:

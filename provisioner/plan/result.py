@@ -23,3 +23,19 @@ class ApplyResult:
     @property
     def failed(self) -> bool:
         return self.interrupted or any(o.status != SUCCEEDED for o in self.outcomes)
+
+
+@dataclass(frozen=True)
+class TemplateOperation:
+    """One resource write of a template deployment, as ARM reports it."""
+
+    target_id: str
+    state: str  # Succeeded | Failed | Running ...
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateRun:
+    deployment: str  # the Microsoft.Resources/deployments name
+    error: str | None  # why the deployment failed, if it did
+    operations: tuple[TemplateOperation, ...]

@@ -1,0 +1,136 @@
+"""`apply --engine arm`: let Azure Resource Manager carry out the writes.
+
+Instead of issuing each write itself, provision submits a template per resource
+group as a Microsoft.Resources/deployments deployment: Azure runs it (it
+survives the CI runner dying and shows up in the group's deployment history),
+and its deployment operations give the per-resource outcomes.
+
+Templates only create and update (ARM's incremental mode never deletes), so
+resource groups, deletions and the delete half of replaces go through the SDK
+engine first, as do purges of soft-deleted accounts the spec wants purged.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Callable, Protocol
+
+from provisioner.apply.executor import Events, Executor, NoEvents, Writer
+from provisioner.errors import ProvisionerError
+from provisioner.model.resources import ADDRESS_SEGMENT, Kind
+from provisioner.plan.model import Action, Change, Plan
+from provisioner.plan.result import SKIPPED, SUCCEEDED, FAILED, ApplyResult, Outcome, TemplateRun
+
+SEGMENT_KIND = {segment.lower(): kind for kind, segment in ADDRESS_SEGMENT.items()}
+# (subscription, resource group, template) for the given addresses; `restore` names accounts to restore
+TemplatesFor = Callable[[set[str], frozenset[str]], list[tuple[str, str, dict]]]
+
+
+class TemplateDeployer(Protocol):
+    def deploy(self, subscription: str, resource_group: str, spec_name: str, template: dict) -> TemplateRun: ...
+
+    def purge_account(self, subscription: str, location: str, resource_group: str, name: str) -> None: ...
+
+
+class ArmEngine:
+    def __init__(self, writer: Writer, deployer: TemplateDeployer, *, parallelism: int = 10,
+                 events: Events | None = None):
+        self.writer = writer
+        self.deployer = deployer
+        self.parallelism = max(1, parallelism)
+        self.events = events or NoEvents()
+
+    def run(self, plan: Plan, templates_for: TemplatesFor) -> ApplyResult:
+        before = self._sdk_part(plan)
+        if before.interrupted:
+            return before
+        failed = {o.address for o in before.outcomes if o.status != SUCCEEDED}
+        writes = [c for c in plan.pending if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE)
+                  and c.kind is not Kind.RESOURCE_GROUP]
+        blocked = [c for c in writes if c.address in failed or any(d in failed for d in c.depends_on)]
+        writes = [c for c in writes if c not in blocked]
+        outcomes = [o for o in before.outcomes if o.address not in {c.address for c in blocked}]
+        outcomes += [Outcome(c.address, c.action.value, SKIPPED if c.address not in failed else FAILED,
+                             next((o.reason for o in before.outcomes if o.address == c.address),
+                                  "depends on a change that did not succeed")) for c in blocked]
+        restore = frozenset(c.name for c in writes if c.kind is Kind.ACCOUNT
+                            and c.options.get("on_soft_deleted") == "restore")
+        groups = templates_for({c.address for c in writes}, restore)
+        with ThreadPoolExecutor(max_workers=min(self.parallelism, max(1, len(groups)))) as pool:
+            for result in pool.map(lambda g: self._deploy(*g, plan=plan, writes=writes), groups):
+                outcomes += result
+        order = [c.address for c in plan.pending]
+        outcomes.sort(key=lambda o: order.index(o.address) if o.address in order else len(order))
+        return ApplyResult(tuple(outcomes))
+
+    def _sdk_part(self, plan: Plan) -> ApplyResult:
+        """Resource groups, deletions and replace deletions by the SDK engine; then purges."""
+        changes: list[Change] = []
+        for change in plan.pending:
+            if change.kind is Kind.RESOURCE_GROUP or change.action is Action.DELETE:
+                changes.append(change)
+            elif change.action is Action.REPLACE:
+                changes.append(replace(change, action=Action.DELETE, after=None))
+        result = Executor(self.writer, parallelism=self.parallelism, events=self.events).run(
+            replace(plan, changes=tuple(changes)))
+        outcomes = list(result.outcomes)
+        for change in plan.pending:
+            if change.kind is Kind.ACCOUNT and change.options.get("on_soft_deleted") == "purge":
+                try:
+                    self.deployer.purge_account(change.scope.subscription, (change.after or {}).get("location", ""),
+                                                change.scope.resource_group, change.name)
+                except ProvisionerError as exc:
+                    outcomes.append(Outcome(change.address, change.action.value, FAILED,
+                                            f"purging the soft-deleted account failed: {exc}"))
+        # a replace is reported once, by the template part, unless its delete already failed
+        replaced = {c.address for c in plan.pending if c.action is Action.REPLACE}
+        return ApplyResult(tuple(o for o in outcomes if o.address not in replaced or o.status != SUCCEEDED),
+                           result.interrupted)
+
+    def _deploy(self, subscription: str, resource_group: str, template: dict, *, plan: Plan,
+                writes: list[Change]) -> list[Outcome]:
+        mine = [c for c in writes if c.scope.subscription == subscription and c.scope.resource_group == resource_group]
+        for change in mine:
+            self.events.started(change)
+        start = time.monotonic()
+        run = self.deployer.deploy(subscription, resource_group, plan.spec_name, template)
+        outcomes = outcomes_of(mine, run, time.monotonic() - start)
+        for change, outcome in zip(mine, outcomes):
+            self.events.finished(change, outcome)
+        return outcomes
+
+
+def address_of_id(resource_id: str) -> str | None:
+    """Our address for the ARM id of an account or its child (a blocklist item counts as its blocklist)."""
+    parts = resource_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if "accounts" not in lowered:
+        return None
+    i = lowered.index("accounts")
+    if len(parts) <= i + 3:
+        return parts[i + 1]
+    kind = SEGMENT_KIND.get(lowered[i + 2])
+    return f"{parts[i + 1]}/{ADDRESS_SEGMENT[kind]}/{parts[i + 3]}" if kind else None
+
+
+def outcomes_of(changes: list[Change], run: TemplateRun, seconds: float) -> list[Outcome]:
+    """Per-change outcomes from a template deployment's operations."""
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for op in run.operations:
+        address = address_of_id(op.target_id)
+        if address is not None:
+            seen.setdefault(address.lower(), []).append((op.state, op.message))
+    outcomes = []
+    for change in changes:
+        states = seen.get(change.address.lower())
+        if not states:
+            reason = (f"not attempted: deployment {run.deployment} stopped first ({run.error})" if run.error
+                      else f"not found in deployment {run.deployment}")
+            outcomes.append(Outcome(change.address, change.action.value, SKIPPED, reason, seconds))
+        elif all(state == "Succeeded" for state, _ in states):
+            outcomes.append(Outcome(change.address, change.action.value, SUCCEEDED, "", seconds))
+        else:
+            message = next((m for state, m in states if state != "Succeeded" and m), run.error or "failed")
+            outcomes.append(Outcome(change.address, change.action.value, FAILED, message, seconds))
+    return outcomes
