@@ -34,7 +34,8 @@ class Diagnostic:
             if self.column is not None:
                 where += f":{self.column}"
         field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        severity = " warning:" if self.severity == "warning" else ""
+        return f"{where}:{field}{severity} {self.message}"
 
 
 class ProvisionerError(Exception):

@@ -20,7 +20,14 @@ from provisioner.apply.executor import Events, Executor, NoEvents, Writer
 from provisioner.errors import ProvisionerError
 from provisioner.model.resources import ADDRESS_SEGMENT, Kind
 from provisioner.plan.model import Action, Change, Plan
-from provisioner.plan.result import SKIPPED, SUCCEEDED, FAILED, ApplyResult, Outcome, TemplateRun
+from provisioner.plan.result import (
+    FAILED,
+    SKIPPED,
+    SUCCEEDED,
+    ApplyResult,
+    Outcome,
+    TemplateRun,
+)
 
 SEGMENT_KIND = {segment.lower(): kind for kind, segment in ADDRESS_SEGMENT.items()}
 # (subscription, resource group, template) for the given addresses; `restore` names accounts to restore

@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Protocol
+from typing import Callable, Protocol
 
 from provisioner.errors import PermanentError, ProvisionerError, TransientError
 from provisioner.model.resources import Kind
 from provisioner.plan.model import Action, Change, Plan
 from provisioner.plan.result import FAILED, SKIPPED, SUCCEEDED, ApplyResult, Outcome
+
 
 class Writer(Protocol):
     """Carries out one change in Azure (provisioner.azure.writers implements it)."""
@@ -60,10 +61,12 @@ def lanes(plan: Plan) -> tuple[list[Change], list[list[Change]], list[Change]]:
 
 def order_account_changes(changes: list[Change]) -> list[Change]:
     """One account's changes in the order Azure accepts and quota favours:
-    the account itself; deletions of deployments (and the delete half of replaces) and capacity decreases,
-    so freed quota is reusable in this run; blocklists and policies; then deployment creations and updates
-    (spillover targets first); finally policy and blocklist deletions, once nothing uses them.
-    An account deletion (destroy) comes last of all."""
+    the account itself; deletions of deployments and capacity decreases, so freed quota is reusable in
+    this run; blocklists and policies; then deployment replaces (each deletes, then creates: the quota the
+    old deployment held is free before anything else grows) and then creations and updates (spillover
+    targets first throughout); finally policy and blocklist deletions, once nothing uses them.
+    An account deletion (destroy) comes last of all. (A replace runs whole, after the policies it may
+    need: split, a failed policy would leave its deployment deleted and not created again.)"""
     account = [c for c in changes if c.kind is Kind.ACCOUNT and c.action is not Action.DELETE]
     account_delete = [c for c in changes if c.kind is Kind.ACCOUNT and c.action is Action.DELETE]
     deployments = [c for c in changes if c.kind is Kind.DEPLOYMENT]
@@ -73,8 +76,8 @@ def order_account_changes(changes: list[Change]) -> list[Change]:
     deletes = [c for c in changes if c.kind in (Kind.RAI_POLICY, Kind.BLOCKLIST) and c.action is Action.DELETE]
     writes.sort(key=lambda c: c.kind is Kind.RAI_POLICY)  # blocklists before the policies that use them
     deletes.sort(key=lambda c: c.kind is Kind.BLOCKLIST)  # policies before their blocklists
-    return (account + _by_spillover(freeing, reverse=True) + writes + _by_spillover(growing) + deletes
-            + account_delete)
+    return (account + _by_spillover(freeing, reverse=True) + writes
+            + _by_spillover(growing, first=lambda c: c.action is Action.REPLACE) + deletes + account_delete)
 
 
 def _decreases_capacity(change: Change) -> bool:
@@ -83,8 +86,10 @@ def _decreases_capacity(change: Change) -> bool:
         for f in change.fields)
 
 
-def _by_spillover(changes: list[Change], reverse: bool = False) -> list[Change]:
-    """Spillover targets before the deployments that spill over to them (after them when deleting)."""
+def _by_spillover(changes: list[Change], reverse: bool = False,
+                  first: Callable[[Change], bool] = lambda c: False) -> list[Change]:
+    """Spillover targets before the deployments that spill over to them (after them when deleting);
+    otherwise the changes `first` picks before the rest, each group by name."""
     names = {c.name: c for c in changes}
     ordered: list[Change] = []
     seen: set[str] = set()
@@ -98,7 +103,7 @@ def _by_spillover(changes: list[Change], reverse: bool = False) -> list[Change]:
             visit(names[target])
         ordered.append(change)
 
-    for change in sorted(changes, key=lambda c: c.name):
+    for change in sorted(changes, key=lambda c: (not first(c), c.name)):
         visit(change)
     return list(reversed(ordered)) if reverse else ordered
 
@@ -111,6 +116,8 @@ class Executor:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._outcomes: dict[str, Outcome] = {}
+        self._lanes_running = 0  # lanes inside _run_lane (an interrupt waits for them, not for futures)
+        self._lanes_changed = threading.Condition()
 
     def run(self, plan: Plan) -> ApplyResult:
         groups, account_lanes, secrets = lanes(plan)
@@ -121,6 +128,7 @@ class Executor:
             self._run_parallel([secrets] if secrets else [])
         except KeyboardInterrupt:
             interrupted = True
+        interrupted = interrupted or self.stopping.is_set()  # stopped from outside (a signal handler)
         order = [c.address for c in plan.pending]
         for change in plan.pending:  # anything never started (interrupted): say so
             if change.address not in self._outcomes:
@@ -133,8 +141,11 @@ class Executor:
         if not work:
             return
         with ThreadPoolExecutor(max_workers=min(self.parallelism, len(work))) as pool:
-            futures: set[Future] = {pool.submit(self._run_lane, lane) for lane in work}
+            futures: set[Future] = set()
             try:
+                # Submitting is inside the try: Ctrl-C can land while a worker thread is being started.
+                for lane in work:
+                    futures.add(pool.submit(self._run_lane, lane))
                 while futures:
                     done, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -142,10 +153,26 @@ class Executor:
             except KeyboardInterrupt:
                 # stop starting new work; let in-flight Azure operations finish and be reported
                 self.stopping.set()
-                wait(futures)
+                self._wait_for_lanes()
                 raise
 
+    def _wait_for_lanes(self) -> None:
+        """Until no lane is running. Not `wait(futures)`: a Ctrl-C inside `submit` loses that future, and
+        the pool does not join a worker whose start it interrupted, though the worker runs a lane."""
+        with self._lanes_changed:
+            self._lanes_changed.wait_for(lambda: self._lanes_running == 0)
+
     def _run_lane(self, lane: list[Change]) -> None:
+        with self._lanes_changed:
+            self._lanes_running += 1
+        try:
+            self._run_changes(lane)
+        finally:
+            with self._lanes_changed:
+                self._lanes_running -= 1
+                self._lanes_changed.notify_all()
+
+    def _run_changes(self, lane: list[Change]) -> None:
         for change in lane:
             if self.stopping.is_set():
                 return

@@ -16,10 +16,18 @@ from azure.core.exceptions import ResourceNotFoundError
 from provisioner.azure import retry
 from provisioner.azure.clients import Clients
 from provisioner.errors import AzureReadError, ProvisionerError
-from provisioner.model.observed import (ModelOffer, ObservedResource, ObservedState, RegionInfo, SkuOffer,
-                                        SoftDeletedAccount, Usage, region_key)
-from provisioner.model.resources import DesiredState, Kind, Resource, Scope, is_managed
 from provisioner.model import rest
+from provisioner.model.observed import (
+    ModelOffer,
+    ObservedResource,
+    ObservedState,
+    RegionInfo,
+    SkuOffer,
+    SoftDeletedAccount,
+    Usage,
+    region_key,
+)
+from provisioner.model.resources import DesiredState, Kind, Resource, Scope, is_managed
 
 READ_POLICY = retry.RetryPolicy(deadline=120.0)
 

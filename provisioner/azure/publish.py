@@ -17,7 +17,14 @@ from azure.core.exceptions import ResourceNotFoundError
 from provisioner.azure import retry
 from provisioner.azure.clients import Clients
 from provisioner.errors import ProvisionerError
-from provisioner.model.resources import DesiredState, Kind, KeyVaultTarget, Resource, is_managed, ownership_tags
+from provisioner.model.resources import (
+    DesiredState,
+    KeyVaultTarget,
+    Kind,
+    Resource,
+    is_managed,
+    ownership_tags,
+)
 from provisioner.plan.result import FAILED, SUCCEEDED, Outcome
 
 DIGEST_TAG = "provision-value-sha256"

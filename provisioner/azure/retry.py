@@ -12,8 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
-                                   ServiceResponseError)
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    IncompleteReadError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 
 from provisioner.errors import PermanentError, TransientError
 
@@ -62,7 +67,7 @@ def error_message(exc: HttpResponseError) -> str:
 
 def classify(exc: Exception) -> TransientError | PermanentError | None:
     """Our view of an SDK exception; None if it is not an Azure error at all."""
-    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)) or _connection_broken(exc):
         return TransientError(f"connection problem: {type(exc).__name__}", code="ConnectionError")
     if isinstance(exc, ClientAuthenticationError):
         return PermanentError("Azure refused our credentials (401)", code="AuthenticationFailed",
@@ -76,6 +81,15 @@ def classify(exc: Exception) -> TransientError | PermanentError | None:
         return TransientError(f"{status} {code or ''}: {message}".replace(" :", ":"), delay=retry_after(exc),
                               code=code)
     return PermanentError(f"{status} {code or 'Error'}: {message}", code=code, hint=ADVICE.get(code or ""))
+
+
+def _connection_broken(exc: Exception) -> bool:
+    """The connection died while the response was read: azure-core raises HttpResponseError subclasses
+    for that (IncompleteReadError; a bare HttpResponseError without a status for other broken streams),
+    though no complete answer came back."""
+    if isinstance(exc, IncompleteReadError):
+        return True
+    return type(exc) is HttpResponseError and getattr(exc, "status_code", None) is None
 
 
 def retry_after(exc: HttpResponseError) -> float | None:

@@ -15,9 +15,8 @@ from azure.mgmt.core.polling.arm_polling import ARMPolling
 from provisioner.azure import retry
 from provisioner.azure.clients import Clients
 from provisioner.errors import PermanentError, TransientError
-from provisioner.model.resources import Kind
-from provisioner.plan.model import Action, Change
 from provisioner.model import rest
+from provisioner.plan.model import Action, Change
 
 
 class BackoffPolling(ARMPolling):

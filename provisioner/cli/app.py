@@ -12,7 +12,6 @@ import traceback
 import click
 import typer
 
-from provisioner.cli.validate import diagnostic_line
 from provisioner.errors import ExitCode, ProvisionerError, SpecError
 
 app = typer.Typer(
@@ -58,7 +57,7 @@ def run(argv: list[str]) -> int:
         return int(ExitCode.ERROR)
     except SpecError as exc:
         for diagnostic in exc.diagnostics:
-            typer.echo(diagnostic_line(diagnostic), err=True)
+            typer.echo(str(diagnostic), err=True)
         return int(ExitCode.ERROR)
     except ProvisionerError as exc:
         if debug:

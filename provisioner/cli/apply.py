@@ -3,23 +3,28 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 
+from provisioner.apply.arm_engine import ArmEngine
 from provisioner.apply.executor import Executor
 from provisioner.azure import publish
-from provisioner.apply.arm_engine import ArmEngine
 from provisioner.azure.observe import read_observed
 from provisioner.azure.templates import AzureTemplateDeployer
 from provisioner.azure.writers import AzureWriter
-from provisioner.cli.plan import CLOUD_OPTION, EMULATOR_OPTION, RETIREMENT_OPTION, TARGET_OPTION, make
+from provisioner.cli.plan import (
+    CLOUD_OPTION,
+    EMULATOR_OPTION,
+    RETIREMENT_OPTION,
+    TARGET_OPTION,
+    make,
+)
 from provisioner.cli.session import LoadedSpec, connect, load_spec
 from provisioner.errors import ExitCode, ProvisionerError
 from provisioner.export import arm
-from provisioner.plan import differ, planfile
 from provisioner.model.resources import Kind
+from provisioner.plan import differ, planfile
 from provisioner.plan.model import Plan
 from provisioner.plan.result import SUCCEEDED, ApplyResult
 from provisioner.render.human import render_plan

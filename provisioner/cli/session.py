@@ -14,8 +14,13 @@ from typing import Iterator
 
 import typer
 
-from provisioner.azure.clients import Clients, azure_connection, emulator_connection, emulator_connection_from_env
-from provisioner.errors import Diagnostic, ProvisionerError, SpecError
+from provisioner.azure.clients import (
+    Clients,
+    azure_connection,
+    emulator_connection,
+    emulator_connection_from_env,
+)
+from provisioner.errors import ProvisionerError
 from provisioner.model.resources import DesiredState
 from provisioner.spec import Spec, load
 
@@ -41,12 +46,8 @@ def load_spec(path: Path) -> LoadedSpec:
         raise ProvisionerError(f"{path}: no such file", hint="pass the spec file, e.g. `provision plan deployments.yaml`")
     spec, desired = load(path)
     for warning in spec.warnings:
-        typer.echo(_warning_line(warning), err=True)
+        typer.echo(str(warning), err=True)
     return LoadedSpec(path, spec, desired)
-
-
-def _warning_line(diagnostic: Diagnostic) -> str:
-    return f"Warning: {diagnostic}"
 
 
 @contextmanager
@@ -71,6 +72,3 @@ def connect(spec_path: Path, *, emulator: bool, cloud: str) -> Iterator[Clients]
         clients.close()
 
 
-def print_spec_errors(exc: SpecError) -> None:
-    for diagnostic in exc.diagnostics:
-        typer.echo(str(diagnostic), err=True)

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import typer
 
-from provisioner.errors import Diagnostic, ExitCode, SpecError
+from provisioner.errors import ExitCode, SpecError
 from provisioner.spec import load
 from provisioner.spec.schema import spec_json_schema
 
@@ -27,10 +26,10 @@ def validate(
         loaded, _ = load(spec)
     except SpecError as exc:
         for diagnostic in exc.diagnostics:
-            typer.echo(_line(diagnostic), err=True)
+            typer.echo(str(diagnostic), err=True)
         raise typer.Exit(ExitCode.ERROR) from None
     for warning in loaded.warnings:
-        typer.echo(_line(warning), err=True)
+        typer.echo(str(warning), err=True)
     typer.echo(
         f"✓ {spec} is valid: {len(loaded.accounts)} accounts, {loaded.deployment_count()} deployments"
     )
@@ -40,8 +39,3 @@ def schema() -> None:
     """Print the JSON Schema of the spec (for editors: deployments.schema.json)."""
     typer.echo(json.dumps(spec_json_schema(), indent=2))
 
-
-def _line(diagnostic: Diagnostic) -> str:
-    if diagnostic.severity == "warning":
-        return str(replace(diagnostic, message=f"warning: {diagnostic.message}"))
-    return str(diagnostic)

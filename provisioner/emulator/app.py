@@ -21,7 +21,15 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from provisioner.emulator import faults, lro
-from provisioner.emulator.arm import PRINCIPAL_ID, TENANT_ID, Call, Config, Reply, Router, new_guid
+from provisioner.emulator.arm import (
+    PRINCIPAL_ID,
+    TENANT_ID,
+    Call,
+    Config,
+    Reply,
+    Router,
+    new_guid,
+)
 from provisioner.emulator.errors import ArmError
 from provisioner.emulator.store import Store, now
 from provisioner.emulator.throttle import Buckets

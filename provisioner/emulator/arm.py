@@ -155,5 +155,10 @@ def require_group(call: Call, subscription: str, group: str) -> dict:
     return doc
 
 
+def public(doc: dict) -> dict:
+    """A stored document without the emulator's private keys ("emulator..."), as served."""
+    return {k: v for k, v in doc.items() if not k.startswith("emulator")}
+
+
 def list_reply(items: list[dict]) -> Reply:
     return Reply(200, {"value": items})

@@ -20,6 +20,19 @@ TERMINAL = {"Succeeded", "Failed", "Canceled"}
 # Called as hook(store, resource_key, now) before a delete operation removes a resource and all below it,
 # so providers can soft-delete what Azure soft-deletes (accounts and vaults in a deleted resource group).
 BEFORE_DELETE: list[Callable[[Store, str, float], None]] = []
+# Called as hook(store, now) at the end of every settle, so work that waits on operations can go on
+# (template deployments start the resources whose dependencies have finished: providers/templates.py).
+AFTER_SETTLE: list[Callable[[Store, float], None]] = []
+
+
+def soft_delete_when_deleted_below(resource_type: str, soft_delete: Callable[[Store, dict, float], None]) -> None:
+    """When a delete removes a resource group (or anything above them), resources of this type are
+    soft-deleted first, as Azure does with accounts and vaults in a deleted group."""
+    def hook(store: Store, resource_key: str, now: float) -> None:
+        for doc in store.under(resource_key, resource_type):
+            soft_delete(store, doc, now)
+
+    BEFORE_DELETE.append(hook)
 
 
 def start(call: Call, *, resource_id: str, action: str, duration: float, namespace: str, location: str,
@@ -66,6 +79,8 @@ def settle(store: Store, now: float) -> None:
                 hook(store, op["resource_key"], op["finishes"])
             store.delete(op["resource_key"])
         store.mark_settled(op["id"])
+    for hook in AFTER_SETTLE:
+        hook(store, now)
 
 
 def status_reply(call: Call, op_id: str) -> Reply:

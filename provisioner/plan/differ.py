@@ -11,7 +11,13 @@ from typing import Any, Iterable, Mapping
 
 from provisioner.errors import PlanError
 from provisioner.model.observed import ObservedState
-from provisioner.model.resources import SPEC_TAG, DesiredState, Kind, Resource, is_managed
+from provisioner.model.resources import (
+    SPEC_TAG,
+    DesiredState,
+    Kind,
+    Resource,
+    is_managed,
+)
 from provisioner.plan import capacity
 from provisioner.plan.model import Action, Change, FieldChange, Plan, Unmanaged, _plain
 
@@ -20,6 +26,8 @@ REPLACE_FIELDS = {Kind.DEPLOYMENT: {"model", "format", "sku"}}
 # Fields that would need the account itself replaced: we refuse rather than delete every deployment.
 FIXED_FIELDS = {Kind.ACCOUNT: {"location", "kind", "custom_subdomain"}, Kind.RESOURCE_GROUP: {"location"}}
 ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT, Kind.SECRET]
+# Left to Azure when the spec says nothing (None): never compared, so Azure's default is no drift.
+AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"}}
 # What `destroy` removes; accounts only with include_accounts, resource groups never.
 DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST, Kind.SECRET}
 
@@ -109,7 +117,8 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
         if live is None:
             changes.append(_create(resource, desired, observed, errors))
             continue
-        declared = resource.properties
+        declared = {k: v for k, v in resource.properties.items()
+                    if not (v is None and k in AZURE_DEFAULTS.get(resource.kind, ()))}
         if resource.kind is Kind.RESOURCE_GROUP:  # create-only: an existing group (often not ours) keeps its tags
             declared = {k: v for k, v in declared.items() if k != "tags"}
         fields = diff_properties(declared, live.resource.properties)

@@ -15,9 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from provisioner.plan.result import FAILED, SKIPPED, SUCCEEDED, Outcome
 from provisioner.errors import TransientError
 from provisioner.plan.model import Change
+from provisioner.plan.result import FAILED, SKIPPED, SUCCEEDED, Outcome
 
 STATUS_STYLE = {SUCCEEDED: "green", FAILED: "red", SKIPPED: "yellow"}
 

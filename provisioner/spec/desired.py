@@ -5,8 +5,8 @@ from typing import Any
 
 from provisioner.model.resources import (
     DesiredState,
-    Kind,
     KeyVaultTarget,
+    Kind,
     Resource,
     Scope,
     address_of,

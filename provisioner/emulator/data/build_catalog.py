@@ -270,8 +270,9 @@ def read_source(path: Path) -> tuple[list[dict], str]:
 
 
 def read_cassette(path: Path) -> tuple[list[dict], str]:
-    import yaml  # only this hand-run script needs PyYAML
     from email.utils import parsedate_to_datetime
+
+    import yaml  # only this hand-run script needs PyYAML
 
     cassette = yaml.safe_load(path.read_text(encoding="utf-8"))
     for interaction in cassette["interactions"]:

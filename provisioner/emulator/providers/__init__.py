@@ -13,7 +13,14 @@ from provisioner.emulator.arm import Router
 
 
 def register_all(router: Router) -> None:
-    from provisioner.emulator.providers import accounts, deployments, keyvault, models, rai, resources
+    from provisioner.emulator.providers import (
+        accounts,
+        deployments,
+        keyvault,
+        models,
+        rai,
+        resources,
+    )
 
     for provider in (resources, accounts, deployments, rai, models, keyvault):
         provider.register(router)

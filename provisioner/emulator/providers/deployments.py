@@ -8,11 +8,24 @@ is being created, updated or deleted gets 409 RequestConflict, as in Azure.
 from __future__ import annotations
 
 from provisioner.emulator import lro, quota
-from provisioner.emulator.arm import Call, Reply, Router, list_reply, new_etag, normalize_location, system_data
+from provisioner.emulator.arm import (
+    Call,
+    Reply,
+    Router,
+    list_reply,
+    new_etag,
+    normalize_location,
+    system_data,
+)
 from provisioner.emulator.catalog import Catalog, rate_limits, validate_deployment
 from provisioner.emulator.errors import ArmError
-from provisioner.emulator.providers.accounts import (ACCOUNT, NAMESPACE, require_account, start_write,
-                                                     writable_account)
+from provisioner.emulator.providers.accounts import (
+    ACCOUNT,
+    NAMESPACE,
+    require_account,
+    start_write,
+    writable_account,
+)
 
 DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
 RAI_POLICY_TYPE = "Microsoft.CognitiveServices/accounts/raiPolicies"

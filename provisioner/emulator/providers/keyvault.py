@@ -11,8 +11,17 @@ import re
 import uuid
 
 from provisioner.emulator import lro
-from provisioner.emulator.arm import (Call, Reply, Router, iso, list_reply, normalize_location, require_group,
-                                      system_data)
+from provisioner.emulator.arm import (
+    Call,
+    Reply,
+    Router,
+    iso,
+    list_reply,
+    normalize_location,
+    public,
+    require_group,
+    system_data,
+)
 from provisioner.emulator.errors import ArmError, not_found
 from provisioner.emulator.store import Store
 
@@ -297,17 +306,7 @@ def soft_delete(store: Store, doc: dict, now: float) -> None:
     store.put(deleted["id"], DELETED_TYPE, deleted)
 
 
-def _soft_delete_in(store: Store, resource_key: str, now: float) -> None:
-    """A resource group being deleted: its vaults go to soft delete, as in Azure."""
-    for doc in store.under(resource_key, VAULT_TYPE):
-        soft_delete(store, doc, now)
-
-
-lro.BEFORE_DELETE.append(_soft_delete_in)
-
-
-def _public(deleted: dict) -> dict:
-    return {k: v for k, v in deleted.items() if not k.startswith("emulator")}
+lro.soft_delete_when_deleted_below(VAULT_TYPE, soft_delete)
 
 
 def _top(call: Call, items: list[dict]) -> list[dict]:
@@ -349,12 +348,12 @@ def get_deleted(call: Call) -> Reply:
     doc = call.store.get(deleted_id(p["subscription"], p["location"], p["vault"]))
     if doc is None:
         raise not_found(DELETED_TYPE, p["vault"])
-    return Reply(200, _public(doc))
+    return Reply(200, public(doc))
 
 
 def list_deleted(call: Call) -> Reply:
     docs = call.store.under(f"/subscriptions/{call.params['subscription']}", DELETED_TYPE)
-    return list_reply([_public(d) for d in docs])
+    return list_reply([public(d) for d in docs])
 
 
 def purge_deleted(call: Call) -> Reply:

@@ -10,9 +10,21 @@ from __future__ import annotations
 import re
 
 from provisioner.emulator import lro
-from provisioner.emulator.arm import Call, Reply, Router, list_reply, new_etag, system_data
+from provisioner.emulator.arm import (
+    Call,
+    Reply,
+    Router,
+    list_reply,
+    new_etag,
+    system_data,
+)
 from provisioner.emulator.errors import ArmError, not_found
-from provisioner.emulator.providers.accounts import ACCOUNT, NAMESPACE, require_account, writable_account
+from provisioner.emulator.providers.accounts import (
+    ACCOUNT,
+    NAMESPACE,
+    require_account,
+    writable_account,
+)
 
 POLICY_TYPE = "Microsoft.CognitiveServices/accounts/raiPolicies"
 BLOCKLIST_TYPE = "Microsoft.CognitiveServices/accounts/raiBlocklists"

@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 from provisioner.emulator import lro
-from provisioner.emulator.arm import (Call, Reply, Router, group_id, list_reply, normalize_location,
-                                      system_data)
+from provisioner.emulator.arm import (
+    Call,
+    Reply,
+    Router,
+    group_id,
+    list_reply,
+    normalize_location,
+)
 from provisioner.emulator.errors import ArmError, resource_group_not_found
 
 GROUP_TYPE = "Microsoft.Resources/resourceGroups"
