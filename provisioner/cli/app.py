@@ -69,6 +69,13 @@ def run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         return 130
+    except Exception as exc:  # a bug: one line, the traceback on request
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
+        if not debug:
+            typer.echo("Hint: run again with --debug for the traceback, and please report it", err=True)
+        return int(ExitCode.ERROR)
 
 
 def main() -> None:
