@@ -80,7 +80,10 @@ class AzureWriter:
             except ResourceNotFoundError:
                 pass
         if change.action is Action.CREATE and choice == "restore":
-            body["properties"]["restore"] = True
+            # A restore brings the account back as it was deleted (its tags and settings, not the body's);
+            # a second PUT then makes it what the spec says, so the next plan has nothing left to do.
+            restore = {**body, "properties": {**body["properties"], "restore": True}}
+            client.accounts.begin_create(group, name, restore, polling=self._poll()).result()
         account = client.accounts.begin_create(group, name, body, polling=self._poll()).result()
         state = account.properties.provisioning_state if account.properties else None
         if state not in (None, "Succeeded"):

@@ -224,11 +224,10 @@ def _shortfalls(changes: list[Change], observed: ObservedState, regions_of: Mapp
         usage = region.usages.get(usage_name) if region else None
         if usage is None or requested <= 0 or usage.current + requested <= usage.limit:
             continue
-        asking = tuple(c.address for c in changes
-                       if c.kind is Kind.DEPLOYMENT and c.action is not Action.NOOP and c.after
-                       and c.scope.subscription == subscription
-                       and regions_of.get(c.scope.account or "") == region_name
-                       and (s := usage_of(region, c.after)) is not None and s.usage_name == usage_name)
+        # only the changes that take more of this quota: a decrease or a replace that moves to another
+        # quota frees capacity here and is not asking for any
+        key = (subscription, region_name, usage_name)
+        asking = tuple(c.address for c in changes if net_usage([c], observed, regions_of).get(key, 0) > 0)
         shortfalls.append(Shortfall(subscription, region_name, usage_name, usage.localized, usage.limit,
                                     usage.current, requested, asking))
     return shortfalls

@@ -20,7 +20,8 @@ def register_all(router: Router) -> None:
         models,
         rai,
         resources,
+        templates,
     )
 
-    for provider in (resources, accounts, deployments, rai, models, keyvault):
+    for provider in (resources, accounts, deployments, rai, models, keyvault, templates):
         provider.register(router)
