@@ -59,6 +59,21 @@ def lanes(plan: Plan) -> tuple[list[Change], list[list[Change]], list[Change]]:
     return groups, [order_account_changes(changes) for _, changes in sorted(by_account.items())], secrets
 
 
+def split_freeing(account_lanes: list[list[Change]]) -> tuple[list[list[Change]], list[list[Change]]]:
+    """Quota is shared by every account of a subscription in a region, so capacity one account frees may be
+    what another account's lane needs: the lanes' beginnings up to their last deployment deletion or
+    capacity decrease run first, all of them, and only then the rest of every lane. (No such change: no wait.)"""
+    heads, tails = [], []
+    for lane in account_lanes:
+        cut = max((i + 1 for i, c in enumerate(lane) if c.kind is Kind.DEPLOYMENT
+                   and (c.action is Action.DELETE or _decreases_capacity(c))), default=0)
+        if cut:
+            heads.append(lane[:cut])
+        if lane[cut:]:
+            tails.append(lane[cut:])
+    return heads, tails
+
+
 def order_account_changes(changes: list[Change]) -> list[Change]:
     """One account's changes in the order Azure accepts and quota favours:
     the account itself; deletions of deployments and capacity decreases, so freed quota is reusable in
@@ -121,10 +136,12 @@ class Executor:
 
     def run(self, plan: Plan) -> ApplyResult:
         groups, account_lanes, secrets = lanes(plan)
+        freeing, rest = split_freeing(account_lanes)
         interrupted = False
         try:
             self._run_parallel([[g] for g in groups])
-            self._run_parallel(account_lanes)
+            self._run_parallel(freeing)
+            self._run_parallel(rest)
             self._run_parallel([secrets] if secrets else [])
         except KeyboardInterrupt:
             interrupted = True
