@@ -2,7 +2,7 @@
 
 Azure allows one write at a time per account, so each account's changes run in
 one lane, in order; lanes for different accounts run in parallel (bounded).
-Resource groups come first, Key Vault secrets last. A failed change never
+Resource groups come first. A failed change never
 stops other lanes; changes that depend on it are skipped and say why. The
 executor never raises for a single change: it returns an Outcome for each.
 """
@@ -46,17 +46,16 @@ class NoEvents:
         pass
 
 
-def lanes(plan: Plan) -> tuple[list[Change], list[list[Change]], list[Change]]:
-    """(resource groups, one ordered lane per account, secrets)."""
+def lanes(plan: Plan) -> tuple[list[Change], list[list[Change]]]:
+    """(resource groups, one ordered lane per account)."""
     groups = [c for c in plan.pending if c.kind is Kind.RESOURCE_GROUP]
-    secrets = [c for c in plan.pending if c.kind is Kind.SECRET]
     by_account: dict[tuple[str, str], list[Change]] = {}
     for change in plan.pending:
-        if change.kind in (Kind.RESOURCE_GROUP, Kind.SECRET):
+        if change.kind is Kind.RESOURCE_GROUP:
             continue
         account = change.name if change.kind is Kind.ACCOUNT else change.scope.account
         by_account.setdefault((change.scope.subscription.lower(), account or ""), []).append(change)
-    return groups, [order_account_changes(changes) for _, changes in sorted(by_account.items())], secrets
+    return groups, [order_account_changes(changes) for _, changes in sorted(by_account.items())]
 
 
 def split_freeing(account_lanes: list[list[Change]]) -> tuple[list[list[Change]], list[list[Change]]]:
@@ -135,14 +134,13 @@ class Executor:
         self._lanes_changed = threading.Condition()
 
     def run(self, plan: Plan) -> ApplyResult:
-        groups, account_lanes, secrets = lanes(plan)
+        groups, account_lanes = lanes(plan)
         freeing, rest = split_freeing(account_lanes)
         interrupted = False
         try:
             self._run_parallel([[g] for g in groups])
             self._run_parallel(freeing)
             self._run_parallel(rest)
-            self._run_parallel([secrets] if secrets else [])
         except KeyboardInterrupt:
             interrupted = True
         interrupted = interrupted or self.stopping.is_set()  # stopped from outside (a signal handler)

@@ -33,7 +33,7 @@ POLICY = retry.RetryPolicy(deadline=300.0)
 
 def publish(clients: Clients, desired: DesiredState, accounts: list[str],
             on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
-    """Write the secrets of these accounts (those that exist and applied cleanly)."""
+    """Write the secrets of these accounts (those whose own change, if any, did not fail)."""
     target = desired.key_vault
     if target is None or not accounts:
         return []

@@ -131,6 +131,3 @@ class AzureWriter:
         state = deployment.properties.provisioning_state if deployment.properties else None
         if state not in (None, "Succeeded"):
             raise PermanentError(f"deployment {name} ended in provisioning state {state}")
-
-    def _secret(self, change: Change) -> None:
-        raise PermanentError("Key Vault secrets are written by the publishing step, not as plan changes")

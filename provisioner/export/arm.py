@@ -37,7 +37,7 @@ def group_templates(resources: list[Resource], spec_name: str, *, restore: froze
     `restore` names accounts to bring back from soft delete (properties.restore)."""
     by_group: dict[tuple[str, str], list[Resource]] = {}
     for resource in resources:
-        if resource.kind in (Kind.RESOURCE_GROUP, Kind.SECRET):
+        if resource.kind is Kind.RESOURCE_GROUP:
             continue
         key = (resource.scope.subscription, resource.scope.resource_group)
         by_group.setdefault(key, []).append(resource)

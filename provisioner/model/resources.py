@@ -24,7 +24,6 @@ rai_policy      {"base": str, "mode": "Default"|"Blocking"|"Asynchronous_filter"
 deployment      {"model": str, "format": str, "version": str|None, "sku": str, "capacity": int,
                  "content_filter": str|None, "upgrade": "on-new-default"|"on-expiry"|"never",
                  "spillover": str|None, "tags": {str: str}}
-secret          {"value_digest": str}  (sha256 of the value; the value itself is never kept)
 
 Tags always include the ownership tags (`OWNER_TAG`, `SPEC_TAG`) on desired resources.
 """
@@ -45,7 +44,6 @@ class Kind(str, Enum):
     BLOCKLIST = "blocklist"
     RAI_POLICY = "rai_policy"
     DEPLOYMENT = "deployment"
-    SECRET = "secret"
 
 
 # Child kinds live under an account; their address is "<account>/<segment>/<name>".
@@ -63,7 +61,6 @@ class Scope:
     subscription: str
     resource_group: str
     account: str | None = None  # set for account children
-    vault: str | None = None  # set for secrets
 
 
 @dataclass(frozen=True)
@@ -92,14 +89,12 @@ def address_of(kind: Kind, name: str, scope: Scope) -> str:
     """A short, unique, human-readable address for plan output and --target.
 
     resource_group: "rg:<subscription>/<group>"; account: "<account>";
-    children: "<account>/deployments/<name>"; secret: "<vault>/secrets/<name>".
+    children: "<account>/deployments/<name>".
     """
     if kind is Kind.RESOURCE_GROUP:
         return f"rg:{scope.subscription}/{name}"
     if kind is Kind.ACCOUNT:
         return name
-    if kind is Kind.SECRET:
-        return f"{scope.vault}/secrets/{name}"
     return f"{scope.account}/{ADDRESS_SEGMENT[kind]}/{name}"
 
 

@@ -25,11 +25,11 @@ from provisioner.plan.model import Action, Change, FieldChange, Plan, Unmanaged,
 REPLACE_FIELDS = {Kind.DEPLOYMENT: {"model", "format", "sku"}}
 # Fields that would need the account itself replaced: we refuse rather than delete every deployment.
 FIXED_FIELDS = {Kind.ACCOUNT: {"location", "kind", "custom_subdomain"}, Kind.RESOURCE_GROUP: {"location"}}
-ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT, Kind.SECRET]
+ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT]
 # Left to Azure when the spec says nothing (None): never compared, so Azure's default is no drift.
 AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"}}
 # What `destroy` removes; accounts only with include_accounts, resource groups never.
-DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST, Kind.SECRET}
+DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST}
 
 
 def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str, spec_digest: str,

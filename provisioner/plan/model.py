@@ -131,7 +131,7 @@ class Plan:
 
 def _scope(scope: Scope) -> dict[str, Any]:
     return {"subscription": scope.subscription, "resource_group": scope.resource_group,
-            "account": scope.account, "vault": scope.vault}
+            "account": scope.account}
 
 
 def _change_to_dict(c: Change) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def render_findings(findings: Findings, offered: Mapping[tuple[str, str, str], M
             console.print(f"    {escape(u.model)} {escape(u.version)} as {escape(u.sku)} is offered in: {listing}")
         elif skus:
             console.print(f"    {escape(u.model)} {escape(u.version)} is offered as: "
-                          + ", ".join(f"{sku} in {', '.join(r for r, _ in regions)}" for sku, regions in skus.items()))
+                          + "; ".join(f"{sku} in {', '.join(r for r, _ in regions)}" for sku, regions in skus.items()))
         else:
             console.print(f"    no region reports {escape(u.model)} {escape(u.version)}")
 

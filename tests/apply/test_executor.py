@@ -202,17 +202,14 @@ def test_a_replace_whose_new_policy_failed_is_skipped_whole():
     assert "a1/deployments/chat" not in writer.order
 
 
-def test_resource_groups_first_then_account_lanes_then_secrets():
-    secret = Change(Kind.SECRET, "a1-key", Scope(SUB, "rg", vault="kv"), Action.CREATE, None, {"value_digest": "x"})
-    plan = plan_of(secret, deployment("a2", "d"), account("a2"), deployment("a1", "d"), account("a1"),
-                   resource_group())
+def test_resource_groups_first_then_one_lane_per_account():
+    plan = plan_of(deployment("a2", "d"), account("a2"), deployment("a1", "d"), account("a1"), resource_group())
 
-    groups, account_lanes, secrets = lanes(plan)
+    groups, account_lanes = lanes(plan)
 
     assert [c.address for c in groups] == [f"rg:{SUB}/rg"]
     assert [[c.address for c in lane] for lane in account_lanes] == [["a1", "a1/deployments/d"],
                                                                       ["a2", "a2/deployments/d"]]
-    assert [c.address for c in secrets] == ["kv/secrets/a1-key"]
 
 
 # concurrency
@@ -361,15 +358,14 @@ def test_stopping_in_one_lane_stops_the_others_and_the_later_phases():
             release.wait(5)  # a1 is in flight when the stop comes
 
     writer = FakeWriter(on_execute=stop_on_a2)
-    secret = Change(Kind.SECRET, "s", Scope(SUB, "rg", vault="kv"), Action.CREATE, None, {"value_digest": "x"})
-    changes = [account("a1"), deployment("a1", "d"), account("a2"), deployment("a2", "d"), secret]
+    changes = [account("a1"), deployment("a1", "d"), account("a2"), deployment("a2", "d")]
     executor = Executor(writer, parallelism=4)
 
     result = executor.run(plan_of(*changes))
 
     outcomes = outcomes_of(result)
     assert outcomes["a1"][0] == SUCCEEDED and outcomes["a2"][0] == SUCCEEDED
-    for address in ("a1/deployments/d", "a2/deployments/d", "kv/secrets/s"):
+    for address in ("a1/deployments/d", "a2/deployments/d"):
         assert outcomes[address] == (SKIPPED, "interrupted before it started")
     assert result.interrupted
 

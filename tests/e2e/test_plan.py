@@ -355,7 +355,7 @@ def test_json_output_round_trips(applied, cli):
     ]
     assert changes[EMBEDDINGS]["action"] == "no-op"
     assert document["unmanaged"][0]["scope"] == {"subscription": SUBSCRIPTION, "resource_group": GROUP,
-                                                 "account": ACCOUNT, "vault": None}
+                                                 "account": ACCOUNT}
 
     # the document is the plan: reading it back gives the same value
     assert Plan.from_dict(document).to_dict() == document
