@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable, Protocol
 
-from provisioner.apply.executor import Events, Executor, NoEvents, Writer
+from provisioner.apply.executor import Events, Executor, NoEvents, Writer, _decreases_capacity
 from provisioner.errors import ProvisionerError
 from provisioner.model.resources import ADDRESS_SEGMENT, Kind
 from provisioner.plan.model import Action, Change, Plan
@@ -54,7 +54,7 @@ class ArmEngine:
             return before
         failed = {o.address for o in before.outcomes if o.status != SUCCEEDED}
         writes = [c for c in plan.pending if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE)
-                  and c.kind is not Kind.RESOURCE_GROUP]
+                  and c.kind is not Kind.RESOURCE_GROUP and not _restores(c)]
         blocked = [c for c in writes if c.address in failed or any(d in failed for d in c.depends_on)]
         writes = [c for c in writes if c not in blocked]
         outcomes = [o for o in before.outcomes if o.address not in {c.address for c in blocked}]
@@ -72,13 +72,21 @@ class ArmEngine:
         return ApplyResult(tuple(outcomes))
 
     def _sdk_part(self, plan: Plan) -> ApplyResult:
-        """Resource groups, deletions and replace deletions by the SDK engine; then purges."""
+        """Resource groups, deletions, replace deletions, capacity decreases (only the capacity: the template
+        writes the rest) and account restores by the SDK engine; then purges.
+
+        Capacity decreases go first so the quota they free is there when the template grows other
+        deployments, as in the SDK engine. Restores: a restore brings the account back as it was deleted,
+        and one template cannot PUT an account twice, so the SDK engine restores and then applies the spec."""
         changes: list[Change] = []
         for change in plan.pending:
-            if change.kind is Kind.RESOURCE_GROUP or change.action is Action.DELETE:
+            if change.kind is Kind.RESOURCE_GROUP or change.action is Action.DELETE or _restores(change):
                 changes.append(change)
             elif change.action is Action.REPLACE:
                 changes.append(replace(change, action=Action.DELETE, after=None))
+            elif _decreases_capacity(change):
+                changes.append(replace(change, after={**(change.before or {}),
+                                                      "capacity": (change.after or {})["capacity"]}))
         result = Executor(self.writer, parallelism=self.parallelism, events=self.events).run(
             replace(plan, changes=tuple(changes)))
         outcomes = list(result.outcomes)
@@ -90,8 +98,8 @@ class ArmEngine:
                 except ProvisionerError as exc:
                     outcomes.append(Outcome(change.address, change.action.value, FAILED,
                                             f"purging the soft-deleted account failed: {exc}"))
-        # a replace is reported once, by the template part, unless its delete already failed
-        replaced = {c.address for c in plan.pending if c.action is Action.REPLACE}
+        # a replace or decrease is reported once, by the template part, unless its SDK half already failed
+        replaced = {c.address for c in plan.pending if c.action is Action.REPLACE or _decreases_capacity(c)}
         return ApplyResult(tuple(o for o in outcomes if o.address not in replaced or o.status != SUCCEEDED),
                            result.interrupted)
 
@@ -106,6 +114,11 @@ class ArmEngine:
         for change, outcome in zip(mine, outcomes):
             self.events.finished(change, outcome)
         return outcomes
+
+
+def _restores(change: Change) -> bool:
+    return (change.kind is Kind.ACCOUNT and change.action is Action.CREATE
+            and change.options.get("on_soft_deleted") == "restore")
 
 
 def address_of_id(resource_id: str) -> str | None:

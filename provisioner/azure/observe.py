@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
 from azure.core.exceptions import ResourceNotFoundError
+from azure.core.rest import HttpRequest
 
 from provisioner.azure import retry
 from provisioner.azure.clients import Clients
@@ -150,16 +151,32 @@ def read_regions(clients: Clients, pairs: Iterable[tuple[str, str]], *, parallel
 
 def _read_region(clients: Clients, subscription: str, region: str) -> RegionInfo:
     client = clients.cognitive(subscription)
-    listed = _read(f"models in {region}", lambda: list(client.models.list(region))) or []
+    path = f"/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{region}/models"
+    listed = _read(f"models in {region}", lambda: _list_json(client, path)) or []
     usages = _read(f"quota usages in {region}", lambda: list(client.usages.list(region))) or []
     offers = {}
     for item in listed:  # the list repeats each model once per account kind (OpenAI, AIServices)
-        offer = _model_offer(_doc(item).get("model") or {})
+        offer = _model_offer(item.get("model") or {})
         offers.setdefault((offer.format, offer.name, offer.version), offer)
     return RegionInfo(subscription=subscription, region=region, models=tuple(offers.values()),
                       usages={u.name.value: Usage(u.name.value, u.name.localized_value or u.name.value,
                                                   int(u.limit or 0), int(u.current_value or 0))
                               for u in usages if u.name and u.name.value})
+
+
+def _list_json(client: Any, path: str) -> list[dict]:
+    """A list operation's items as JSON, through the client's own pipeline (auth, TLS, policies) but
+    without its model classes: a region's model list holds hundreds of entries (700 KB in Azure), and
+    building SDK objects only to turn them back into dicts costs ten times the request."""
+    items: list[dict] = []
+    url: str | None = f"{path}?api-version={client._config.api_version}"
+    while url:
+        response = client._send_request(HttpRequest("GET", url))
+        response.raise_for_status()
+        page = response.json()
+        items.extend(page.get("value") or [])
+        url = page.get("nextLink")
+    return items
 
 
 def _model_offer(model: dict) -> ModelOffer:

@@ -64,6 +64,18 @@ def resource_id(resource_type: str, *names: str) -> str:
     return f"[resourceId({quoted})]"
 
 
+def literal(value: Any) -> Any:
+    """`value` with every string ARM would read as an expression (`[...]`, e.g. a regex `[Bb]ad[sz]` or a tag
+    `[internal]`) escaped as `[[...]`, so it deploys as the literal text."""
+    if isinstance(value, str):
+        return "[" + value if value.startswith("[") and value.endswith("]") else value
+    if isinstance(value, dict):
+        return {k: literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [literal(v) for v in value]
+    return value
+
+
 def _account_chain(account: str, resources: list[Resource], variables: dict[str, Any], with_account: bool,
                    restore: bool) -> list[dict[str, Any]]:
     chain: list[dict[str, Any]] = []
@@ -81,23 +93,24 @@ def _account_chain(account: str, resources: list[Resource], variables: dict[str,
             doc = rest.account_body(r.properties)
             if restore:
                 doc["properties"]["restore"] = True
-            add({"type": ACCOUNT, "apiVersion": API_VERSION, "name": account, **doc}, resource_id(ACCOUNT, account))
+            add({"type": ACCOUNT, "apiVersion": API_VERSION, "name": account, **literal(doc)},
+                resource_id(ACCOUNT, account))
     if not with_account:
         previous = None  # the account exists already and is not part of this template
     for r in sorted((r for r in resources if r.kind is Kind.BLOCKLIST), key=lambda r: r.name):
         add({"type": BLOCKLIST, "apiVersion": API_VERSION, "name": f"{account}/{r.name}",
-             **rest.blocklist_body(r.properties)}, resource_id(BLOCKLIST, account, r.name))
+             **literal(rest.blocklist_body(r.properties))}, resource_id(BLOCKLIST, account, r.name))
         for item in r.properties.get("items") or []:
             item_name = rest.blocklist_item_name(item)
             add({"type": BLOCKLIST_ITEM, "apiVersion": API_VERSION, "name": f"{account}/{r.name}/{item_name}",
-                 **rest.blocklist_item_body(item)}, resource_id(BLOCKLIST_ITEM, account, r.name, item_name))
+                 **literal(rest.blocklist_item_body(item))}, resource_id(BLOCKLIST_ITEM, account, r.name, item_name))
     for r in sorted((r for r in resources if r.kind is Kind.RAI_POLICY), key=lambda r: r.name):
         add({"type": RAI_POLICY, "apiVersion": API_VERSION, "name": f"{account}/{r.name}",
-             **rest.rai_policy_body(r.properties)}, resource_id(RAI_POLICY, account, r.name))
+             **literal(rest.rai_policy_body(r.properties))}, resource_id(RAI_POLICY, account, r.name))
     deployments = _spillover_first([r for r in resources if r.kind is Kind.DEPLOYMENT])
     if deployments:
         variable = "deployments_" + account.replace("-", "_").replace(".", "_")
-        variables[variable] = [{"name": r.name, **rest.deployment_body(r.properties)} for r in deployments]
+        variables[variable] = [literal({"name": r.name, **rest.deployment_body(r.properties)}) for r in deployments]
         item = f"variables('{variable}')[copyIndex()]"
         loop = {"type": DEPLOYMENT, "apiVersion": API_VERSION,
                 "name": f"[format('{{0}}/{{1}}', '{account}', {item}.name)]",

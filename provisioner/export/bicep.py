@@ -102,8 +102,8 @@ def _value(value: Any, indent: int) -> str:
         return "null"
     if isinstance(value, (int, float)):
         return str(value)
-    if isinstance(value, str):
-        return _string(value)
+    if isinstance(value, str):  # a template literal: `[[...]` is ARM's escape of `[...]` (arm.literal)
+        return _string(value[1:] if value.startswith("[[") and value.endswith("]") else value)
     if isinstance(value, dict):
         if not value:
             return "{}"
