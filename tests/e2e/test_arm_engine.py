@@ -1,0 +1,426 @@
+"""`provision apply --engine arm` end to end: the CLI against the in-memory emulator, whose template
+deployments (provisioner/emulator/providers/templates.py) carry out the writes.
+
+Live state and the resource group's deployment history are read with the real SDK clients; the
+emulator's request counts show which writes provision made itself (SDK engine part: resource groups,
+deletions, capacity decreases, restores) and which ARM made (the one template PUT per group).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
+from azure.mgmt.resource.deployments import DeploymentsMgmtClient
+
+from apply_helpers import (EAST, GROUP, SUBSCRIPTION, SWEDEN, account_of, azure, base_spec,  # noqa: F401
+                           deployment_of, outcome_rows)
+from provisioner.emulator import Emulator
+from provisioner.emulator.providers.keyvault import secret_value, vault_id
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"  # deployments.yaml's default
+EXAMPLE_GROUP, EXAMPLE_VAULT = "rg-aoai-prod", "kv-aoai-prod"
+TEMPLATE_PUT = "PUT /subscriptions/{subscription}/resourcegroups/{group}/providers/microsoft.resources/deployments/" \
+               "{deployment}"
+COGNITIVE = "/subscriptions/{subscription}/resourcegroups/{group}/providers/microsoft.cognitiveservices/accounts/" \
+            "{account}"
+GPT4O_GLOBAL = "OpenAI.GlobalStandard.gpt-4o"
+
+
+def sdk_kwargs(emu: Emulator) -> dict:
+    return {"base_url": emu.base_url, "connection_verify": emu.ca_path, "retry_total": 0, "polling_interval": 0}
+
+
+def apply_arm(azure, spec, *extra):
+    return azure.apply(spec, "--engine", "arm", *extra)
+
+
+def assert_converged(azure) -> None:
+    plan = azure.plan(azure.directory / "deployments.yaml", "--detailed-exitcode")
+    assert plan.code == 0, plan
+    assert "No changes. Azure matches the spec." in plan.out
+
+
+def history(azure, group: str = GROUP, subscription: str = SUBSCRIPTION) -> list:
+    """The resource group's template deployments, oldest first. `azure`: the harness, or an Emulator."""
+    emu = getattr(azure, "emulator", azure)
+    client = DeploymentsMgmtClient(emu.credential, subscription, **sdk_kwargs(emu))
+    try:
+        return sorted(client.deployments.list_by_resource_group(group), key=lambda d: d.properties.timestamp)
+    finally:
+        client.close()
+
+
+def operations(azure, deployment: str) -> dict[str, tuple[str, str | None]]:
+    """Deployment operations as {target resource name (account/child): (state, error code)}."""
+    client = DeploymentsMgmtClient(azure.emulator.credential, SUBSCRIPTION, **sdk_kwargs(azure.emulator))
+    try:
+        found = {}
+        for op in client.deployment_operations.list(GROUP, deployment):
+            props = op.properties
+            error = props.status_message.error if props.status_message else None
+            found[props.target_resource.resource_name] = (props.provisioning_state, error.code if error else None)
+        return found
+    finally:
+        client.close()
+
+
+def rows(result) -> dict[str, tuple[str, str, str]]:
+    return outcome_rows(result.out)
+
+
+def times_reported(result, address: str) -> int:
+    """Rows of the outcome table for `address`."""
+    return sum(1 for line in result.out.splitlines()
+               if line.startswith("│") and [c.strip() for c in line.strip("│").split("│")][1:2] == [address])
+
+
+def with_ptu(spec: dict) -> dict:
+    """EAST gets `chat-ptu` (provisioned), which spills over to `chat`: chat is written first."""
+    account_of(spec, EAST)["deployments"].append(
+        {"name": "chat-ptu", "model": "gpt-4o", "version": "2024-11-20", "type": "provisioned", "capacity": 15,
+         "content_filter": "strict", "spillover": "chat"})
+    return spec
+
+
+# --- the same result as the SDK engine ------------------------------------------------------------
+
+
+def snapshot(emu: Emulator) -> dict[str, Any]:
+    """The example spec's live resources, normalised: what both engines must agree on."""
+    cognitive = CognitiveServicesManagementClient(emu.credential, EXAMPLE_SUBSCRIPTION, **sdk_kwargs(emu))
+    vaults = KeyVaultManagementClient(emu.credential, EXAMPLE_SUBSCRIPTION, **sdk_kwargs(emu))
+    try:
+        state: dict[str, Any] = {}
+        for a in cognitive.accounts.list_by_resource_group(EXAMPLE_GROUP):
+            p = a.properties
+            deployments = {
+                d.name: {"sku": d.sku.name, "capacity": d.sku.capacity,
+                         "model": (d.properties.model.format, d.properties.model.name, d.properties.model.version),
+                         "raiPolicyName": d.properties.rai_policy_name,
+                         "versionUpgradeOption": d.properties.version_upgrade_option,
+                         "spillover": d.properties.spillover_deployment_name, "tags": d.tags,
+                         "state": d.properties.provisioning_state}
+                for d in cognitive.deployments.list(EXAMPLE_GROUP, a.name)}
+            policies = {
+                r.name: {"base": r.properties.base_policy_name, "mode": r.properties.mode, "tags": r.tags,
+                         "filters": sorted((f.name, f.source, f.enabled, f.blocking, f.severity_threshold)
+                                           for f in r.properties.content_filters or []),
+                         "blocklists": sorted((b.blocklist_name, b.source, b.blocking)
+                                              for b in r.properties.custom_blocklists or [])}
+                for r in cognitive.rai_policies.list(EXAMPLE_GROUP, a.name) if not r.name.startswith("Microsoft.")}
+            blocklists = {
+                b.name: {"description": b.properties.description, "tags": b.tags,
+                         "items": sorted((i.name, i.properties.pattern, i.properties.is_regex)
+                                         for i in cognitive.rai_blocklist_items.list(EXAMPLE_GROUP, a.name, b.name))}
+                for b in cognitive.rai_blocklists.list(EXAMPLE_GROUP, a.name)}
+            state[a.name] = {"location": a.location, "kind": a.kind, "sku": a.sku.name, "tags": a.tags,
+                             "subdomain": p.custom_sub_domain_name, "endpoint": p.endpoint,
+                             "publicNetworkAccess": p.public_network_access, "disableLocalAuth": p.disable_local_auth,
+                             "state": p.provisioning_state, "deployments": deployments, "raiPolicies": policies,
+                             "raiBlocklists": blocklists}
+        secrets = {s.name: s.properties.attributes.enabled if s.properties.attributes else None
+                   for s in vaults.secrets.list(EXAMPLE_GROUP, EXAMPLE_VAULT)}
+        return {"accounts": state, "secrets": secrets}
+    finally:
+        cognitive.close()
+        vaults.close()
+
+
+@contextmanager
+def pointing_at(monkeypatch, emu: Emulator) -> Iterator[None]:
+    """The CLI talks to `emu` inside the block (PROVISION_EMULATOR_*), and to what it talked to before after."""
+    before = {name: value for name, value in os.environ.items() if name in emu.environment()}
+    for name, value in emu.environment().items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            monkeypatch.setenv(name, value)
+
+
+def test_the_arm_engine_leaves_azure_as_the_sdk_engine_does(azure, monkeypatch):
+    """The example spec, applied by each engine into its own fresh emulated Azure."""
+    spec = shutil.copy(REPO / "deployments.yaml", azure.directory / "deployments.yaml")
+    by_sdk = azure.apply(spec)
+    assert by_sdk.code == 0, by_sdk
+
+    with Emulator() as other, pointing_at(monkeypatch, other):
+        by_arm = azure.apply(spec, "--engine", "arm")
+        assert by_arm.code == 0, by_arm
+        assert set(rows(by_arm)) == set(rows(by_sdk))  # every change and every secret, in both tables
+        assert {status for _, status, _ in rows(by_arm).values()} == {"succeeded"}
+        counts = other.control.requests()["counts"]
+        assert counts[TEMPLATE_PUT] == 1  # one resource group: one template deployment
+        assert not [route for route in counts if route.startswith("PUT") and "cognitiveservices" in route]
+        assert_converged(azure)
+        arm_state = snapshot(other)
+        vault = vault_id(EXAMPLE_SUBSCRIPTION, EXAMPLE_GROUP, EXAMPLE_VAULT)
+        cognitive = CognitiveServicesManagementClient(other.credential, EXAMPLE_SUBSCRIPTION, **sdk_kwargs(other))
+        try:
+            for account in ("aoai-prod-eus2", "aoai-prod-swc"):  # the secrets hold this Azure's values
+                assert secret_value(other.app.store, vault, f"{account}-endpoint") == \
+                    cognitive.accounts.get(EXAMPLE_GROUP, account).properties.endpoint
+                assert secret_value(other.app.store, vault, f"{account}-key") == \
+                    cognitive.accounts.list_keys(EXAMPLE_GROUP, account).key1
+        finally:
+            cognitive.close()
+        deployments = history(other, EXAMPLE_GROUP, EXAMPLE_SUBSCRIPTION)
+        assert [d.properties.provisioning_state for d in deployments] == ["Succeeded"]
+        assert deployments[0].name.startswith("provision-aoai-prod-")
+
+    assert_converged(azure)  # the SDK engine's Azure again
+    sdk_state = snapshot(azure.emulator)
+    assert set(sdk_state["accounts"]) == {"aoai-prod-eus2", "aoai-prod-swc"}
+    assert set(sdk_state["accounts"]["aoai-prod-eus2"]["deployments"]) == {"chat", "chat-ptu", "embeddings"}
+    assert sdk_state["accounts"]["aoai-prod-eus2"]["raiBlocklists"]["banned-terms"]["items"]
+    assert sdk_state["secrets"] == {"aoai-prod-eus2-endpoint": True, "aoai-prod-eus2-key": True,
+                                    "aoai-prod-swc-endpoint": True, "aoai-prod-swc-key": True}
+    assert arm_state == sdk_state
+
+
+# --- failures: per-resource reasons, history in Azure ---------------------------------------------
+
+
+def test_a_deployment_without_quota_fails_alone_and_the_deployment_history_says_why(azure):
+    """Quota taken between plan and apply (a saved plan): ARM meets InsufficientQuota on `chat`; the
+    deployments after it in its account's serial loop are not attempted; everything else succeeds."""
+    spec = with_ptu(base_spec())
+    azure.write_spec(spec)
+    saved = azure.plan(azure.directory / "deployments.yaml", "-out", "plan.json")
+    assert saved.code == 0, saved
+    azure.control.set_quota(SUBSCRIPTION, "eastus2", GPT4O_GLOBAL, 5)  # chat asks for 10
+
+    result = azure.run("apply", "plan.json", "--engine", "arm")
+
+    assert result.code == 1, result
+    outcome = rows(result)
+    change, status, detail = outcome[f"{EAST}/deployments/chat"]
+    assert (change, status) == ("create", "failed")
+    assert detail.startswith("InsufficientQuota: ") and "quota limit is 5" in detail
+    for after_it in ("chat-ptu", "embeddings"):  # chat-ptu spills over to chat; embeddings comes later
+        assert outcome[f"{EAST}/deployments/{after_it}"][1] == "skipped"
+        assert outcome[f"{EAST}/deployments/{after_it}"][2].startswith("not attempted: deployment provision-e2e-")
+    succeeded = {address for address, (_, status, _) in outcome.items() if status == "succeeded"}
+    assert {EAST, SWEDEN, f"{EAST}/raiPolicies/strict", f"{EAST}/raiBlocklists/banned", f"{SWEDEN}/deployments/mini",
+            f"{SWEDEN}/deployments/large", f"{SWEDEN}/raiPolicies/strict"} <= succeeded
+    assert set(azure.deployments(EAST)) == set()
+    assert set(azure.deployments(SWEDEN)) == {"mini", "large"}
+    assert azure.secret(f"{EAST}-endpoint") == azure.account(EAST).properties.endpoint  # the account is fine
+
+    [deployment] = history(azure)
+    assert deployment.properties.provisioning_state == "Failed"
+    assert deployment.properties.error.code == "DeploymentFailed"
+    assert [(d.code, "quota limit is 5" in d.message) for d in deployment.properties.error.details] == \
+        [("InsufficientQuota", True)]
+    ops = operations(azure, deployment.name)
+    assert ops[f"{EAST}/chat"] == ("Failed", "InsufficientQuota")
+    assert f"{EAST}/chat-ptu" not in ops and f"{EAST}/embeddings" not in ops  # never attempted
+    assert ops[f"{SWEDEN}/mini"] == ("Succeeded", None)
+
+    # the quota is back: running apply again converges
+    azure.control.set_quota(SUBSCRIPTION, "eastus2", GPT4O_GLOBAL, 450)
+    again = apply_arm(azure, spec)
+    assert again.code == 0, again
+    assert {status for _, status, _ in rows(again).values()} == {"succeeded"}
+    assert_converged(azure)
+    assert [d.properties.provisioning_state for d in history(azure)] == ["Failed", "Succeeded"]
+
+
+# --- changes to what exists -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def applied(azure):
+    """base_spec(EAST) applied by the ARM engine; request counts cleared."""
+    result = apply_arm(azure, base_spec(EAST))
+    assert result.code == 0, result
+    assert_converged(azure)
+    azure.clear_requests()
+    return azure
+
+
+def test_a_capacity_change_is_written_by_the_template(applied):
+    spec = base_spec(EAST)
+    deployment_of(spec, EAST, "chat")["capacity"] = 20
+    result = apply_arm(applied, spec)
+    assert result.code == 0, result
+    assert rows(result)[f"{EAST}/deployments/chat"][:2] == ("update", "succeeded")
+    assert applied.writes() == {TEMPLATE_PUT: 1}
+    assert applied.deployments(EAST)["chat"].sku.capacity == 20
+    assert_converged(applied)
+    assert [d.properties.provisioning_state for d in history(applied)] == ["Succeeded", "Succeeded"]
+
+
+def test_a_sku_change_deletes_through_the_sdk_and_creates_through_the_template(applied):
+    spec = base_spec(EAST)
+    deployment_of(spec, EAST, "chat")["scope"] = "datazone"
+    result = apply_arm(applied, spec)
+    assert result.code == 0, result
+    assert "-/+ e2e-eus2/deployments/chat (deployment)" in result.out
+    assert rows(result)[f"{EAST}/deployments/chat"][:2] == ("replace", "succeeded")
+    assert times_reported(result, f"{EAST}/deployments/chat") == 1
+    assert applied.writes() == {f"DELETE {COGNITIVE}/deployments/{{deployment}}": 1, TEMPLATE_PUT: 1}
+    chat = applied.deployments(EAST)["chat"]
+    assert (chat.sku.name, chat.sku.capacity, chat.properties.rai_policy_name) == ("DataZoneStandard", 10, "strict")
+    assert_converged(applied)
+
+
+def test_a_removed_deployment_is_deleted_through_the_sdk_and_no_template_is_needed(applied):
+    spec = base_spec(EAST)
+    account_of(spec, EAST)["deployments"] = [deployment_of(spec, EAST, "chat")]
+    result = apply_arm(applied, spec)
+    assert result.code == 0, result
+    assert rows(result)[f"{EAST}/deployments/embeddings"][:2] == ("delete", "succeeded")
+    assert applied.writes() == {f"DELETE {COGNITIVE}/deployments/{{deployment}}": 1}
+    assert set(applied.deployments(EAST)) == {"chat"}
+    assert len(history(applied)) == 1  # nothing to write: no template deployment
+    assert_converged(applied)
+
+
+def test_all_three_at_once_converge(applied):
+    spec = base_spec(EAST)
+    deployment_of(spec, EAST, "chat").update(scope="datazone", capacity=15)
+    deployment_of(spec, EAST, "embeddings")["capacity"] = 30
+    account_of(spec, EAST)["deployments"].append(
+        {"name": "mini", "model": "gpt-4o-mini", "version": "2024-07-18", "capacity": 5})
+    applied.write_spec(spec)
+    assert applied.run("apply", "deployments.yaml", "--auto-approve", "--engine", "arm").code == 0
+    account_of(spec, EAST)["deployments"] = [deployment_of(spec, EAST, "chat"), deployment_of(spec, EAST, "mini")]
+    result = apply_arm(applied, spec)
+    assert result.code == 0, result
+    assert set(applied.deployments(EAST)) == {"chat", "mini"}
+    assert_converged(applied)
+
+
+def test_nothing_to_change_submits_no_template(applied):
+    result = apply_arm(applied, base_spec(EAST))
+    assert result.code == 0, result
+    assert "No changes." in result.out
+    assert applied.writes() == {}
+    assert len(history(applied)) == 1
+
+
+def test_capacity_moved_between_deployments_at_the_quota_limit(azure):
+    """The plan accepts it (net zero); the decrease must free the quota before the template grows the
+    other deployment, as the SDK engine orders it."""
+    azure.control.set_quota(SUBSCRIPTION, "eastus2", GPT4O_GLOBAL, 30)
+    spec = base_spec(EAST)
+    chat = deployment_of(spec, EAST, "chat")
+    account_of(spec, EAST)["deployments"] = [{**chat, "capacity": 10}, {**chat, "name": "chat-z", "capacity": 20}]
+    assert apply_arm(azure, spec).code == 0
+    account_of(spec, EAST)["deployments"][0]["capacity"] = 20
+    account_of(spec, EAST)["deployments"][1]["capacity"] = 10
+
+    result = apply_arm(azure, spec)
+
+    assert result.code == 0, result
+    assert {rows(result)[f"{EAST}/deployments/{n}"][:2] for n in ("chat", "chat-z")} == {("update", "succeeded")}
+    assert times_reported(result, f"{EAST}/deployments/chat-z") == 1
+    assert {n: d.sku.capacity for n, d in azure.deployments(EAST).items()} == {"chat": 20, "chat-z": 10}
+    assert_converged(azure)
+
+
+def test_a_decrease_that_also_switches_to_a_new_content_filter(azure):
+    """The SDK part lowers only the capacity; the template then writes the filter it creates first."""
+    spec = base_spec(EAST)
+    deployment_of(spec, EAST, "embeddings")["content_filter"] = "Microsoft.DefaultV2"
+    assert apply_arm(azure, spec).code == 0
+    spec["content_filters"]["other"] = {"categories": {"violence": "low"}}
+    deployment_of(spec, EAST, "embeddings").update(capacity=10, content_filter="other")
+
+    result = apply_arm(azure, spec)
+
+    assert result.code == 0, result
+    embeddings = azure.deployments(EAST)["embeddings"]
+    assert (embeddings.sku.capacity, embeddings.properties.rai_policy_name) == (10, "other")
+    assert_converged(azure)
+
+
+def test_target_limits_the_template_to_that_account(azure):
+    result = apply_arm(azure, base_spec(), "--target", SWEDEN)
+    assert result.code == 0, result
+    assert azure.account_names() == {SWEDEN}
+    [deployment] = history(azure)
+    assert {name.split("/")[0] for name in operations(azure, deployment.name)} == {SWEDEN}
+
+
+def test_values_that_look_like_template_expressions_arrive_as_written(azure):
+    spec = base_spec(EAST)
+    spec["defaults"]["tags"]["note"] = "[internal]"
+    spec["blocklists"]["banned"]["items"].append({"regex": "[Bb]ad[sz]"})
+    result = apply_arm(azure, spec)
+    assert result.code == 0, result
+    assert azure.account(EAST).tags["note"] == "[internal]"
+    assert azure.deployments(EAST)["chat"].tags["note"] == "[internal]"
+    patterns = {i.properties.pattern for i in azure.cognitive.rai_blocklist_items.list(GROUP, EAST, "banned")}
+    assert "[Bb]ad[sz]" in patterns
+    assert_converged(azure)
+
+
+# --- soft-deleted accounts ------------------------------------------------------------------------
+
+
+def _deleted_after_apply(azure, choice: str) -> tuple[dict, str]:
+    spec = base_spec(EAST)
+    account_of(spec, EAST)["on_soft_deleted"] = choice
+    assert azure.apply(spec).code == 0
+    internal_id = azure.account(EAST).properties.internal_id
+    azure.cognitive.accounts.begin_delete(GROUP, EAST).result()
+    assert azure.deleted_account_names() == {EAST}
+    return spec, internal_id
+
+
+def test_restore_brings_the_same_account_back_with_the_specs_settings(azure):
+    spec, internal_id = _deleted_after_apply(azure, "restore")
+    account_of(spec, EAST)["tags"] = {"cost-center": "4711"}  # changed while it was deleted
+
+    result = apply_arm(azure, spec)
+
+    assert result.code == 0, result
+    assert "a soft-deleted account with this name exists: it will be restored" in result.out
+    account = azure.account(EAST)
+    assert account.properties.internal_id == internal_id
+    assert account.tags["cost-center"] == "4711"
+    assert azure.deleted_account_names() == set()
+    assert set(azure.deployments(EAST)) == {"chat", "embeddings"}
+    assert azure.secret(f"{EAST}-endpoint") == account.properties.endpoint
+    assert azure.secret(f"{EAST}-key") == azure.keys(EAST)[0]
+    assert_converged(azure)
+
+
+def test_purge_creates_a_new_account(azure):
+    spec, internal_id = _deleted_after_apply(azure, "purge")
+    result = apply_arm(azure, spec)
+    assert result.code == 0, result
+    assert azure.account(EAST).properties.internal_id != internal_id
+    assert azure.deleted_account_names() == set()
+    assert_converged(azure)
+
+
+# --- Key Vault, usage ------------------------------------------------------------------------------
+
+
+def test_key_vault_secrets_are_published_after_the_template(azure):
+    result = apply_arm(azure, base_spec())
+    assert result.code == 0, result
+    outcome = rows(result)
+    for account in (EAST, SWEDEN):
+        assert outcome[f"kv-e2e/secrets/{account}-endpoint"][:2] == ("publish", "succeeded")
+        assert azure.secret(f"{account}-endpoint") == azure.account(account).properties.endpoint
+        assert azure.secret(f"{account}-key") == azure.keys(account)[0]
+    assert azure.keys(EAST)[0] not in "".join(azure.transcript)
+
+
+def test_unknown_engine_is_a_usage_error(azure):
+    result = azure.apply(base_spec(EAST), "--engine", "bicep")
+    assert result.code == 1
+    assert "must be sdk or arm" in result.err
+    assert azure.account_names() == set()
