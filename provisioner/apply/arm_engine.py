@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Callable, Protocol
 
-from provisioner.apply.executor import Events, Executor, NoEvents, Writer, _decreases_capacity
+from provisioner.apply.executor import Events, Executor, NoEvents, Writer, capacity_decrease
 from provisioner.errors import ProvisionerError
 from provisioner.model.resources import ADDRESS_SEGMENT, Kind
 from provisioner.plan.model import Action, Change, Plan
@@ -84,9 +84,8 @@ class ArmEngine:
                 changes.append(change)
             elif change.action is Action.REPLACE:
                 changes.append(replace(change, action=Action.DELETE, after=None))
-            elif _decreases_capacity(change):
-                changes.append(replace(change, after={**(change.before or {}),
-                                                      "capacity": (change.after or {})["capacity"]}))
+            elif (decrease := capacity_decrease(change)) is not None:
+                changes.append(decrease)
         result = Executor(self.writer, parallelism=self.parallelism, events=self.events).run(
             replace(plan, changes=tuple(changes)))
         outcomes = list(result.outcomes)
@@ -99,7 +98,7 @@ class ArmEngine:
                     outcomes.append(Outcome(change.address, change.action.value, FAILED,
                                             f"purging the soft-deleted account failed: {exc}"))
         # a replace or decrease is reported once, by the template part, unless its SDK half already failed
-        replaced = {c.address for c in plan.pending if c.action is Action.REPLACE or _decreases_capacity(c)}
+        replaced = {c.address for c in plan.pending if c.action is Action.REPLACE or capacity_decrease(c) is not None}
         return ApplyResult(tuple(o for o in outcomes if o.address not in replaced or o.status != SUCCEEDED),
                            result.interrupted)
 

@@ -9,6 +9,7 @@ executor never raises for a single change: it returns an Outcome for each.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable, Protocol
@@ -65,7 +66,7 @@ def split_freeing(account_lanes: list[list[Change]]) -> tuple[list[list[Change]]
     heads, tails = [], []
     for lane in account_lanes:
         cut = max((i + 1 for i, c in enumerate(lane) if c.kind is Kind.DEPLOYMENT
-                   and (c.action is Action.DELETE or _decreases_capacity(c))), default=0)
+                   and (c.action is Action.DELETE or capacity_decrease(c) is not None)), default=0)
         if cut:
             heads.append(lane[:cut])
         if lane[cut:]:
@@ -76,7 +77,8 @@ def split_freeing(account_lanes: list[list[Change]]) -> tuple[list[list[Change]]
 def order_account_changes(changes: list[Change]) -> list[Change]:
     """One account's changes in the order Azure accepts and quota favours:
     the account itself; deletions of deployments and capacity decreases, so freed quota is reusable in
-    this run; blocklists and policies; then deployment replaces (each deletes, then creates: the quota the
+    this run (an update that lowers capacity and changes more does the decrease alone first: the rest
+    may need a content filter created later in this run); blocklists and policies; then deployment replaces (each deletes, then creates: the quota the
     old deployment held is free before anything else grows) and then creations and updates (spillover
     targets first throughout); finally policy and blocklist deletions, once nothing uses them.
     An account deletion (destroy) comes last of all. (A replace runs whole, after the policies it may
@@ -84,8 +86,10 @@ def order_account_changes(changes: list[Change]) -> list[Change]:
     account = [c for c in changes if c.kind is Kind.ACCOUNT and c.action is not Action.DELETE]
     account_delete = [c for c in changes if c.kind is Kind.ACCOUNT and c.action is Action.DELETE]
     deployments = [c for c in changes if c.kind is Kind.DEPLOYMENT]
-    freeing = [c for c in deployments if c.action is Action.DELETE or _decreases_capacity(c)]
-    growing = [c for c in deployments if c not in freeing]
+    decreases = {c.address: capacity_decrease(c) for c in deployments}
+    freeing = [c if c.action is Action.DELETE else decreases[c.address] for c in deployments
+               if c.action is Action.DELETE or decreases[c.address] is not None]
+    growing = [c for c in deployments if c.action is not Action.DELETE and decreases[c.address] is not c]
     writes = [c for c in changes if c.kind in (Kind.BLOCKLIST, Kind.RAI_POLICY) and c.action is not Action.DELETE]
     deletes = [c for c in changes if c.kind in (Kind.RAI_POLICY, Kind.BLOCKLIST) and c.action is Action.DELETE]
     writes.sort(key=lambda c: c.kind is Kind.RAI_POLICY)  # blocklists before the policies that use them
@@ -94,10 +98,16 @@ def order_account_changes(changes: list[Change]) -> list[Change]:
             + _by_spillover(growing, first=lambda c: c.action is Action.REPLACE) + deletes + account_delete)
 
 
-def _decreases_capacity(change: Change) -> bool:
-    return change.action is Action.UPDATE and any(
-        f.path == "capacity" and isinstance(f.before, int) and isinstance(f.after, int) and f.after < f.before
-        for f in change.fields)
+def capacity_decrease(change: Change) -> Change | None:
+    """For an update that lowers a deployment's capacity: the change that lowers only the capacity
+    (the change itself when that is all it does); None for any other change."""
+    lowered = [f for f in change.fields if f.path == "capacity" and isinstance(f.before, int)
+               and isinstance(f.after, int) and f.after < f.before]
+    if change.action is not Action.UPDATE or not lowered:
+        return None
+    if len(change.fields) == 1:
+        return change
+    return replace(change, after={**(change.before or {}), "capacity": lowered[0].after}, fields=tuple(lowered))
 
 
 def _by_spillover(changes: list[Change], reverse: bool = False,
@@ -191,6 +201,8 @@ class Executor:
         for change in lane:
             if self.stopping.is_set():
                 return
+            if self._first_half_failed(change):
+                continue  # its capacity decrease failed earlier: that outcome stands
             blocked = self._blocked_by(change)
             if blocked:
                 self._record(change, Outcome(change.address, change.action.value, SKIPPED,
@@ -213,6 +225,12 @@ class Executor:
                 if outcome is not None and outcome.status != SUCCEEDED:
                     return dependency
         return None
+
+    def _first_half_failed(self, change: Change) -> bool:
+        """Did this change's capacity decrease run earlier and not succeed?"""
+        with self._lock:
+            earlier = self._outcomes.get(change.address)
+        return earlier is not None and earlier.status != SUCCEEDED
 
     def _record(self, change: Change, outcome: Outcome) -> None:
         with self._lock:

@@ -77,6 +77,7 @@ class FakeWriter:
         self.fail = fail or {}
         self.on_execute = on_execute
         self.order: list[str] = []
+        self.changes: list[Change] = []
         self.by_account: dict[str, list[str]] = defaultdict(list)
         self._lock = threading.Lock()
         self._active: dict[str, int] = defaultdict(int)
@@ -88,6 +89,7 @@ class FakeWriter:
         lane = change.name if change.kind is Kind.ACCOUNT else (change.scope.account or "")
         with self._lock:
             self.order.append(change.address)
+            self.changes.append(change)
             self.by_account[lane].append(change.address)
             self._active[lane] += 1
             self._active_total += 1
@@ -412,3 +414,33 @@ def test_no_pending_changes_is_an_empty_success():
 @pytest.mark.parametrize("parallelism", [0, -3])
 def test_parallelism_below_one_means_one(parallelism):
     assert Executor(FakeWriter(), parallelism=parallelism).parallelism == 1
+
+
+def test_a_decrease_that_also_switches_filter_lowers_capacity_first_and_switches_after_the_policy():
+    before = {"model": "gpt-4o", "sku": "GlobalStandard", "capacity": 50, "content_filter": None}
+    after = {**before, "capacity": 20, "content_filter": "new-filter"}
+    update = Change(Kind.DEPLOYMENT, "chat", Scope(SUB, "rg", account="a1"), Action.UPDATE, before, after,
+                    fields=(FieldChange("capacity", 50, 20), FieldChange("content_filter", None, "new-filter")),
+                    depends_on=("a1", "a1/raiPolicies/new-filter"))
+    policy = Change(Kind.RAI_POLICY, "new-filter", Scope(SUB, "rg", account="a1"), Action.CREATE, None, {})
+    writer = FakeWriter()
+
+    result = Executor(writer).run(plan_of(update, policy))
+
+    # the capacity alone first (quota freed early), the filter once the policy exists
+    assert writer.order == ["a1/deployments/chat", "a1/raiPolicies/new-filter", "a1/deployments/chat"]
+    assert [c.after["content_filter"] for c in writer.changes if c.kind is Kind.DEPLOYMENT] == [None, "new-filter"]
+    assert outcomes_of(result)["a1/deployments/chat"][0] == SUCCEEDED
+
+
+def test_when_the_capacity_decrease_fails_the_rest_of_the_update_does_not_run():
+    before = {"model": "gpt-4o", "sku": "GlobalStandard", "capacity": 50, "upgrade": "on-new-default"}
+    after = {**before, "capacity": 20, "upgrade": "never"}
+    update = Change(Kind.DEPLOYMENT, "chat", Scope(SUB, "rg", account="a1"), Action.UPDATE, before, after,
+                    fields=(FieldChange("capacity", 50, 20), FieldChange("upgrade", "on-new-default", "never")))
+    writer = FakeWriter(fail={"a1/deployments/chat": PermanentError("400 BadRequest: no")})
+
+    result = Executor(writer).run(plan_of(update))
+
+    assert writer.order == ["a1/deployments/chat"]
+    assert outcomes_of(result)["a1/deployments/chat"] == (FAILED, "400 BadRequest: no")
