@@ -13,7 +13,7 @@ import logging
 import secrets
 import threading
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from starlette.requests import Request
@@ -72,7 +72,8 @@ class EmulatorApp:
             return self.store.setting("token")
 
     def config(self) -> Config:
-        return Config(**self.store.setting("config"))
+        known = {f.name for f in fields(Config)}  # a state file from another version may hold other keys
+        return Config(**{k: v for k, v in self.store.setting("config").items() if k in known})
 
     # ASGI entry
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
