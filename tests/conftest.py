@@ -7,8 +7,19 @@ from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from provisioner.emulator import Emulator
+from provisioner.errors import ProvisionerError
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
+
+
+@pytest.fixture(autouse=True)
+def never_real_azure(monkeypatch):
+    """No test may reach real Azure (or probe for its credentials, which contacts the instance
+    metadata service): a command that would is an error instead."""
+    def refuse(cloud: str = "public"):
+        raise ProvisionerError("tests never use real Azure: pass --emulator or set PROVISION_EMULATOR_*")
+
+    monkeypatch.setattr("provisioner.cli.session.azure_connection", refuse)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from azure.core.exceptions import ClientAuthenticationError
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
@@ -50,8 +51,15 @@ def azure_connection(cloud: str = "public") -> Connection:
     authority = {"public": AzureAuthorityHosts.AZURE_PUBLIC_CLOUD, "china": AzureAuthorityHosts.AZURE_CHINA,
                  "usgov": AzureAuthorityHosts.AZURE_GOVERNMENT}[cloud]
     base_url = CLOUDS[cloud]
-    return Connection(base_url, DefaultAzureCredential(authority=authority),
-                      credential_scopes=(base_url + "/.default",))
+    credential = DefaultAzureCredential(authority=authority)
+    try:  # once, up front: one clear error instead of one per parallel read
+        credential.get_token(base_url + "/.default")
+    except ClientAuthenticationError as exc:
+        raise ProvisionerError(
+            "could not get an Azure access token: " + str(exc).splitlines()[0],
+            hint="run `az login`, set AZURE_CLIENT_ID and AZURE_TENANT_ID (with AZURE_CLIENT_SECRET or a "
+                 "federated token) for a service principal, or use --emulator to try without Azure") from None
+    return Connection(base_url, credential, credential_scopes=(base_url + "/.default",))
 
 
 def emulator_connection(base_url: str, ca_file: str, credential: Any) -> Connection:

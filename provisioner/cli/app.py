@@ -6,6 +6,7 @@ they never look like "changes present"), 2 changes present with
 """
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 
@@ -42,6 +43,9 @@ def run(argv: list[str]) -> int:
     """Run the CLI and return its exit code (tests call this; `main` exits with it)."""
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
+    # The SDK logs every failed credential and retry; our errors say what matters. Never DEBUG:
+    # request logs could carry keys.
+    logging.getLogger("azure").setLevel(logging.WARNING if debug else logging.ERROR)
     try:
         result = app(args=argv, prog_name="provision", standalone_mode=False)
         return int(result or 0)
