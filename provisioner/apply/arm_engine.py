@@ -30,8 +30,8 @@ from provisioner.plan.result import (
 )
 
 SEGMENT_KIND = {segment.lower(): kind for kind, segment in ADDRESS_SEGMENT.items()}
-# (subscription, resource group, template) for the given addresses; `restore` names accounts to restore
-TemplatesFor = Callable[[set[str], frozenset[str]], list[tuple[str, str, dict]]]
+# (subscription, resource group, template) for the resources at the given addresses
+TemplatesFor = Callable[[set[str]], list[tuple[str, str, dict]]]
 
 
 class TemplateDeployer(Protocol):
@@ -61,9 +61,7 @@ class ArmEngine:
         outcomes += [Outcome(c.address, c.action.value, SKIPPED if c.address not in failed else FAILED,
                              next((o.reason for o in before.outcomes if o.address == c.address),
                                   "depends on a change that did not succeed")) for c in blocked]
-        restore = frozenset(c.name for c in writes if c.kind is Kind.ACCOUNT
-                            and c.options.get("on_soft_deleted") == "restore")
-        groups = templates_for({c.address for c in writes}, restore)
+        groups = templates_for({c.address for c in writes})
         with ThreadPoolExecutor(max_workers=min(self.parallelism, max(1, len(groups)))) as pool:
             for result in pool.map(lambda g: self._deploy(*g, plan=plan, writes=writes), groups):
                 outcomes += result

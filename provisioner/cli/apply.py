@@ -117,9 +117,9 @@ def _run(loaded: LoadedSpec, *, emulator: bool, cloud: str, auto_approve: bool, 
             if engine == "arm" and not plan.destroy:
                 resolved = differ.resolve(loaded.desired, observed)
 
-                def templates_for(addresses: set[str], restore: frozenset[str]) -> list[tuple[str, str, dict]]:
+                def templates_for(addresses: set[str]) -> list[tuple[str, str, dict]]:
                     groups = arm.group_templates([r for r in resolved if r.address in addresses],
-                                                 loaded.desired.spec_name, restore=restore)
+                                                 loaded.desired.spec_name)
                     return [(g.subscription, g.resource_group, g.template) for g in groups]
 
                 template_engine = ArmEngine(AzureWriter(clients), AzureTemplateDeployer(clients), parallelism=parallelism,
