@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Callable
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -31,33 +30,32 @@ DIGEST_TAG = "provision-value-sha256"
 POLICY = retry.RetryPolicy(deadline=300.0)
 
 
-def publish(clients: Clients, desired: DesiredState, accounts: list[str],
-            on_outcome: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+def publish(clients: Clients, desired: DesiredState, accounts: list[str]) -> list[Outcome]:
     """Write the secrets of these accounts (those whose own change, if any, did not fail)."""
     target = desired.key_vault
     if target is None or not accounts:
         return []
-    outcomes: list[Outcome] = []
-
-    def record(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        on_outcome(outcome)
-
     try:
         _ensure_vault(clients, target)
     except ProvisionerError as exc:
-        record(Outcome(f"{target.name}", "publish", FAILED, str(exc)))
-        return outcomes
+        return [Outcome(f"{target.name}", "publish", FAILED, str(exc))]
     by_name = {r.name: r for r in desired.resources if r.kind is Kind.ACCOUNT}
+    outcomes: list[Outcome] = []
     for name in accounts:
-        for secret_name, value in _secrets_of(clients, by_name[name], target):
+        try:
+            secrets = _secrets_of(clients, by_name[name], target)
+        except ProvisionerError as exc:  # e.g. the account does not exist: its other accounts still publish
+            outcomes.append(Outcome(f"{target.name}/secrets/{target.endpoint_secret.format(account=name)}",
+                                    "publish", FAILED, f"reading account {name}: {exc}"))
+            continue
+        for secret_name, value in secrets:
             address = f"{target.name}/secrets/{secret_name}"
             try:
                 changed = retry.call(lambda: _write_if_changed(clients, target, secret_name, value,
                                                                desired.spec_name), POLICY)
-                record(Outcome(address, "publish", SUCCEEDED, "" if changed else "unchanged"))
+                outcomes.append(Outcome(address, "publish", SUCCEEDED, "" if changed else "unchanged"))
             except ProvisionerError as exc:
-                record(Outcome(address, "publish", FAILED, str(exc)))
+                outcomes.append(Outcome(address, "publish", FAILED, str(exc)))
     return outcomes
 
 

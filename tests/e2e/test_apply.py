@@ -463,3 +463,16 @@ def test_key_vault_secrets_are_published_once_and_keys_never_printed(azure):
     for account, (key1, key2) in keys.items():
         assert key1 not in output, f"key1 of {account} was printed"
         assert key2 not in output, f"key2 of {account} was printed"
+
+
+def test_an_account_whose_key_cannot_be_read_does_not_stop_the_others_publishing(azure):
+    azure.control.inject_fault("status", method="POST", path=f"/accounts/{EAST}/listKeys", times=5,
+                               status=400, code="BadRequest", message="listKeys refused (injected)")
+    result = azure.apply(base_spec())
+
+    assert result.code == 1, result
+    rows = outcome_rows(result.out)
+    assert rows[f"{VAULT}/secrets/{EAST}-endpoint"][1] == "failed"
+    assert "listKeys refused" in rows[f"{VAULT}/secrets/{EAST}-endpoint"][2]
+    assert azure.secret(f"{SWEDEN}-key") == azure.keys(SWEDEN)[0]
+    assert azure.secret(f"{SWEDEN}-endpoint") == azure.account(SWEDEN).properties.endpoint
