@@ -138,6 +138,11 @@ class EmulatorApp:
                 else:
                     call.body = _parse_body(raw)
                     reply = route.handler(call)
+                    if reply.status < 300 and (after := faults.take(call, kinds=faults.AFTER_COMMIT)):
+                        if after["kind"] == "commit_drop":
+                            self._count(route_name)
+                            return None  # leaving the transaction commits the write
+                        reply = faults.reply_for(after, call)
         except ArmError as error:
             reply = Reply(error.status, error.body(), dict(error.headers))
         except Exception:  # a bug in the emulator: answer like ARM, keep the traceback in the log

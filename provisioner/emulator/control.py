@@ -58,8 +58,10 @@ class Control:
                      times: int | None = 1, probability: float | None = None, status: int = 500,
                      code: str | None = None, message: str | None = None, retry_after: int | None = None) -> int:
         """kind: "status" (answer with `status`, e.g. 429 with retry_after, 409 RequestConflict, 500, 503),
-        "drop" (close the connection mid-response) or "lro_failed" (the next matching operation ends
-        Failed). Matches `method` and the regular expression `path`; fires `times` times, or at
+        "drop" (close the connection mid-response), "lro_failed" (the next matching operation ends
+        Failed, with `code` and `message` if given), or "commit_drop" / "commit_status" (the request is
+        carried out and committed, then the connection is dropped / answered with `status`: a write
+        whose answer is lost). Matches `method` and the regular expression `path`; fires `times` times, or at
         `probability` for ever."""
         with self._store.transaction():
             return faults.add(self._store, kind=kind, method=method, path=path, times=times,

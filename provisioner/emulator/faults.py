@@ -8,7 +8,12 @@ import re
 
 from provisioner.emulator.arm import Call, Reply
 
-KINDS = ("status", "drop", "lro_failed")
+# status: answer with an error instead of handling the request; drop: close the connection instead;
+# lro_failed: the operation the request starts ends Failed; commit_drop / commit_status: handle the
+# request (the write is committed) and then drop the connection / answer with an error, so the
+# client never learns that its write happened.
+KINDS = ("status", "drop", "lro_failed", "commit_drop", "commit_status")
+AFTER_COMMIT = ("commit_drop", "commit_status")
 
 
 def add(store, *, kind: str, method: str | None = None, path: str | None = None, times: int | None = 1,

@@ -40,9 +40,10 @@ def start(call: Call, *, resource_id: str, action: str, duration: float, namespa
     """Record an operation and return the headers that announce it (Azure-AsyncOperation, Location)."""
     op_id = new_guid()
     outcome, error = "Succeeded", None
-    if faults.take(call, kinds=("lro_failed",)) is not None:
+    if (rule := faults.take(call, kinds=("lro_failed",))) is not None:
         outcome = "Failed"
-        error = {"code": "InternalServerError", "message": "The operation failed (injected by the emulator)."}
+        error = {"code": rule["code"] or "InternalServerError",
+                 "message": rule["message"] or "The operation failed (injected by the emulator)."}
     doc = {"name": op_id, "status": initial_status, "startTime": iso(call.now)}
     call.store.add_operation(op_id, resource_id=resource_id, lock_id=lock_id, action=action, started=call.now,
                              finishes=call.now + duration, outcome=outcome, error=error, doc=doc)

@@ -136,6 +136,35 @@ def test_failed_operation_leaves_a_failed_account(emulator, cognitive, group):
     assert cognitive.accounts.get("rg", "acct").properties.provisioning_state == "Failed"
 
 
+@pytest.mark.parametrize("kind", ["commit_drop", "commit_status"])
+def test_a_write_whose_answer_is_lost_is_still_committed(emulator, resources, kind):
+    emulator.control.inject_fault(kind, method="PUT", path=GROUP_PATH, status=503)
+    with pytest.raises(HttpResponseError) as excinfo:  # IncompleteReadError is an HttpResponseError too
+        resources.resource_groups.create_or_update("rg", {"location": "eastus", "tags": {"k": "v"}})
+    if kind == "commit_status":
+        assert excinfo.value.status_code == 503
+    assert resources.resource_groups.get("rg").tags == {"k": "v"}  # yet the write happened
+
+
+def test_a_refused_write_consumes_no_commit_fault(emulator, cognitive, group):
+    emulator.control.inject_fault("commit_status", method="PUT", path="/accounts/acct$", status=500)
+    with pytest.raises(HttpResponseError) as excinfo:  # refused before anything is committed
+        cognitive.accounts.begin_create("rg", "acct", {"sku": {"name": "S0"}, "location": "eastus"})
+    assert excinfo.value.status_code == 400
+    with pytest.raises(HttpResponseError) as excinfo:  # the rule is still waiting for a committed write
+        cognitive.accounts.begin_create("rg", "acct", ACCOUNT)
+    assert excinfo.value.status_code == 500
+    assert cognitive.accounts.get("rg", "acct").name == "acct"
+
+
+def test_failed_operation_carries_the_injected_error(emulator, cognitive, group):
+    emulator.control.inject_fault("lro_failed", method="PUT", path="/accounts/acct$", code="QuotaExceeded",
+                                  message="no room")
+    with pytest.raises(HttpResponseError) as excinfo:
+        cognitive.accounts.begin_create("rg", "acct", ACCOUNT).result()
+    assert (excinfo.value.error.code, excinfo.value.error.message) == ("QuotaExceeded", "no room")
+
+
 # latency
 def test_latency_delays_every_request(emulator, resources, group):
     emulator.control.configure(latency=0.2)
