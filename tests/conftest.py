@@ -19,7 +19,7 @@ def never_real_azure(monkeypatch):
     def refuse(cloud: str = "public"):
         raise ProvisionerError("tests never use real Azure: pass --emulator or set PROVISION_EMULATOR_*")
 
-    monkeypatch.setattr("provisioner.cli.session.azure_connection", refuse)
+    monkeypatch.setattr("provisioner.azure.clients.azure_connection", refuse)
 
 
 @pytest.fixture

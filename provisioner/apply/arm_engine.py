@@ -65,8 +65,8 @@ class ArmEngine:
         with ThreadPoolExecutor(max_workers=min(self.parallelism, max(1, len(groups)))) as pool:
             for result in pool.map(lambda g: self._deploy(*g, plan=plan, writes=writes), groups):
                 outcomes += result
-        order = [c.address for c in plan.pending]
-        outcomes.sort(key=lambda o: order.index(o.address) if o.address in order else len(order))
+        order = {c.address: i for i, c in enumerate(plan.pending)}
+        outcomes.sort(key=lambda o: order.get(o.address, len(order)))
         return ApplyResult(tuple(outcomes))
 
     def _sdk_part(self, plan: Plan) -> ApplyResult:

@@ -129,11 +129,12 @@ def _read_soft_deleted(clients: Clients, account: Resource) -> SoftDeletedAccoun
                   lambda: client.deleted_accounts.get(location, scope.resource_group, account.name))
     if model is None:
         return None
-    props = _doc(model).get("properties") or {}
+    doc = _doc(model)
+    props = doc.get("properties") or {}
     return SoftDeletedAccount(name=account.name, subscription=scope.subscription,
                               resource_group=scope.resource_group, location=location,
                               deletion_date=props.get("deletionDate"),
-                              scheduled_purge_date=props.get("scheduledPurgeDate"))
+                              scheduled_purge_date=props.get("scheduledPurgeDate"), tags=dict(doc.get("tags") or {}))
 
 
 def regions_of(desired: DesiredState) -> list[tuple[str, str]]:

@@ -6,26 +6,21 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-from provisioner.azure.clients import Clients
-from provisioner.azure.observe import offering_regions, read_observed
-from provisioner.cli.session import LoadedSpec, connect, load_spec
+from provisioner.cli.options import (
+    CLOUD_OPTION,
+    DELETE_UNOWNED,
+    EMULATOR_OPTION,
+    RETIREMENT_OPTION,
+    SPEC_ARGUMENT,
+    TARGET_OPTION,
+    console,
+    workspace,
+)
 from provisioner.errors import ExitCode, PlanError
-from provisioner.model.observed import ObservedState
-from provisioner.plan import differ, planfile
-from provisioner.plan.capacity import CapacityError
-from provisioner.plan.model import Plan
+from provisioner.workspace import CapacityError, check_destination, save_plan
 from provisioner.render.capacity import render_findings
 from provisioner.render.human import render_plan
-
-SPEC_ARGUMENT = typer.Argument(Path("deployments.yaml"), help="The spec file.")
-EMULATOR_OPTION = typer.Option(False, "--emulator", help="Use the embedded emulator (state in .provision/ "
-                                                         "beside the spec) instead of Azure.")
-CLOUD_OPTION = typer.Option("public", "--cloud", help="Azure cloud: public, china or usgov.")
-TARGET_OPTION = typer.Option([], "--target", help="Limit to ACCOUNT or ACCOUNT/DEPLOYMENT (repeatable).")
-RETIREMENT_OPTION = typer.Option(90, "--retirement-warning-days", min=0,
-                                 help="Warn about pinned model versions retiring within this many days.")
 
 
 def register(app: typer.Typer) -> None:
@@ -43,43 +38,42 @@ def plan(
                                            help="Exit 0 for no changes, 2 for changes, 1 for errors."),
     destroy: bool = typer.Option(False, "--destroy", help="Plan what `destroy` would remove."),
     include_accounts: bool = typer.Option(False, "--include-accounts", help="With --destroy: accounts too."),
+    purge: bool = typer.Option(False, "--purge", help="With --destroy --include-accounts: purge them too."),
+    delete_unowned: bool = DELETE_UNOWNED,
     retirement_warning_days: int = RETIREMENT_OPTION,
 ) -> int:
     """Show what apply would change, without changing anything."""
     if output not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--output")
-    loaded = load_spec(spec)
-    with connect(spec, emulator=emulator, cloud=cloud) as clients:
-        result = make(loaded, clients, targets=target, destroy=destroy, include_accounts=include_accounts,
-                      retirement_warning_days=retirement_warning_days)
+    if (include_accounts or purge or delete_unowned) and not destroy:
+        raise typer.BadParameter("--include-accounts, --purge and --delete-unowned need --destroy",
+                                 param_hint="--destroy")
     if out is not None:
-        planfile.save(result, out)
+        check_destination(out, spec=spec)  # before reading Azure: a bad path fails fast
+    with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+        result = planned(ws, targets=target, destroy=destroy, include_accounts=include_accounts, purge=purge,
+                         delete_unowned=delete_unowned, retirement_warning_days=retirement_warning_days)
+    if out is not None:
+        save_plan(result, out, spec=spec)
     document = result.to_dict()
     if output == "json":
         typer.echo(json.dumps(document, indent=2))
     else:
-        console = Console()
-        render_plan(document, console)
+        view = console()
+        render_plan(document, view)
         if out is not None:
-            console.print(f"Saved the plan to {out}. Apply exactly this plan with `provision apply {out}`.")
+            view.print(f"Saved the plan to {out}. Apply exactly this plan with `provision apply {out}`.")
     if detailed_exitcode and result.has_changes:
         return ExitCode.CHANGES
     return ExitCode.OK
 
 
-def make(loaded: LoadedSpec, clients: Clients, *, targets=(), destroy: bool = False, include_accounts: bool = False,
-         purge: bool = False, retirement_warning_days: int = 90, observed: ObservedState | None = None) -> Plan:
-    """Read live state and plan. A plan that would fail in Azure for quota or availability prints why
-    (with the regions that do offer what is missing) and raises."""
-    observed = observed or read_observed(clients, loaded.desired)
+def planned(ws, **options):
+    """ws.plan(**options); a plan that would fail in Azure for quota or availability is explained
+    (with the regions that do offer what is missing) before the error."""
     try:
-        return differ.make_plan(loaded.desired, observed, spec_file=str(loaded.path), spec_digest=loaded.digest,
-                                destroy=destroy, include_accounts=include_accounts, purge=purge, targets=targets,
-                                retirement_warning_days=retirement_warning_days)
+        return ws.plan(**options)
     except CapacityError as exc:
-        wanted = {(u.subscription, u.model_format, u.model, u.version) for u in exc.findings.unavailable}
-        offered = {(fmt, model, version): offering_regions(clients, subscription, fmt, model, version)
-                   for subscription, fmt, model, version in sorted(wanted)}
-        render_findings(exc.findings, offered, Console(stderr=True))
+        render_findings(exc.findings, exc.offered, console(stderr=True))
         raise PlanError("the plan would fail in Azure (see above); nothing was changed",
                         hint="`provision quota` shows limits and available capacity per region") from None

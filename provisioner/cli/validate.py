@@ -7,8 +7,7 @@ from pathlib import Path
 import typer
 
 from provisioner.errors import ExitCode, SpecError
-from provisioner.spec import load
-from provisioner.spec.schema import spec_json_schema
+from provisioner.workspace import load_spec, spec_json_schema
 
 DEFAULT_SPEC = Path("deployments.yaml")
 
@@ -23,7 +22,7 @@ def validate(
 ) -> None:
     """Check a spec file without touching Azure: syntax, schema and cross-references."""
     try:
-        loaded, _ = load(spec)
+        loaded = load_spec(spec)
     except SpecError as exc:
         for diagnostic in exc.diagnostics:
             typer.echo(str(diagnostic), err=True)
@@ -31,11 +30,10 @@ def validate(
     for warning in loaded.warnings:
         typer.echo(str(warning), err=True)
     typer.echo(
-        f"✓ {spec} is valid: {len(loaded.accounts)} accounts, {loaded.deployment_count()} deployments"
+        f"✓ {spec} is valid: {len(loaded.spec.accounts)} accounts, {loaded.spec.deployment_count()} deployments"
     )
 
 
 def schema() -> None:
     """Print the JSON Schema of the spec (for editors: deployments.schema.json)."""
     typer.echo(json.dumps(spec_json_schema(), indent=2))
-

@@ -29,6 +29,7 @@ class SoftDeletedAccount:
     location: str
     deletion_date: str | None = None
     scheduled_purge_date: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)  # as the account had them when it was deleted
 
 
 @dataclass(frozen=True)

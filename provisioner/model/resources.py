@@ -79,6 +79,9 @@ class Resource:
     depends_on: tuple[str, ...] = ()  # addresses that must exist before this one
     prevent_destroy: bool = False
     source: SourceLocation | None = None  # where the spec declares it (desired only)
+    # desired only: the spec uses this resource but another spec (or nobody) owns it (`existing: true`
+    # accounts): it must exist, is read, and is never written or deleted
+    reference: bool = False
 
     @property
     def address(self) -> str:
@@ -101,6 +104,11 @@ def address_of(kind: Kind, name: str, scope: Scope) -> str:
 def is_managed(tags: Mapping[str, str] | None) -> bool:
     """Does a live resource carry our ownership tag?"""
     return bool(tags) and tags.get(OWNER_TAG) == OWNER_VALUE
+
+
+def owner_of(tags: Mapping[str, str] | None) -> str | None:
+    """The spec that manages a live resource according to its tags; None when no spec does."""
+    return (tags or {}).get(SPEC_TAG) if is_managed(tags) else None
 
 
 def ownership_tags(spec_name: str) -> dict[str, str]:

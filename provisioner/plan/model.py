@@ -80,6 +80,9 @@ class Plan:
     warnings: tuple[str, ...] = ()
     destroy: bool = False
     targets: tuple[str, ...] = ()
+    include_accounts: bool = False  # destroy: the accounts too
+    purge: bool = False  # destroy: purge deleted accounts
+    delete_unowned: bool = False  # destroy: an account may take resources no spec of ours manages with it
     format_version: str = FORMAT_VERSION
 
     @property
@@ -105,6 +108,8 @@ class Plan:
             "observed_fingerprint": self.observed_fingerprint,
             "destroy": self.destroy,
             "targets": list(self.targets),
+            "options": {"include_accounts": self.include_accounts, "purge": self.purge,
+                        "delete_unowned": self.delete_unowned},
             "summary": self.summary(),
             "changes": [_change_to_dict(c) for c in self.changes],
             "unmanaged": [{"address": u.address, "kind": u.kind.value, "name": u.name, "scope": _scope(u.scope)}
@@ -119,6 +124,7 @@ class Plan:
             raise ValueError(f"plan format_version {version!r} is not supported (this provision reads "
                              f"{FORMAT_VERSION!r})")
         spec = data["spec"]
+        options = data.get("options") or {}
         return cls(
             spec_file=spec["file"], spec_digest=spec["digest"], spec_name=spec["name"],
             observed_fingerprint=data["observed_fingerprint"],
@@ -126,6 +132,8 @@ class Plan:
             unmanaged=tuple(Unmanaged(Kind(u["kind"]), u["name"], Scope(**u["scope"])) for u in data["unmanaged"]),
             warnings=tuple(data.get("warnings", ())), destroy=bool(data.get("destroy")),
             targets=tuple(data.get("targets", ())), format_version=version,
+            include_accounts=bool(options.get("include_accounts")), purge=bool(options.get("purge")),
+            delete_unowned=bool(options.get("delete_unowned")),
         )
 
 

@@ -111,6 +111,7 @@ def _account_resources(spec: Spec, index: int, account: Account, owner_tags: dic
         depends_on=(address_of(Kind.RESOURCE_GROUP, group_scope.resource_group, group_scope),),
         prevent_destroy=account.prevent_destroy,
         source=spec.source.locate(("accounts", index)),
+        reference=account.existing,
     )
     resources = [account_resource]
 

@@ -276,6 +276,10 @@ class Account(_Model):
     public_network_access: Literal["enabled", "disabled"] = Field("enabled", description="enabled | disabled.")
     local_auth: StrictBool = Field(True, description="false disables API keys (Entra ID only).")
     prevent_destroy: StrictBool = Field(False, description="Refuse plans that would delete this account.")
+    existing: StrictBool = Field(
+        False, description="The account exists and is managed elsewhere (another spec, or by hand): this spec "
+                           "manages only what it declares on it (deployments, content filters, blocklists), "
+                           "never the account itself.")
     on_soft_deleted: Literal["restore", "purge", "fail"] = Field(
         "fail", description="What to do when a soft-deleted account holds the name: restore | purge | fail."
     )

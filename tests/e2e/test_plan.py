@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from provisioner.cli.app import run
-from provisioner.cli.plan import make
-from provisioner.cli.session import connect, load_spec
+from provisioner.workspace import Workspace, load_spec
 from provisioner.plan import planfile
 from provisioner.plan.model import FORMAT_VERSION, Plan
 
@@ -283,7 +282,7 @@ def test_replace_of_a_prevent_destroy_deployment_is_refused(applied, cli):
 
     result = cli("plan", "deployments.yaml", "--emulator", "--detailed-exitcode")
     assert result.code == 1
-    assert f"{CHAT}: has prevent_destroy, but changing sku means replacing it" in result.err
+    assert f"{CHAT}: has prevent_destroy: true, but this plan would replace it" in result.err
 
 
 # 5. unmanaged and removed deployments
@@ -359,9 +358,8 @@ def test_json_output_round_trips(applied, cli):
 
     # the document is the plan: reading it back gives the same value
     assert Plan.from_dict(document).to_dict() == document
-    loaded = load_spec(Path("deployments.yaml"))
-    with connect(Path("deployments.yaml"), emulator=True, cloud="public") as clients:
-        made = make(loaded, clients)
+    with Workspace.open("deployments.yaml", emulator=True) as workspace:
+        made = workspace.plan()
     assert Plan.from_dict(document) == made
     assert made.to_dict() == document
 
@@ -562,7 +560,8 @@ def test_saved_plan_is_refused_when_live_state_changed(applied, cli):
         set_capacity(client, "embeddings", 7)
     stale = cli("apply", "plan.json", "--emulator")
     assert stale.code == 1
-    assert "Saved plan is stale: live Azure changed since the plan was made" in stale.err
+    assert "Saved plan is stale" in stale.err
+    assert f"{EMBEDDINGS}: planning now would update it; the saved plan does not" in stale.err
     with applied.live(SUBSCRIPTION) as client:
         assert client.deployments.get(GROUP, ACCOUNT, "chat").sku.capacity == 10  # nothing was applied
 
@@ -585,7 +584,8 @@ def test_saved_plan_is_refused_when_the_spec_changed(applied, cli):
     applied.write(spec)
     stale = cli("apply", "plan.json", "--emulator")
     assert stale.code == 1
-    assert "Saved plan is stale: the spec changed since the plan was made" in stale.err
+    assert "Saved plan is stale" in stale.err
+    assert f"{CHAT}: fields, properties differ between the saved plan and planning now" in stale.err
 
 
 def test_saved_plan_from_empty_applies(base, cli):
@@ -641,10 +641,18 @@ def test_destroy_plan_deletes_managed_things_only(applied, cli):
     assert "manual" not in result.out
     assert summary(delete=4) in result.out
 
-    document = plan_json(cli, "--destroy", "--include-accounts")
+    # the account holds `manual`, which is not ours: deleting the account would delete it too
+    refused = cli("plan", "deployments.yaml", "--emulator", "--destroy", "--include-accounts")
+    assert refused.code == 1
+    assert (f"{ACCOUNT}: deleting the account would delete what this spec does not manage: deployments/manual "
+            "(not managed by provision)") in refused.err
+    document = plan_json(cli, "--destroy", "--include-accounts", "--delete-unowned")
     assert document["destroy"] is True
     assert {c["address"]: c["action"] for c in document["changes"]} == {
         ACCOUNT: "delete", BANNED: "delete", STRICT: "delete", CHAT: "delete", EMBEDDINGS: "delete"}
+    account = next(c for c in document["changes"] if c["address"] == ACCOUNT)
+    assert account["options"]["delete_unowned"] == ["deployments/manual"]
+    assert set(account["depends_on"]) == {BANNED, STRICT, CHAT, EMBEDDINGS}
 
     assert cli("destroy", "deployments.yaml", "--emulator", "--auto-approve").code == 0
     with applied.live(SUBSCRIPTION) as client:

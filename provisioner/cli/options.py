@@ -1,0 +1,40 @@
+"""What several commands share: their options, opening a workspace, and the console."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import typer
+from rich.console import Console
+
+from provisioner.workspace import Workspace, connect, load_spec
+
+SPEC_ARGUMENT = typer.Argument(Path("deployments.yaml"), help="The spec file.")
+EMULATOR_OPTION = typer.Option(False, "--emulator", help="Use the embedded emulator (state in .provision/ "
+                                                         "beside the spec) instead of Azure.")
+CLOUD_OPTION = typer.Option("public", "--cloud", help="Azure cloud: public, china or usgov.")
+TARGET_OPTION = typer.Option([], "--target", help="Limit to ACCOUNT or ACCOUNT/DEPLOYMENT (repeatable).")
+RETIREMENT_OPTION = typer.Option(90, "--retirement-warning-days", min=0,
+                                 help="Warn about pinned model versions retiring within this many days.")
+AUTO_APPROVE = typer.Option(False, "--auto-approve", help="Do not ask for confirmation.")
+PARALLELISM = typer.Option(10, "--parallelism", min=1, help="Accounts worked on at once (writes within "
+                                                            "one account are always one at a time).")
+DELETE_UNOWNED = typer.Option(False, "--delete-unowned", help="With --include-accounts: delete an account even "
+                                                              "when it holds resources this spec does not manage.")
+
+
+def console(*, stderr: bool = False) -> Console:
+    """Rich's console without its highlighter: user values are printed as they are (and never scanned
+    with regular expressions, which is slow on long values)."""
+    return Console(stderr=stderr, highlight=False)
+
+
+@contextmanager
+def workspace(spec: Path, *, emulator: bool, cloud: str) -> Iterator[Workspace]:
+    """Open the spec's workspace, printing the spec's warnings first."""
+    loaded = load_spec(spec)
+    for warning in loaded.warnings:
+        typer.echo(str(warning), err=True)
+    with connect(loaded.path, emulator=emulator, cloud=cloud) as clients:
+        yield Workspace(loaded, clients)
