@@ -8,6 +8,7 @@ backoff and full jitter, honours Retry-After, and stops at a deadline.
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable, TypeVar
@@ -87,7 +88,8 @@ def classify(exc: Exception) -> TransientError | PermanentError | None:
         if code in TRANSIENT_OPERATION_CODES:
             return TransientError(text, code=code, failed_operation=True)
         return PermanentError(text, code=code, hint=ADVICE.get(code or ""))
-    if status in TRANSIENT_STATUS or (status == 409 and code in TRANSIENT_CODES):
+    busy_account = code == "AccountProvisioningStateInvalid" and not re.search(r"state (Failed|Canceled)", message)
+    if status in TRANSIENT_STATUS or (status == 409 and code in TRANSIENT_CODES) or busy_account:
         return TransientError(f"{status} {code or ''}: {message}".replace(" :", ":"), delay=retry_after(exc),
                               code=code)
     return PermanentError(f"{status} {code or 'Error'}: {message}", code=code, hint=ADVICE.get(code or ""))

@@ -137,7 +137,7 @@ class AzureWriter:
     # checking
     def _needs_write(self, change: Change, live: Live | None) -> bool:
         """Does this create or update still need writing? Raises when the change no longer holds."""
-        after = change.after or {}
+        after = _own(change.kind, change.after or {})
         if live is None:
             if change.action is Action.CREATE:
                 return True
@@ -149,7 +149,7 @@ class AzureWriter:
             if done and live.owner == self.owner:
                 return not live.succeeded  # ours already (a lost answer, or a second run): repair only
             raise ChangedSinceThePlan(f"{change.address} was created by someone else since the plan was made")
-        seen = {k: v for k, v in (change.before or {}).items() if k in after}
+        seen = {k: v for k, v in _own(change.kind, change.before or {}).items() if k in after}
         if not differences(change.kind, seen, live.properties):
             return True  # as the plan saw it
         if done:
@@ -258,12 +258,11 @@ class AzureWriter:
             self._delete_and_wait(change, lambda **kw: client.rai_blocklists.begin_delete(group, account, name, **kw))
             return
         live = self._settled(change)
-        if not self._needs_write(change, live):
-            return
         after = change.after or {}
-        body = rest.blocklist_body(after)
-        body["tags"] = _merged_tags(live, body["tags"])
-        client.rai_blocklists.create_or_update(group, account, name, body)
+        if self._needs_write(change, live):
+            body = rest.blocklist_body(after)
+            body["tags"] = _merged_tags(live, body["tags"])
+            client.rai_blocklists.create_or_update(group, account, name, body)
         wanted = {rest.blocklist_item_name(item): item for item in after.get("items") or []}
         present = {item.name: item for item in client.rai_blocklist_items.list(group, account, name)}
         for item_name in sorted(set(present) - set(wanted)):
@@ -310,6 +309,11 @@ class AzureWriter:
         deployment = client.deployments.begin_create_or_update(group, account, name, body,
                                                                polling=self._poll()).result()
         _verify(change, deployment)
+
+
+def _own(kind: Kind, properties: dict) -> dict:
+    """The properties one write sets: a blocklist's items are separate resources, made to match after it."""
+    return {k: v for k, v in properties.items() if not (kind is Kind.BLOCKLIST and k == "items")}
 
 
 def _verify(change: Change, resource: Any) -> None:

@@ -125,6 +125,7 @@ class KeyVaultTarget:
     key_secret: str = "{account}-key"
     create: bool = False  # create the vault when it does not exist
     location: str = ""  # where a created vault goes
+    adopt_existing: bool = False  # take over same-named secrets that carry no ownership tags
 
 
 @dataclass(frozen=True)

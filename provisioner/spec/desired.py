@@ -87,7 +87,7 @@ def _key_vault_target(spec: Spec) -> KeyVaultTarget | None:
     )
     location = (vault.location or _key_vault_group_location(spec)).replace(" ", "").lower()
     return KeyVaultTarget(vault.name, scope, vault.endpoint_secret, vault.key_secret, create=vault.create,
-                          location=location)
+                          location=location, adopt_existing=vault.adopt_existing)
 
 
 def _account_resources(spec: Spec, index: int, account: Account, owner_tags: dict[str, str]) -> list[Resource]:

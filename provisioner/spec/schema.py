@@ -158,6 +158,9 @@ class KeyVault(_Model):
     )
     location: str | None = Field(None, description="Region for a vault provision creates. Default: defaults.location, "
                                                    "else the first account's location.")
+    adopt_existing: StrictBool = Field(
+        False, description="Take over secrets of the same name that exist without ownership tags (by default "
+                           "such a secret is never overwritten and publishing it fails).")
 
 
 class CategoryThresholds(_Model):

@@ -71,13 +71,14 @@ def require_account(call: Call) -> dict:
     return doc
 
 
-def writable_account(call: Call) -> dict:
-    """The account, if a write to it or its children may start now."""
+def writable_account(call: Call, *, itself: bool = False) -> dict:
+    """The account, if a write to it (`itself`) or to its children may start now. A failed account
+    takes writes to itself (that is how it is repaired), never to its children."""
     doc = require_account(call)
     if call.store.running_operation(doc["id"], call.now) is not None:
         raise request_conflict(doc["id"])
     state = doc["properties"].get("provisioningState")
-    if state not in ("Succeeded", None):
+    if state not in ("Succeeded", None) and not (itself and state in ("Failed", "Canceled")):
         raise ArmError(400, "AccountProvisioningStateInvalid",
                        f"Call to Microsoft.CognitiveServices/accounts failed. Error message: Account {doc['id']} "
                        f"in state {state}")
@@ -180,7 +181,7 @@ def put_account(call: Call) -> Reply:
 
 def _update_account(call: Call, doc: dict, body: dict, properties: dict) -> Reply:
     """PUT on an existing account: a full update of what the body names (kind and location are fixed)."""
-    writable_account(call)
+    writable_account(call, itself=True)
     if body.get("kind") and body["kind"] != doc["kind"]:
         raise ArmError(409, "CanNotUpdateKind", f"The kind of account '{doc['name']}' cannot be changed.")
     if body.get("location") and normalize_location(body["location"]) != normalize_location(doc["location"]):
@@ -214,9 +215,11 @@ def _apply_changes(call: Call, doc: dict, body: dict, properties: dict) -> None:
 def _finish_update(call: Call, doc: dict) -> Reply:
     doc["etag"] = new_etag()
     doc["systemData"] = system_data(call.now, doc.get("systemData"))
-    call.store.put(doc["id"], ACCOUNT_TYPE, doc)
     if call.config.duration("accounts", "update") <= 0:
+        doc["properties"]["provisioningState"] = "Succeeded"  # an update that takes no time is done (a repair too)
+        call.store.put(doc["id"], ACCOUNT_TYPE, doc)
         return Reply(200, doc, {"ETag": doc["etag"]})
+    call.store.put(doc["id"], ACCOUNT_TYPE, doc)
     headers = start_write(call, doc, resource="accounts", action="update", status_while_running="Accepted",
                           lock_id=doc["id"])
     return Reply(200, doc, {**headers, "ETag": doc["etag"]})
@@ -267,7 +270,7 @@ def get_account(call: Call) -> Reply:
 
 
 def patch_account(call: Call) -> Reply:
-    doc = writable_account(call)
+    doc = writable_account(call, itself=True)
     body = call.json_body()
     _apply_changes(call, doc, body, dict(body.get("properties") or {}))
     return _finish_update(call, doc)
