@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from provisioner.model.resources import Kind, Scope, address_of
+from provisioner.plan.cost import CostEstimate
 
 FORMAT_VERSION = "1"
 
@@ -81,6 +82,7 @@ class Plan:
     destroy: bool = False
     targets: tuple[str, ...] = ()
     format_version: str = FORMAT_VERSION
+    cost: CostEstimate | None = None  # shown to the user; apply never reads it
 
     @property
     def pending(self) -> tuple[Change, ...]:
@@ -110,6 +112,7 @@ class Plan:
             "unmanaged": [{"address": u.address, "kind": u.kind.value, "name": u.name, "scope": _scope(u.scope)}
                           for u in self.unmanaged],
             "warnings": list(self.warnings),
+            "cost": self.cost.to_dict() if self.cost is not None else None,
         }
 
     @classmethod
@@ -126,6 +129,7 @@ class Plan:
             unmanaged=tuple(Unmanaged(Kind(u["kind"]), u["name"], Scope(**u["scope"])) for u in data["unmanaged"]),
             warnings=tuple(data.get("warnings", ())), destroy=bool(data.get("destroy")),
             targets=tuple(data.get("targets", ())), format_version=version,
+            cost=CostEstimate.from_dict(data.get("cost")),  # absent in documents from before costs
         )
 
 
