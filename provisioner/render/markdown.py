@@ -33,7 +33,7 @@ _RESERVE = 600  # bytes kept for closing tags and truncation notes
 _INLINE = set("\\`*_[]|~$")  # $: GitHub renders $...$ as math
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "@": "&#64;", "#": "&#35;"}
 _HTML_ENTITIES = {**_ENTITIES, '"': "&quot;", "'": "&#39;", "$": "&#36;", "`": "&#96;"}
-_LINE_START = re.compile(r"^(?:[-+=]|\d+[.)])")
+_LINE_START = re.compile(r"^(?:[-+=]|\d+(?=[.)]))")  # list items, setext underlines, ordered lists
 
 
 def marker(document: Mapping[str, Any]) -> str:
@@ -71,7 +71,12 @@ def md(value: Any) -> str:
     if len(text) > CELL_LIMIT:
         text = text[:CELL_LIMIT - 1] + "…"
     escaped = "".join(_ENTITIES.get(ch) or ("\\" + ch if ch in _INLINE else ch) for ch in text)
-    return "\\" + escaped if _LINE_START.match(escaped) else escaped
+    start = _LINE_START.match(escaped)
+    if start is None:
+        return escaped
+    if start.group().isdigit():  # "12. x": escape the dot (a backslash before a digit would show)
+        return escaped[:start.end()] + "\\" + escaped[start.end():]
+    return "\\" + escaped
 
 
 def html_text(value: Any) -> str:
@@ -144,8 +149,10 @@ def _cost_lines(out: "_Writer", cost: Mapping[str, Any]) -> None:
                     f"{md(cost_text.side(line['after'], currency) if line['after'] else '')} | "
                     f"{md(cost_text.effect(line, currency))}{' (' + md(notes) + ')' if notes else ''} |")
     summary = f"Cost per change ({len(lines)})"
-    _table(out, summary, "| | Deployment | Before | After | Per month |\n|---|---|---|---|---|", rows,
-           "cost line", open_=len(lines) <= OPEN_UP_TO)
+    if not _table(out, summary, "| | Deployment | Before | After | Per month |\n|---|---|---|---|---|", rows,
+                  "cost line", open_=len(lines) <= OPEN_UP_TO):
+        out.omitted("cost line", len(rows))
+        return
     notes = cost.get("notes") or ()
     if notes:
         _table(out, "What the cost figures assume, and where the prices come from", "", [f"- {md(n)}" for n in notes],
@@ -163,7 +170,8 @@ def _quota(out: "_Writer", quota: Any) -> None:
     body = ["| " + " | ".join(md(row.get(c, "")) for c in columns) + " |" for row in rows]
     out.add("")
     out.add("#### Quota")
-    _table(out, f"Quota effect ({len(rows)})", header, body, "quota row", open_=len(rows) <= OPEN_UP_TO)
+    _table(out, f"Quota effect ({len(rows)})", header, body, "quota row", open_=len(rows) <= OPEN_UP_TO) \
+        or out.omitted("quota row", len(body))
 
 
 def _changes(out: "_Writer", pending: list) -> None:
@@ -175,10 +183,14 @@ def _changes(out: "_Writer", pending: list) -> None:
     for change in pending:
         groups[_group(change)].append(change)
     expanded = len(pending) <= OPEN_UP_TO
+    tallies = {group: _tally(changes) for group, changes in groups.items()}
+    if not expanded:  # a big plan: one line per account first, in case the details do not all fit
+        rows = [f"| {md(group)} | " + " | ".join(str(counts[a]) for a in VERB) + " |"
+                for group, counts in tallies.items()]
+        _table(out, f"Changes per account ({len(groups)})", "| Account | + | ~ | -/+ | - |\n|---|---|---|---|---|",
+               rows, "account", open_=True) or out.omitted("account", len(rows))
     for index, (group, changes) in enumerate(groups.items()):
-        counts = defaultdict(int)
-        for change in changes:
-            counts[change["action"]] += 1
+        counts = tallies[group]
         tally = ", ".join(f"{counts[a]} {VERB[a]}" for a in ("create", "update", "replace", "delete") if counts[a])
         rows = [f"| {SYMBOL[c['action']]} | {md(_local_name(c))} | {md(c['kind'].replace('_', ' '))} | "
                 f"{_fields(c)} |" for c in changes]
@@ -190,6 +202,13 @@ def _changes(out: "_Writer", pending: list) -> None:
             return
 
 
+def _tally(changes: list) -> dict[str, int]:
+    counts = {action: 0 for action in VERB}
+    for change in changes:
+        counts[change["action"]] += 1
+    return counts
+
+
 def _unmanaged(out: "_Writer", unmanaged: Iterable[Mapping[str, Any]]) -> None:
     unmanaged = list(unmanaged)
     if not unmanaged:
@@ -197,7 +216,7 @@ def _unmanaged(out: "_Writer", unmanaged: Iterable[Mapping[str, Any]]) -> None:
     rows = [f"| {md(u['address'])} | {md(u['kind'].replace('_', ' '))} |" for u in unmanaged]
     out.add("")
     _table(out, f"Not managed by this spec, left alone ({len(unmanaged)})", "| Address | Kind |\n|---|---|", rows,
-           "unmanaged resource", open_=False)
+           "unmanaged resource", open_=False) or out.omitted("unmanaged resource", len(rows))
 
 
 def _table(out: "_Writer", summary: str, header: str, rows: list[str], noun: str, *, open_: bool,
@@ -214,7 +233,7 @@ def _table(out: "_Writer", summary: str, header: str, rows: list[str], noun: str
             break
         shown += 1
     if shown < len(rows):
-        out.add(f"\n*{len(rows) - shown} more {noun}(s) not shown: the comment would be too long.*")
+        out.add(f"\n*{len(rows) - shown} more {noun}(s) not shown.*")
         out.truncated += len(rows) - shown
     out.add(end)
     return True
@@ -309,8 +328,7 @@ class _Writer:
 
     def omitted(self, noun: str, count: int, what: str = "") -> None:
         if count > 0:
-            self.force(f"\n*{count} more {noun}(s){' ' + what if what else ''} not shown: the comment would be "
-                       "too long.*")
+            self.force(f"\n*{count} more {noun}(s){' ' + what if what else ''} not shown.*")
             self.truncated += count
 
     def finish(self) -> str:
