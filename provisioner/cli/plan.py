@@ -46,7 +46,7 @@ def plan(
     destroy: bool = typer.Option(False, "--destroy", help="Plan what `destroy` would remove."),
     include_accounts: bool = typer.Option(False, "--include-accounts", help="With --destroy: accounts too."),
     retirement_warning_days: int = RETIREMENT_OPTION,
-    prices: Optional[Path] = typer.Option(None, "--prices", help="Price table for the cost estimate (e.g. "
+    prices: Optional[Path] = typer.Option(None, "--prices", metavar="FILE", dir_okay=False, help="Price table for the cost estimate (e.g. "
                                                                  "negotiated prices); default: .provision/prices.json "
                                                                  "beside the spec, else the shipped list prices."),
 ) -> int:
