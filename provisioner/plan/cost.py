@@ -20,9 +20,12 @@ What the figures mean
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from provisioner.model.resources import Kind
+
+if TYPE_CHECKING:  # plan.model imports this module for Plan.cost
+    from provisioner.plan.model import Change, Plan
 
 HOURS_PER_MONTH = 730
 INPUT_SHARE = 0.75  # full-TPM assumption for pay-as-you-go: 3 input tokens per output token
@@ -322,8 +325,8 @@ class CostEstimate:
                    input_share=assumptions.get("input_share", INPUT_SHARE), notes=tuple(data.get("notes", ())))
 
 
-def estimate(plan: Any, table: PriceTable) -> CostEstimate:
-    """The cost effect of every deployment change in `plan` (a provisioner.plan.model.Plan)."""
+def estimate(plan: "Plan", table: PriceTable) -> CostEstimate:
+    """The cost effect of every deployment change in `plan`."""
     regions = _account_regions(plan.changes)
     lines = []
     for change in plan.changes:
@@ -341,19 +344,19 @@ def estimate(plan: Any, table: PriceTable) -> CostEstimate:
                         prices_region=table.region, lines=tuple(lines), notes=notes + table.notes)
 
 
-def with_cost(plan: Any, table: PriceTable) -> Any:
+def with_cost(plan: "Plan", table: PriceTable) -> "Plan":
     """The plan with its cost estimate attached."""
     return replace(plan, cost=estimate(plan, table))
 
 
-def _costs_something(change: Any) -> bool:
+def _costs_something(change: "Change") -> bool:
     action = change.action.value
     if action in ("create", "delete", "replace"):
         return True
     return action == "update" and any(f.path.split(".")[0] in PRICED_FIELDS for f in change.fields)
 
 
-def _account_regions(changes: Any) -> dict[str, str]:
+def _account_regions(changes: Iterable["Change"]) -> dict[str, str]:
     """Account name -> region, from the plan's account changes (no-ops included)."""
     regions = {}
     for change in changes:

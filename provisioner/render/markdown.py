@@ -192,7 +192,7 @@ def _changes(out: "_Writer", pending: list) -> None:
     for index, (group, changes) in enumerate(groups.items()):
         counts = tallies[group]
         tally = ", ".join(f"{counts[a]} {VERB[a]}" for a in ("create", "update", "replace", "delete") if counts[a])
-        rows = [f"| {SYMBOL[c['action']]} | {md(_local_name(c))} | {md(c['kind'].replace('_', ' '))} | "
+        rows = [f"| {SYMBOL[c['action']]} | {md(c['name'])} | {md(c['kind'].replace('_', ' '))} | "
                 f"{_fields(c)} |" for c in changes]
         written = _table(out, f"<b>{html_text(group)}</b>: {tally}", "| | Name | Kind | Changes |\n|---|---|---|---|",
                          rows, "change", open_=expanded, summary_is_html=True)
@@ -256,10 +256,6 @@ def _group(change: Mapping[str, Any]) -> str:
     if change["kind"] == "account":
         return change["name"]
     return change["scope"].get("account") or "(no account)"
-
-
-def _local_name(change: Mapping[str, Any]) -> str:
-    return change["name"]
 
 
 def _fields(change: Mapping[str, Any]) -> str:

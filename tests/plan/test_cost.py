@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from provisioner.model.resources import Kind, Scope
-from provisioner.plan import cost
+from provisioner.plan import cost, planfile
 from provisioner.plan.cost import PriceTable, PriceTableError
 from provisioner.plan.model import Action, Change, FieldChange, Plan
 
@@ -199,12 +199,15 @@ def test_plan_with_cost_round_trips_through_its_document(table):
     assert Plan.from_dict(document).to_dict() == document
 
 
-def test_plan_documents_without_cost_still_load():
+def test_plan_documents_without_cost_still_load(tmp_path):
     document = plan_of(change(Action.CREATE, None, deployment("GlobalStandard", 1))).to_dict()
     del document["cost"]  # as written before plans carried costs
     loaded = Plan.from_dict(document)
     assert loaded.cost is None
     assert loaded.changes[0].name == "d"
+    saved = tmp_path / "old-plan.json"
+    saved.write_text(json.dumps(document))
+    assert planfile.load(saved) == loaded
 
 
 # --- the price table value -------------------------------------------------------------------
