@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from provisioner.errors import PlanStaleError, ProvisionerError
 from provisioner.model.observed import ObservedState, RegionInfo
 from provisioner.model.resources import DesiredState, Kind
-from provisioner.plan import differ, planfile
+from provisioner.plan import cost, differ, planfile, pricefile
 from provisioner.plan.capacity import CapacityError
 from provisioner.plan.model import Plan
 from provisioner.plan.planfile import check_destination, load as load_plan, save as save_plan
@@ -39,6 +39,8 @@ from provisioner.spec.schema import spec_json_schema
 if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first talks to Azure
     from provisioner.apply.executor import Events
     from provisioner.azure.clients import Clients, Connection
+
+UPDATED_PRICES = pricefile.UPDATED
 
 __all__ = ["ApplyResult", "CapacityError", "LoadedSpec", "Plan", "Workspace", "check_destination", "connect",
            "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
@@ -123,11 +125,15 @@ class Workspace:
 
     # planning
     def plan(self, *, targets: Iterable[str] = (), destroy: bool = False, include_accounts: bool = False,
-             purge: bool = False, delete_unowned: bool = False, retirement_warning_days: int = 90) -> Plan:
-        """Read live Azure and plan. A plan that would fail in Azure for quota or availability raises
-        CapacityError, whose `offered` names the regions that do offer what is missing."""
+             purge: bool = False, delete_unowned: bool = False, retirement_warning_days: int = 90,
+             prices: str | Path | None = None) -> Plan:
+        """Read live Azure and plan, with the cost of the changes at `prices` (a price file; default:
+        .provision/prices.json beside the spec, else the shipped list prices). A plan that would fail in
+        Azure for quota or availability raises CapacityError, whose `offered` names the regions that do
+        offer what is missing."""
         from provisioner.azure.observe import offering_regions, read_observed
 
+        table = pricefile.resolve(self.spec.path, Path(prices) if prices else None)  # a bad file fails first
         observed = read_observed(self.clients, self.spec.desired)
         try:
             plan = differ.make_plan(self.spec.desired, observed, spec_file=str(self.spec.path),
@@ -139,6 +145,7 @@ class Workspace:
             exc.offered = {(fmt, model, version): offering_regions(self.clients, subscription, fmt, model, version)
                            for subscription, fmt, model, version in sorted(wanted)}
             raise
+        plan = cost.with_cost(plan, table)
         self._made[id(plan)] = (plan, observed)
         return plan
 
@@ -240,6 +247,60 @@ class Workspace:
         return {f"{g.subscription}-{g.resource_group}.{'json' if format == 'arm' else 'bicep'}":
                 json.dumps(g.template, indent=2) + "\n" if format == "arm" else bicep.render(g.template)
                 for g in groups}
+
+
+@dataclass(frozen=True)
+class PriceUpdate:
+    path: Path
+    found: int  # prices written
+    read: int  # meters the API listed
+    missing: tuple[str, ...]  # prices of the shipped table the API did not list
+
+
+def update_prices(out: Path, *, region: str = "eastus2", currency: str = "USD",
+                  emulator: bool = False) -> PriceUpdate:
+    """Refresh the price table from the Azure Retail Prices API (public, no sign-in) into `out`; with
+    `emulator`, from the embedded emulator; with PROVISION_EMULATOR_* set, from that emulator."""
+    from datetime import date
+
+    from provisioner.azure import prices as retail
+    from provisioner.azure.clients import (
+        RETAIL_PRICES_URL,
+        emulator_connection,
+        emulator_connection_from_env,
+        retail_prices_client,
+    )
+
+    template = pricefile.shipped()  # names the meter of every price we use
+    with ExitStack() as stack:
+        if emulator:
+            from provisioner.emulator import Emulator
+
+            emu = stack.enter_context(Emulator())
+            connection = emulator_connection(emu.base_url, emu.ca_path, emu.credential)
+        else:
+            connection = emulator_connection_from_env()
+        client = retail_prices_client(connection)
+        stack.callback(client.close)
+        items = retail.fetch_items(client, region=region, currency=currency)
+        base = connection.base_url if connection else RETAIL_PRICES_URL
+    source = (f"Azure Retail Prices API ({base}{retail.PATH}), serviceName '{retail.SERVICE}', "
+              f"armRegionName '{region}', type 'Consumption', currencyCode '{currency}'")
+    table, missing = retail.refreshed(template, items, region=region, currency=currency, source=source,
+                                      today=date.today().isoformat())
+    found = _count_prices(table)
+    if not found:
+        raise ProvisionerError(f"the Retail Prices API listed none of our meters for {region} in {currency} "
+                               f"({len(items)} items read); nothing was written", hint="check --region and --currency")
+    pricefile.save(table, out)
+    return PriceUpdate(Path(out), found, len(items), tuple(missing))
+
+
+def _count_prices(table) -> int:
+    hourly = sum(1 for price in table.provisioned.values() if price.per_hour is not None)
+    tokens = sum(1 for versions in table.models.values() for families in versions.values()
+                 for price in families.values() for value in (price.input, price.output) if value is not None)
+    return hourly + tokens
 
 
 def quota_report(clients: Clients, *, subscriptions: Iterable[str], regions: Iterable[str],

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from azure.core import PipelineClient
 from azure.core.exceptions import ClientAuthenticationError
+from azure.core.pipeline.policies import HeadersPolicy, UserAgentPolicy
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
@@ -27,6 +29,7 @@ CLOUDS = {
     "usgov": "https://management.usgovcloudapi.net",
 }
 EMULATOR_ENV = ("PROVISION_EMULATOR_URL", "PROVISION_EMULATOR_CA", "PROVISION_EMULATOR_TOKEN_FILE")
+RETAIL_PRICES_URL = "https://prices.azure.com"  # the Azure Retail Prices API: public, no credential
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,17 @@ def emulator_connection_from_env() -> Connection | None:
     from provisioner.emulator import EmulatorCredential
 
     return emulator_connection(url, ca_file, EmulatorCredential(Path(token_file).read_text().strip()))
+
+
+def retail_prices_client(connection: Connection | None = None) -> PipelineClient:
+    """A plain HTTP client for the Azure Retail Prices API, or for an emulator's copy of it (its URL, and
+    its CA trusted as for the management clients). No credential: the API is unauthenticated. No retry
+    policy: provisioner.azure.retry is the one retry layer."""
+    base_url = connection.base_url if connection is not None else RETAIL_PRICES_URL
+    verify: bool | str = connection.ca_file if connection is not None and connection.ca_file else True
+    return PipelineClient(base_url, policies=[HeadersPolicy({"Accept": "application/json"}),
+                                              UserAgentPolicy(user_agent="provision")],
+                          connection_verify=verify, read_timeout=120)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from provisioner.errors import ExitCode, PlanError
 from provisioner.workspace import CapacityError, check_destination, save_plan
 from provisioner.render.capacity import render_findings
 from provisioner.render.human import render_plan
+from provisioner.render.markdown import render_markdown
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +33,7 @@ def plan(
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
     target: list[str] = TARGET_OPTION,
-    output: str = typer.Option("text", "--output", "-o", help="text or json."),
+    output: str = typer.Option("text", "--output", "-o", help="text, json or markdown (a pull-request comment)."),
     out: Optional[Path] = typer.Option(None, "-out", "--out", help="Save the plan to this file for `apply`."),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
                                            help="Exit 0 for no changes, 2 for changes, 1 for errors."),
@@ -41,10 +42,14 @@ def plan(
     purge: bool = typer.Option(False, "--purge", help="With --destroy --include-accounts: purge them too."),
     delete_unowned: bool = DELETE_UNOWNED,
     retirement_warning_days: int = RETIREMENT_OPTION,
+    prices: Optional[Path] = typer.Option(None, "--prices", metavar="FILE", dir_okay=False,
+                                          help="Price table for the cost estimate (e.g. negotiated prices); "
+                                               "default: .provision/prices.json beside the spec, else the "
+                                               "shipped list prices."),
 ) -> int:
     """Show what apply would change, without changing anything."""
-    if output not in ("text", "json"):
-        raise typer.BadParameter("must be text or json", param_hint="--output")
+    if output not in ("text", "json", "markdown"):
+        raise typer.BadParameter("must be text, json or markdown", param_hint="--output")
     if (include_accounts or purge or delete_unowned) and not destroy:
         raise typer.BadParameter("--include-accounts, --purge and --delete-unowned need --destroy",
                                  param_hint="--destroy")
@@ -52,12 +57,15 @@ def plan(
         check_destination(out, spec=spec)  # before reading Azure: a bad path fails fast
     with workspace(spec, emulator=emulator, cloud=cloud) as ws:
         result = planned(ws, targets=target, destroy=destroy, include_accounts=include_accounts, purge=purge,
-                         delete_unowned=delete_unowned, retirement_warning_days=retirement_warning_days)
+                         delete_unowned=delete_unowned, retirement_warning_days=retirement_warning_days,
+                         prices=prices)
     if out is not None:
         save_plan(result, out, spec=spec)
     document = result.to_dict()
     if output == "json":
         typer.echo(json.dumps(document, indent=2))
+    elif output == "markdown":
+        typer.echo(render_markdown(document))
     else:
         view = console()
         render_plan(document, view)

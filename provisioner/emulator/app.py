@@ -117,10 +117,8 @@ class EmulatorApp:
                 matched = self.router.match(method, path)
                 if matched is not None:
                     route_name = f"{method} {matched[0].template}"
-                self._authenticate(authorization)
-                if not call.api_version:
-                    raise ArmError(400, "MissingApiVersionParameter",
-                                   "The api-version query parameter (?api-version=) is required for all requests.")
+                if matched is None or not matched[0].public:
+                    self._check_arm_request(authorization, call)
                 subscription = _subscription(path)
                 if subscription:
                     headers.update(self.buckets.take(call.config.throttle, subscription, method, call.now))
@@ -153,6 +151,12 @@ class EmulatorApp:
         reply.headers = {**COMMON_HEADERS, **headers, "x-ms-request-id": new_guid(),
                          "x-ms-correlation-request-id": new_guid(), **reply.headers}
         return reply
+
+    def _check_arm_request(self, authorization: str | None, call: Call) -> None:
+        self._authenticate(authorization)
+        if not call.api_version:
+            raise ArmError(400, "MissingApiVersionParameter",
+                           "The api-version query parameter (?api-version=) is required for all requests.")
 
     def _authenticate(self, authorization: str | None) -> None:
         challenge = {"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '

@@ -58,6 +58,7 @@ class Route:
     template: str  # e.g. /subscriptions/{subscription}/resourcegroups/{group}
     pattern: re.Pattern
     handler: Handler
+    public: bool = False  # served without a token or api-version (the Retail Prices API)
 
 
 class Router:
@@ -66,12 +67,12 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, template: str) -> Callable[[Handler], Handler]:
+    def add(self, method: str, template: str, *, public: bool = False) -> Callable[[Handler], Handler]:
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
         pattern = re.compile(f"^{regex}/?$", re.IGNORECASE)
 
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method.upper(), template, pattern, handler))
+            self.routes.append(Route(method.upper(), template, pattern, handler, public))
             return handler
 
         return register
@@ -100,6 +101,7 @@ class Config:
     throttle: dict[str, Any] = field(default_factory=lambda: {"enabled": True, **ARM_THROTTLE})
     # the day the model catalog is seen from (ISO date); None: today. Lifecycle dates move with it.
     catalog_date: str | None = None
+    retail_prices_page_size: int = 1000  # items per page of GET /api/retail/prices
 
     def duration(self, resource: str, action: str) -> float:
         durations = self.lro_durations

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from provisioner.model.resources import Kind, Scope, address_of
+from provisioner.plan.cost import CostEstimate
 
 FORMAT_VERSION = "1"
 
@@ -84,6 +85,7 @@ class Plan:
     purge: bool = False  # destroy: purge deleted accounts
     delete_unowned: bool = False  # destroy: an account may take resources no spec of ours manages with it
     format_version: str = FORMAT_VERSION
+    cost: CostEstimate | None = None  # shown to the user; apply never reads it
 
     @property
     def pending(self) -> tuple[Change, ...]:
@@ -115,6 +117,7 @@ class Plan:
             "unmanaged": [{"address": u.address, "kind": u.kind.value, "name": u.name, "scope": _scope(u.scope)}
                           for u in self.unmanaged],
             "warnings": list(self.warnings),
+            "cost": self.cost.to_dict() if self.cost is not None else None,
         }
 
     @classmethod
@@ -134,6 +137,7 @@ class Plan:
             targets=tuple(data.get("targets", ())), format_version=version,
             include_accounts=bool(options.get("include_accounts")), purge=bool(options.get("purge")),
             delete_unowned=bool(options.get("delete_unowned")),
+            cost=CostEstimate.from_dict(data.get("cost")),  # absent in documents from before costs
         )
 
 

@@ -11,6 +11,8 @@ from typing import Any, Mapping
 from rich.console import Console
 from rich.markup import escape
 
+from provisioner.render import cost as cost_text
+
 STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 VERB = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
@@ -33,6 +35,8 @@ def render_plan(document: Mapping[str, Any], console: Console) -> None:
         console.print()
     for warning in document.get("warnings", ()):
         console.print(f"[yellow]Warning:[/yellow] {escape(warning)}")
+    if document.get("cost") and document["cost"]["lines"]:
+        _render_cost(document["cost"], console)
     summary = document["summary"]
     parts = [f"{summary[action]} {VERB[action]}" for action in ("create", "update", "replace", "delete")]
     console.print(f"[bold]Plan:[/bold] {', '.join(parts)}.")
@@ -57,6 +61,17 @@ def _render_change(change: Mapping[str, Any], console: Console) -> None:
     for note in change.get("notes", ()):
         if action != "replace":  # replace notes are repeated as warnings at the end
             console.print(f"        [yellow]note:[/yellow] {escape(note)}")
+    console.print()
+
+
+def _render_cost(cost: Mapping[str, Any], console: Console) -> None:
+    console.print(f"[bold]Cost[/bold] ({escape(cost_text.heading(cost))}):")
+    for line in cost["lines"]:
+        console.print(f"    {escape(cost_text.change_line(line, cost['currency']))}")
+        for note in line.get("notes", ()):
+            console.print(f"        [dim]note: {escape(note)}[/dim]")
+    for total in cost_text.totals(cost):
+        console.print(f"  {escape(total)}")
     console.print()
 
 

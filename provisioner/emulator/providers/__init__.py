@@ -6,6 +6,8 @@ deployments Microsoft.CognitiveServices account deployments (catalog, quota)
 rai         RAI policies, blocklists and blocklist items
 models      locations/{l}/models, usages, modelCapacities (the catalog and quota views)
 keyvault    Microsoft.KeyVault vaults, deleted vaults, secrets
+templates   Microsoft.Resources/deployments (template deployments)
+prices      the Azure Retail Prices API (GET /api/retail/prices; public, no token)
 """
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ def register_all(router: Router) -> None:
         deployments,
         keyvault,
         models,
+        prices,
         rai,
         resources,
         templates,
     )
 
-    for provider in (resources, accounts, deployments, rai, models, keyvault, templates):
+    for provider in (resources, accounts, deployments, rai, models, keyvault, templates, prices):
         provider.register(router)
