@@ -12,6 +12,7 @@ import traceback
 
 import click
 import typer
+import typer.core
 
 from provisioner.errors import ExitCode, ProvisionerError, SpecError
 
@@ -20,8 +21,37 @@ app = typer.Typer(
     help="Azure OpenAI model deployments as code: validate, plan, apply, destroy.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold keys and tokens
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from provisioner.version import DISTRIBUTION, VERSION
+
+        typer.echo(f"provision {VERSION} ({DISTRIBUTION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Show the version and exit.")) -> None:
+    """Azure OpenAI model deployments as code: validate, plan, apply, destroy."""
+
+
+def _flags_without_type(option_class: type) -> None:
+    """Typer's help shows `<bool>` after every flag, though a flag takes no value: show nothing there."""
+    shown = getattr(option_class, "display_type_rich", None)
+    if shown is None:
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    option_class.display_type_rich = display_type_rich
+
+
+_flags_without_type(typer.core.TyperOption)
 
 
 def _register_commands() -> None:

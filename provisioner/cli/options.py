@@ -1,6 +1,7 @@
 """What several commands share: their options, opening a workspace, and the console."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -9,6 +10,8 @@ import typer
 from rich.console import Console
 
 from provisioner.workspace import Workspace, connect, load_spec
+
+UNWRAPPED = 100_000  # columns for output that is not on a terminal: wide enough never to wrap
 
 SPEC_ARGUMENT = typer.Argument(Path("deployments.yaml"), help="The spec file.")
 EMULATOR_OPTION = typer.Option(False, "--emulator", help="Use the embedded emulator (state in .provision/ "
@@ -26,8 +29,12 @@ DELETE_UNOWNED = typer.Option(False, "--delete-unowned", help="With --include-ac
 
 def console(*, stderr: bool = False) -> Console:
     """Rich's console without its highlighter: user values are printed as they are (and never scanned
-    with regular expressions, which is slow on long values)."""
-    return Console(stderr=stderr, highlight=False)
+    with regular expressions, which is slow on long values). Not on a terminal (CI logs) and without
+    COLUMNS, lines are never wrapped: an identifier broken across lines cannot be searched for."""
+    view = Console(stderr=stderr, highlight=False)
+    if not view.is_terminal and not os.environ.get("COLUMNS"):
+        view = Console(stderr=stderr, highlight=False, width=UNWRAPPED)
+    return view
 
 
 @contextmanager
