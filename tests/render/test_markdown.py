@@ -212,3 +212,25 @@ def test_md_escapes_line_starts_only_where_markdown_would_read_them():
     assert md("-x") == "\\-x" and md("+x") == "\\+x" and md("= x") == "\\= x"
     assert md("12. x") == "12\\. x" and md("3) x") == "3\\) x"
     assert md("# h") == "&#35; h" and md("> q") == "&gt; q"
+
+
+def test_the_human_view_prints_a_long_value_as_it_is():
+    """Rich's highlighter scans printed text with regular expressions, slowly on long values (a 100 KB
+    tag value made `plan` hang): the console provision prints with has it switched off, and a
+    value is printed whole, once."""
+    import io
+
+    from provisioner.cli.options import console
+    from provisioner.render.human import render_plan
+
+    value = "x" * 90_000 + "[bold]not markup[/bold]"
+    document = {"spec": {"file": "deployments.yaml"}, "targets": [], "destroy": False, "unmanaged": [],
+                "warnings": [], "summary": {"create": 1, "update": 0, "replace": 0, "delete": 0},
+                "changes": [{"action": "create", "kind": "deployment", "address": "a/deployments/d",
+                             "reason": "does not exist", "after": {"tags": {"big": value}}, "fields": [],
+                             "notes": []}]}
+    view = console()
+    assert view._highlight is False
+    view.file = io.StringIO()
+    render_plan(document, view)
+    assert value in view.file.getvalue()
