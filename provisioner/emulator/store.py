@@ -13,7 +13,11 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
+
+from provisioner.emulator.errors import StateFileError
+from provisioner.emulator.files import made_directory, private_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -66,16 +70,19 @@ def parent_key(resource_id: str) -> str:
     return "/".join(parts[:-2])
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 class Store:
     def __init__(self, path: str | None = None):
         self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        if path:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
         self._depth = 0
+        if path:
+            self._db = _open_file(Path(path))
+        else:
+            self._db = _connect(":memory:")
+            self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -205,6 +212,58 @@ class Store:
 
     def clear_faults(self) -> None:
         self._db.execute("DELETE FROM faults")
+
+
+def _connect(target: str) -> sqlite3.Connection:
+    db = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def _open_file(path: Path) -> sqlite3.Connection:
+    """Open (or create) the state file, owner-only, or raise StateFileError saying what is wrong with it."""
+    made_directory(path.parent)
+    problem = _damage(path)
+    if problem:
+        raise StateFileError(str(path), problem)
+    private_file(path)
+    db = _connect(str(path))
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(SCHEMA)
+        # A damaged page anywhere makes a later request fail mid-way: find it now, in one pass.
+        found = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        db.close()
+        raise StateFileError(str(path), f"SQLite cannot read it ({error})") from None
+    if found != "ok":
+        db.close()
+        raise StateFileError(str(path), f"SQLite found damage in it ({found})")
+    return db
+
+
+def _damage(path: Path) -> str | None:
+    """What is visibly wrong with an existing state file before SQLite opens it (None: nothing).
+    SQLite would open a file with a foreign or cut-off header and fail only on a later read."""
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return "it is not a file"
+    size = path.stat().st_size
+    if size == 0:
+        return None  # created but never written: SQLite makes an empty database of it
+    with open(path, "rb") as handle:
+        header = handle.read(100)
+    if not header.startswith(SQLITE_MAGIC):
+        return "it is not a SQLite database"
+    if len(header) < 100:
+        return f"it is truncated ({size} bytes)"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if page_size and pages and size < page_size * pages:
+        return f"it is truncated ({size} bytes of {page_size * pages})"
+    return None
 
 
 def _like_prefix(key: str) -> str:
