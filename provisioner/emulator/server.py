@@ -20,7 +20,7 @@ import trustme
 import uvicorn
 
 from provisioner.emulator.app import EmulatorApp
-from provisioner.emulator.arm import Config
+from provisioner.emulator.arm import TENANT_ID, Config
 from provisioner.emulator.control import Control
 from provisioner.emulator.files import FILE_MODE, made_directory, private_directory, write_private
 from provisioner.emulator.store import Store
@@ -174,10 +174,25 @@ class Emulator:
         """A file holding the token (owner-only), so it never has to be printed."""
         return str(write_private(self._tls_dir_used / "token", self.token.encode()))
 
-    def environment(self) -> dict[str, str]:
-        """Environment variables that point provision (and other clients) at this emulator."""
-        return {"PROVISION_EMULATOR_URL": self.base_url, "PROVISION_EMULATOR_CA": self.ca_path,
-                "PROVISION_EMULATOR_TOKEN_FILE": self.token_path}
+    @property
+    def authority(self) -> str:
+        """The identity platform's host, for azure-identity's `authority=` (with
+        `disable_instance_discovery=True`) or AZURE_AUTHORITY_HOST: the emulator itself."""
+        return self.base_url
+
+    @property
+    def tenant_id(self) -> str:
+        return TENANT_ID
+
+    def environment(self, principal: dict | None = None) -> dict[str, str]:
+        """Environment variables that point provision (and other clients) at this emulator: its URL, CA
+        file and token file; with a `principal` from `control.add_service_principal`, the standard
+        azure-identity variables for that principal instead of the token file."""
+        endpoint = {"PROVISION_EMULATOR_URL": self.base_url, "PROVISION_EMULATOR_CA": self.ca_path}
+        if principal is None:
+            return {**endpoint, "PROVISION_EMULATOR_TOKEN_FILE": self.token_path}
+        return {**endpoint, "AZURE_AUTHORITY_HOST": self.authority, "AZURE_TENANT_ID": self.tenant_id,
+                "AZURE_CLIENT_ID": principal["client_id"], "AZURE_CLIENT_SECRET": principal["client_secret"]}
 
 
 def test_config() -> Config:

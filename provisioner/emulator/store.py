@@ -110,8 +110,9 @@ class Store:
         with self.transaction():
             for table in ("resources", "operations", "quota_limits", "faults"):
                 self._db.execute(f"DELETE FROM {table}")
-            # config and token survive a reset (Control.reset's contract): requests need both
-            self._db.execute("DELETE FROM settings WHERE key NOT IN ('token', 'config')")
+            # config, token and the identity platform (keys, principals) survive a reset (Control.reset's
+            # contract): requests need them, and clients keep their credentials
+            self._db.execute("DELETE FROM settings WHERE key NOT IN ('token', 'config') AND key NOT LIKE 'identity.%'")
 
     # resources
     def get(self, resource_id: str) -> dict | None:
