@@ -20,9 +20,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from provisioner.emulator import faults, lro
-from provisioner.emulator.arm import Call, Config, Reply, Router, new_guid
+from provisioner.emulator.arm import Call, Config, Reply, Router, check_api_version, new_guid
 from provisioner.emulator.errors import ArmError
 from provisioner.emulator.identity import Identity
+from provisioner.emulator.providers.subscriptions import check_subscription_id, cloud_metadata
 from provisioner.emulator.store import Store, now
 from provisioner.emulator.throttle import Buckets
 
@@ -103,6 +104,10 @@ class EmulatorApp:
             path = "/" + path.lstrip("/")
         if path.startswith(CONTROL_PREFIX):
             return self._control(method, path[len(CONTROL_PREFIX):], raw)
+        if path.rstrip("/").lower() == "/metadata/endpoints" and method == "GET":  # no token: read before sign-in
+            self._count("GET /metadata/endpoints")
+            version = next((v for k, v in query.items() if k.lower() == "api-version"), None)
+            return Reply(200, cloud_metadata(base_url, version), {**COMMON_HEADERS, "x-ms-request-id": new_guid()})
         with self.store.transaction():
             sign_in = self.identity.serve(method, path, raw, base_url, now())
         if sign_in is not None:  # the identity platform (login.microsoftonline.com's part)
@@ -132,6 +137,9 @@ class EmulatorApp:
                                    f"The resource type could not be found for path '{path}'.")
                 route, params = matched
                 call.params = params
+                if "subscription" in params:
+                    check_subscription_id(params["subscription"])
+                check_api_version(route, call)
                 rule = faults.take(call, kinds=("status", "drop"))
                 if rule is not None:
                     if rule["kind"] == "drop":
@@ -194,6 +202,8 @@ class EmulatorApp:
                 control.trust_issuer(body["issuer"], body["jwks"])
             elif (method, action) == ("POST", "federatedTokens"):
                 return Reply(200, {"token": control.federated_token(**body)})
+            elif (method, action) == ("PUT", "subscriptions"):
+                control.add_subscription(body["subscription_id"], body.get("display_name"))
             elif (method, action) == ("POST", "tokens"):
                 return Reply(200, {"token": control.access_token(**body)})
             else:

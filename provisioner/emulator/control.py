@@ -3,7 +3,7 @@
 The same actions are served over HTTP under /_emulator/ (see app.py):
 POST reset, PUT quota, PATCH config, POST/DELETE faults, GET/DELETE requests,
 GET/POST principals, POST principals/{client_id}/federatedCredentials, POST issuers,
-POST federatedTokens, POST tokens.
+POST federatedTokens, POST tokens, PUT subscriptions.
 """
 from __future__ import annotations
 
@@ -84,6 +84,17 @@ class Control:
 
     def clear_requests(self) -> None:
         self._app.request_counts.clear()
+
+    def add_subscription(self, subscription_id: str, display_name: str | None = None) -> None:
+        """Name a subscription, so GET /subscriptions lists it before anything is created in it (requests
+        to any well-formed subscription id work either way)."""
+        from provisioner.emulator.providers.subscriptions import SUBSCRIPTIONS_SETTING, check_subscription_id
+
+        check_subscription_id(subscription_id)
+        with self._store.transaction():
+            known = self._store.setting(SUBSCRIPTIONS_SETTING, {})
+            name = display_name or f"Subscription {subscription_id[:8]}"
+            self._store.set_setting(SUBSCRIPTIONS_SETTING, {**known, subscription_id.lower(): name})
 
     # the identity platform (Entra ID)
     def add_service_principal(self, client_id: str | None = None, *, secret: str | None = None,

@@ -22,7 +22,7 @@ import uvicorn
 from provisioner.emulator.app import EmulatorApp
 from provisioner.emulator.arm import TENANT_ID, Config
 from provisioner.emulator.control import Control
-from provisioner.emulator.files import FILE_MODE, made_directory, private_directory, write_private
+from provisioner.emulator.files import FILE_MODE, private_directory, write_private
 from provisioner.emulator.store import Store
 
 

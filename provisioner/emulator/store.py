@@ -143,6 +143,12 @@ class Store:
                                 (resource_type.lower(), _like_prefix(key_of(prefix_id)))).fetchall()
         return [json.loads(r["doc"]) for r in rows]
 
+    def subscriptions_in_use(self) -> list[str]:
+        """Every subscription id (lower case) that holds a resource."""
+        rows = self._db.execute("SELECT DISTINCT substr(key, 16, instr(substr(key, 16), '/') - 1) AS s "
+                                "FROM resources WHERE key LIKE '/subscriptions/%/%'").fetchall()
+        return [r["s"] for r in rows if r["s"]]
+
     # operations
     def add_operation(self, op_id: str, *, resource_id: str, lock_id: str | None, action: str,
                       started: float, finishes: float, outcome: str, error: dict | None, doc: dict) -> None:
