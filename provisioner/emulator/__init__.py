@@ -5,6 +5,7 @@ its only judges. See README.md ("The emulator") for what it covers and where
 it deviates from Azure.
 """
 from provisioner.emulator.arm import Config
+from provisioner.emulator.errors import StateFileError
 from provisioner.emulator.server import Emulator, EmulatorCredential, serve
 
-__all__ = ["Config", "Emulator", "EmulatorCredential", "serve"]
+__all__ = ["Config", "Emulator", "EmulatorCredential", "StateFileError", "serve"]

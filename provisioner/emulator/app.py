@@ -7,10 +7,9 @@ one store transaction. Paths under /_emulator/ are the control surface.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
-import secrets
+import re
 import threading
 from collections import Counter
 from dataclasses import asdict, fields
@@ -21,16 +20,10 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from provisioner.emulator import faults, lro
-from provisioner.emulator.arm import (
-    PRINCIPAL_ID,
-    TENANT_ID,
-    Call,
-    Config,
-    Reply,
-    Router,
-    new_guid,
-)
+from provisioner.emulator.arm import Call, Config, Reply, Router, check_api_version, new_guid
 from provisioner.emulator.errors import ArmError
+from provisioner.emulator.identity import Identity
+from provisioner.emulator.providers.subscriptions import check_subscription_id, cloud_metadata
 from provisioner.emulator.store import Store, now
 from provisioner.emulator.throttle import Buckets
 
@@ -39,6 +32,7 @@ log = logging.getLogger("provisioner.emulator")
 COMMON_HEADERS = {"Cache-Control": "no-cache", "Pragma": "no-cache", "Expires": "-1",
                   "X-Content-Type-Options": "nosniff"}
 CONTROL_PREFIX = "/_emulator/"
+FEDERATED_CREDENTIALS = re.compile(r"^principals/([^/]+)/federatedCredentials$")
 
 
 def build_router() -> Router:
@@ -58,9 +52,10 @@ class EmulatorApp:
         self.buckets = Buckets()
         self._log_lock = threading.Lock()
         self.request_counts: Counter[str] = Counter()
+        self.identity = Identity(store)
         with store.transaction():
-            if store.setting("token") is None:
-                store.set_setting("token", _new_token())
+            # the token file's token: kept while it is valid, so clients holding it keep working
+            store.set_setting("token", self.identity.token_file_token(store.setting("token"), now()))
             if config is not None:
                 store.set_setting("config", asdict(config))
             elif store.setting("config") is None:
@@ -105,8 +100,21 @@ class EmulatorApp:
     def handle(self, method: str, path: str, query: dict[str, str], authorization: str | None, raw: bytes,
                base_url: str) -> Reply | None:
         """Run one request through the pipeline. None means: drop the connection."""
+        if path.startswith("//"):  # a client joining "https://host/" and "/metadata/..." (ARM-FACTS §10)
+            path = "/" + path.lstrip("/")
         if path.startswith(CONTROL_PREFIX):
             return self._control(method, path[len(CONTROL_PREFIX):], raw)
+        if path.rstrip("/").lower() == "/metadata/endpoints" and method == "GET":  # no token: read before sign-in
+            self._count("GET /metadata/endpoints")
+            version = next((v for k, v in query.items() if k.lower() == "api-version"), None)
+            return Reply(200, cloud_metadata(base_url, version), {**COMMON_HEADERS, "x-ms-request-id": new_guid()})
+        with self.store.transaction():
+            sign_in = self.identity.serve(method, path, raw, base_url, now())
+        if sign_in is not None:  # the identity platform (login.microsoftonline.com's part)
+            self._count(f"{method} /{{tenant}}/{path.split('/', 2)[2]}")
+            sign_in.headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache",
+                               "x-ms-request-id": new_guid(), **sign_in.headers}
+            return sign_in
         route_name = f"{method} (unrouted)"
         headers: dict[str, str] = {}
         try:
@@ -118,7 +126,10 @@ class EmulatorApp:
                 if matched is not None:
                     route_name = f"{method} {matched[0].template}"
                 if matched is None or not matched[0].public:
-                    self._check_arm_request(authorization, call)
+                    self.identity.authenticate(authorization, call.now, base_url)
+                    if not call.api_version:
+                        raise ArmError(400, "MissingApiVersionParameter",
+                                       "The api-version query parameter (?api-version=) is required for all requests.")
                 subscription = _subscription(path)
                 if subscription:
                     headers.update(self.buckets.take(call.config.throttle, subscription, method, call.now))
@@ -127,6 +138,9 @@ class EmulatorApp:
                                    f"The resource type could not be found for path '{path}'.")
                 route, params = matched
                 call.params = params
+                if "subscription" in params:
+                    check_subscription_id(params["subscription"])
+                check_api_version(route, call)
                 rule = faults.take(call, kinds=("status", "drop"))
                 if rule is not None:
                     if rule["kind"] == "drop":
@@ -151,22 +165,6 @@ class EmulatorApp:
         reply.headers = {**COMMON_HEADERS, **headers, "x-ms-request-id": new_guid(),
                          "x-ms-correlation-request-id": new_guid(), **reply.headers}
         return reply
-
-    def _check_arm_request(self, authorization: str | None, call: Call) -> None:
-        self._authenticate(authorization)
-        if not call.api_version:
-            raise ArmError(400, "MissingApiVersionParameter",
-                           "The api-version query parameter (?api-version=) is required for all requests.")
-
-    def _authenticate(self, authorization: str | None) -> None:
-        challenge = {"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
-                                         'error="invalid_token", error_description="The authentication failed"'}
-        if not authorization:
-            raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
-                           headers=challenge)
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip(), self.store.setting("token")):
-            raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.", headers=challenge)
 
     def _count(self, route_name: str) -> None:
         with self._log_lock:
@@ -195,21 +193,25 @@ class EmulatorApp:
                 return Reply(200, control.requests())
             elif (method, action) == ("DELETE", "requests"):
                 control.clear_requests()
+            elif (method, action) == ("GET", "principals"):
+                return Reply(200, {"value": control.principals()})
+            elif (method, action) == ("POST", "principals"):
+                return Reply(200, control.add_service_principal(**body))
+            elif method == "POST" and (found := FEDERATED_CREDENTIALS.match(action)):
+                return Reply(200, control.add_federated_credential(found.group(1), **body))
+            elif (method, action) == ("POST", "issuers"):
+                control.trust_issuer(body["issuer"], body["jwks"])
+            elif (method, action) == ("POST", "federatedTokens"):
+                return Reply(200, {"token": control.federated_token(**body)})
+            elif (method, action) == ("PUT", "subscriptions"):
+                control.add_subscription(body["subscription_id"], body.get("display_name"))
+            elif (method, action) == ("POST", "tokens"):
+                return Reply(200, {"token": control.access_token(**body)})
             else:
                 return Reply(404, {"error": {"code": "NotFound", "message": f"No control action {method} {action}"}})
         except (KeyError, TypeError, ValueError) as exc:
             return Reply(400, {"error": {"code": "BadControlRequest", "message": str(exc)}})
         return Reply(204)
-
-
-def _new_token() -> str:
-    """JWT-shaped like Entra's tokens, so clients can read the tenant (tid) and principal (oid) from it;
-    the signature part is random and the whole string is the secret."""
-    def part(data: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    claims = {"aud": "https://management.azure.com/", "tid": TENANT_ID, "oid": PRINCIPAL_ID}
-    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.{secrets.token_urlsafe(32)}"
 
 
 def _lower_api_version(query: dict[str, str]) -> dict[str, str]:

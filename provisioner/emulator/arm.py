@@ -58,7 +58,11 @@ class Route:
     template: str  # e.g. /subscriptions/{subscription}/resourcegroups/{group}
     pattern: re.Pattern
     handler: Handler
+    resource_type: str | None  # whose api-versions apply ("Microsoft.Resources/resourceGroups"); None: any
     public: bool = False  # served without a token or api-version (the Retail Prices API)
+
+
+AUTO = "auto"  # Router.add: read the resource type from the template
 
 
 class Router:
@@ -67,12 +71,24 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, template: str, *, public: bool = False) -> Callable[[Handler], Handler]:
+    def add(self, method: str, template: str, resource_type: str | None = AUTO, *,
+            public: bool = False) -> Callable[[Handler], Handler]:
+        """Register a handler. `resource_type` names the type whose api-versions the route accepts; by default
+        it is read from the template; None accepts any api-version (URLs the emulator itself hands out).
+        A `public` route needs neither a token nor an api-version."""
+        from provisioner.emulator.registry import resource_type_of
+
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
         pattern = re.compile(f"^{regex}/?$", re.IGNORECASE)
+        if resource_type == AUTO:
+            segments = template.rstrip("/").split("/")
+            # POST .../accounts/{account}/listKeys acts on an account: its type is the account's
+            action = method.upper() == "POST" and not segments[-1].startswith("{") and segments[-2].startswith("{")
+            resource_type = resource_type_of("/".join(segments[:-1]) if action else template)
 
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method.upper(), template, pattern, handler, public))
+            self.routes.append(Route(method.upper(), template, pattern, handler, None if public else resource_type,
+                                     public))
             return handler
 
         return register
@@ -88,6 +104,19 @@ class Router:
         if path_matched:
             raise ArmError(405, "MethodNotAllowed", f"The HTTP method '{method}' is not supported at '{path}'.")
         return None
+
+
+def check_api_version(route: Route, call: Call) -> None:
+    """ARM refuses an api-version the route's resource type does not serve (registry.py has the lists)."""
+    if route.resource_type is None:
+        return
+    from provisioner.emulator.registry import check_api_version as check
+
+    location = call.params.get("location")
+    if location is None and "group" in call.params:
+        group = call.store.get(group_id(call.params.get("subscription", ""), call.params["group"]))
+        location = (group or {}).get("location")
+    check(route.resource_type, call.api_version, location)
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """The control surface for tests and benchmarks, as a Python API.
 
 The same actions are served over HTTP under /_emulator/ (see app.py):
-POST reset, PUT quota, PATCH config, POST/DELETE faults, GET/DELETE requests.
+POST reset, PUT quota, PATCH config, POST/DELETE faults, GET/DELETE requests,
+GET/POST principals, POST principals/{client_id}/federatedCredentials, POST issuers,
+POST federatedTokens, POST tokens, PUT subscriptions.
 """
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from provisioner.emulator import faults
 from provisioner.emulator.arm import Config
+from provisioner.emulator.identity import ARM_AUDIENCES, CLIENT_ID, FEDERATION_AUDIENCE, principal_summary
+from provisioner.emulator.store import now
 
 if TYPE_CHECKING:
     from provisioner.emulator.app import EmulatorApp
@@ -21,7 +25,8 @@ class Control:
         self._store = app.store
 
     def reset(self) -> None:
-        """Forget every resource, operation, quota limit and fault; keep config and token."""
+        """Forget every resource, operation, quota limit and fault; keep config, token, signing keys and
+        service principals (clients keep their credentials)."""
         self._store.reset()
         self._app.buckets.reset()
         self.clear_requests()
@@ -81,3 +86,59 @@ class Control:
 
     def clear_requests(self) -> None:
         self._app.request_counts.clear()
+
+    def add_subscription(self, subscription_id: str, display_name: str | None = None) -> None:
+        """Name a subscription, so GET /subscriptions lists it before anything is created in it (requests
+        to any well-formed subscription id work either way)."""
+        from provisioner.emulator.providers.subscriptions import SUBSCRIPTIONS_SETTING, check_subscription_id
+
+        check_subscription_id(subscription_id)
+        with self._store.transaction():
+            known = self._store.setting(SUBSCRIPTIONS_SETTING, {})
+            name = display_name or f"Subscription {subscription_id[:8]}"
+            self._store.set_setting(SUBSCRIPTIONS_SETTING, {**known, subscription_id.lower(): name})
+
+    # the identity platform (Entra ID)
+    def add_service_principal(self, client_id: str | None = None, *, secret: str | None = None,
+                              display_name: str | None = None) -> dict:
+        """Register a service principal in the emulator's tenant (or add a secret to one) that can sign in
+        with a client secret: {"client_id", "client_secret", "object_id", "tenant_id"}. The secret is only
+        ever shown here; the emulator keeps its hash. Both ids are made up when not given."""
+        with self._store.transaction():
+            return self._app.identity.add_principal(client_id, secret, display_name)
+
+    def add_federated_credential(self, client_id: str, *, issuer: str, subject: str,
+                                 audiences: list[str] | tuple[str, ...] = (FEDERATION_AUDIENCE,),
+                                 name: str | None = None) -> dict:
+        """Let a service principal sign in with an assertion from `issuer` about `subject` (workload
+        identity federation); iss, sub and aud must match exactly, as in Entra."""
+        with self._store.transaction():
+            return self._app.identity.add_federated_credential(client_id, issuer, subject, list(audiences), name)
+
+    def trust_issuer(self, issuer: str, jwks: dict) -> None:
+        """Check assertions from `issuer` against these public keys (a JWKS document) instead of the
+        emulator's stand-in identity provider."""
+        with self._store.transaction():
+            self._app.identity.trust_issuer(issuer, jwks)
+
+    def federated_token(self, issuer: str, subject: str, audience: str = FEDERATION_AUDIENCE, *,
+                        lifetime: float = 3600) -> str:
+        """An assertion as an identity provider (GitHub Actions, Kubernetes) issues it, signed by the emulator's
+        stand-in for issuers without registered keys: what AZURE_FEDERATED_TOKEN_FILE holds."""
+        return self._app.identity.federated_token(issuer, subject, audience, now=now(), seconds=lifetime)
+
+    def principals(self) -> list[dict]:
+        """Every service principal (the built-in one first), without secrets."""
+        with self._store.transaction():
+            return [principal_summary(p) for p in self._app.identity.principals().values()]
+
+    def access_token(self, audience: str = ARM_AUDIENCES[2], *, client_id: str | None = None,
+                     lifetime: float = 3599) -> str:
+        """A signed access token for the built-in (or the named) principal, as the token endpoint would issue
+        one; a negative lifetime gives an expired token."""
+        with self._store.transaction():
+            identity = self._app.identity
+            principal = identity.principal(client_id or CLIENT_ID)
+        if principal is None:
+            raise ValueError(f"no service principal with client id {client_id!r}")
+        return identity.access_token(principal, audience, now=now(), seconds=lifetime)

@@ -47,3 +47,17 @@ def request_conflict(account_id: str) -> ArmError:
     return ArmError(409, "RequestConflict",
                     f"Another operation is being performed on the parent resource '{account_id}'. "
                     "Please try again later.")
+
+
+class StateFileError(Exception):
+    """The emulator's state file cannot be used (not a SQLite database, truncated, or damaged).
+
+    Raised when the emulator starts, so a command fails with one line naming the file and
+    what to do, instead of an unexpected error halfway through."""
+
+    def __init__(self, path: str, problem: str):
+        self.path = path
+        self.problem = problem
+        self.hint = (f"delete {path} (and {path}-wal, {path}-shm if present) to start from an empty emulated "
+                     "Azure, or restore a copy of it")
+        super().__init__(f"the emulator state file {path} is unusable: {problem}; {self.hint}")

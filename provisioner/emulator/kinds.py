@@ -109,3 +109,48 @@ def account_usages(kind: str) -> list[dict] | None:
     return [{"name": {"value": name, "localizedValue": name}, "status": "Included", "currentValue": 0.0,
              "limit": limit, "nextResetTime": "0001-01-01T00:00:00Z", "quotaPeriod": "30.00:00:00", "unit": "Count"}
             for name, limit in meters]
+
+
+# Account kinds and the SKUs each offers: the kinds and SKU names of the REST spec's GetSkus.json example
+# (Microsoft.CognitiveServices 2025-06-01) and of the recorded accounts (OpenAI, AIServices, FormRecognizer,
+# SpeechServices, QnAMaker, LUIS.Authoring, TextAnalytics "S"). Where Azure offers which kind is UNVERIFIED:
+# Bing kinds live in "global" only (as the example lists them), the translators in "global" and every physical
+# region, every other kind in every physical region.
+ACCOUNT_SKUS: dict[str, tuple[str, ...]] = {
+    "OpenAI": ("S0",), "AIServices": ("S0",), "CognitiveServices": ("S0",),
+    "FormRecognizer": ("F0", "S0"), "SpeechServices": ("F0", "S0"), "QnAMaker": ("F0", "S0"),
+    "LUIS": ("F0", "S0"), "LUIS.Authoring": ("F0", "S1"), "Face": ("F0", "S0"), "ComputerVision": ("F0", "S1"),
+    "ContentModerator": ("F0", "S0"), "TextAnalytics": ("F0", "S", "S0", "S1", "S2", "S3", "S4"),
+    "TextTranslation": ("F0", "S1", "S2", "S3", "S4"), "SpeechTranslation": ("F0", "S1", "S2", "S3", "S4"),
+    "Bing.Speech": ("F0", "S0"), "Bing.Search.v7": ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"),
+    "Bing.Autosuggest.v7": ("S1",), "Bing.CustomSearch": ("S1",), "Bing.SpellCheck.v7": ("S1",),
+    "Bing.EntitySearch": ("F0", "S1"),
+}
+GLOBAL_ONLY_KINDS = {"Bing.Speech", "Bing.Search.v7", "Bing.Autosuggest.v7", "Bing.CustomSearch", "Bing.SpellCheck.v7",
+                     "Bing.EntitySearch"}
+ALSO_GLOBAL_KINDS = {"SpeechTranslation", "TextTranslation"}
+
+
+def known_kind(kind: str) -> str | None:
+    """The kind's canonical spelling (kinds compare case-insensitively), or None for an unknown kind."""
+    return next((k for k in ACCOUNT_SKUS if k.lower() == str(kind).lower()), None)
+
+
+def skus_of(kind: str) -> tuple[str, ...]:
+    canonical = known_kind(kind)
+    return ACCOUNT_SKUS[canonical] if canonical else ()
+
+
+def sku_tier(sku: str) -> str:
+    """F0 Free, S* Standard, P* Premium, E0 Enterprise (the tiers the spec's examples pair with the names)."""
+    return {"F": "Free", "S": "Standard", "P": "Premium", "E": "Enterprise"}.get(sku[:1].upper(), "Standard")
+
+
+def regions_of(kind: str, physical: list[str]) -> list[str]:
+    """The regions (lower case) where accounts of `kind` can be created; [] for an unknown kind."""
+    canonical = known_kind(kind)
+    if canonical is None:
+        return []
+    if canonical in GLOBAL_ONLY_KINDS:
+        return ["global"]
+    return (["global"] if canonical in ALSO_GLOBAL_KINDS else []) + list(physical)

@@ -36,8 +36,9 @@ def soft_delete_when_deleted_below(resource_type: str, soft_delete: Callable[[St
 
 
 def start(call: Call, *, resource_id: str, action: str, duration: float, namespace: str, location: str,
-          lock_id: str | None, initial_status: str) -> dict[str, str]:
-    """Record an operation and return the headers that announce it (Azure-AsyncOperation, Location)."""
+          lock_id: str | None, initial_status: str, location_header: bool = False) -> dict[str, str]:
+    """Record an operation and return the headers that announce it: Azure-AsyncOperation, and Location for
+    deletes and for writes whose spec says final-state-via: location (`location_header`)."""
     op_id = new_guid()
     outcome, error = "Succeeded", None
     if (rule := faults.take(call, kinds=("lro_failed",))) is not None:
@@ -49,16 +50,18 @@ def start(call: Call, *, resource_id: str, action: str, duration: float, namespa
                              finishes=call.now + duration, outcome=outcome, error=error, doc=doc)
     url = operation_url(call, namespace, location, op_id)
     headers = {"Azure-AsyncOperation": url}
-    if action == "delete":
+    if action == "delete" or location_header:
         headers["Location"] = url + "&operationResultResponseType=Location"
     headers["Retry-After"] = str(retry_after(call, duration))
     return headers
 
 
 def operation_url(call: Call, namespace: str, location: str, op_id: str) -> str:
+    """The operation's status URL; a location display name loses its spaces ("West Europe" -> WestEurope):
+    a URL path segment carries none."""
     subscription = call.params["subscription"]
-    return (f"{call.base_url}/subscriptions/{subscription}/providers/{namespace}/locations/{location}"
-            f"/operationResults/{op_id}?api-version=2017-04-18")
+    return (f"{call.base_url}/subscriptions/{subscription}/providers/{namespace}/locations/"
+            f"{location.replace(' ', '')}/operationResults/{op_id}?api-version=2017-04-18")
 
 
 def retry_after(call: Call, remaining: float) -> int:

@@ -7,6 +7,7 @@ clients verify TLS against the CA file like any other server.
 """
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import tempfile
@@ -19,8 +20,9 @@ import trustme
 import uvicorn
 
 from provisioner.emulator.app import EmulatorApp
-from provisioner.emulator.arm import Config
+from provisioner.emulator.arm import TENANT_ID, Config
 from provisioner.emulator.control import Control
+from provisioner.emulator.files import FILE_MODE, private_directory, write_private
 from provisioner.emulator.store import Store
 
 
@@ -49,18 +51,19 @@ class EmulatorCredential:
 
 
 def ensure_certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """(ca.pem, server.pem, server-key.pem) in `directory`, made once and reused."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """(ca.pem, server.pem, server-key.pem) in `directory` (owner-only, as the key is secret),
+    made once and reused."""
+    private_directory(directory)
     ca_file, cert_file, key_file = directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
     if not (ca_file.exists() and cert_file.exists() and key_file.exists()):
         ca = trustme.CA(organization_name="provision emulator")
         server = ca.issue_cert("127.0.0.1", "localhost", "::1")
-        ca.cert_pem.write_to_path(str(ca_file))
-        server.private_key_pem.write_to_path(str(key_file))
-        server.cert_chain_pems[0].write_to_path(str(cert_file))
-        for extra in server.cert_chain_pems[1:]:
-            with open(cert_file, "ab") as out:
-                out.write(extra.bytes())
+        write_private(key_file, server.private_key_pem.bytes())
+        write_private(cert_file, b"".join(pem.bytes() for pem in server.cert_chain_pems))
+        write_private(ca_file, ca.cert_pem.bytes())
+    else:
+        for existing in (ca_file, cert_file, key_file):  # made by an older version: narrow them
+            os.chmod(existing, FILE_MODE)
     return ca_file, cert_file, key_file
 
 
@@ -91,6 +94,8 @@ class Emulator:
 
     # lifecycle
     def start(self) -> "Emulator":
+        # The state first: a state file that cannot be used (StateFileError) stops before anything is made.
+        self.app = EmulatorApp(Store(str(self.state) if self.state else None), self._config)
         tls_dir = self._tls_dir
         if tls_dir is None:
             if self.state is not None:
@@ -100,9 +105,6 @@ class Emulator:
                 tls_dir = Path(self._tmp.name)
         self.ca_path_obj, cert_file, key_file = ensure_certificates(tls_dir)
         self._tls_dir_used = tls_dir
-        if self.state is not None:
-            self.state.parent.mkdir(parents=True, exist_ok=True)
-        self.app = EmulatorApp(Store(str(self.state) if self.state else None), self._config)
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (proto 0
         # does not), and without it Nagle + delayed ACK add ~40 ms to every response.
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM,
@@ -170,15 +172,27 @@ class Emulator:
     @property
     def token_path(self) -> str:
         """A file holding the token (owner-only), so it never has to be printed."""
-        path = self._tls_dir_used / "token"
-        path.touch(mode=0o600)
-        path.write_text(self.token)
-        return str(path)
+        return str(write_private(self._tls_dir_used / "token", self.token.encode()))
 
-    def environment(self) -> dict[str, str]:
-        """Environment variables that point provision (and other clients) at this emulator."""
-        return {"PROVISION_EMULATOR_URL": self.base_url, "PROVISION_EMULATOR_CA": self.ca_path,
-                "PROVISION_EMULATOR_TOKEN_FILE": self.token_path}
+    @property
+    def authority(self) -> str:
+        """The identity platform's host, for azure-identity's `authority=` (with
+        `disable_instance_discovery=True`) or AZURE_AUTHORITY_HOST: the emulator itself."""
+        return self.base_url
+
+    @property
+    def tenant_id(self) -> str:
+        return TENANT_ID
+
+    def environment(self, principal: dict | None = None) -> dict[str, str]:
+        """Environment variables that point provision (and other clients) at this emulator: its URL, CA
+        file and token file; with a `principal` from `control.add_service_principal`, the standard
+        azure-identity variables for that principal instead of the token file."""
+        endpoint = {"PROVISION_EMULATOR_URL": self.base_url, "PROVISION_EMULATOR_CA": self.ca_path}
+        if principal is None:
+            return {**endpoint, "PROVISION_EMULATOR_TOKEN_FILE": self.token_path}
+        return {**endpoint, "AZURE_AUTHORITY_HOST": self.authority, "AZURE_TENANT_ID": self.tenant_id,
+                "AZURE_CLIENT_ID": principal["client_id"], "AZURE_CLIENT_SECRET": principal["client_secret"]}
 
 
 def test_config() -> Config:

@@ -13,7 +13,11 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
+
+from provisioner.emulator.errors import StateFileError
+from provisioner.emulator.files import made_directory, private_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -66,16 +70,19 @@ def parent_key(resource_id: str) -> str:
     return "/".join(parts[:-2])
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 class Store:
     def __init__(self, path: str | None = None):
         self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        if path:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
         self._depth = 0
+        if path:
+            self._db = _open_file(Path(path))
+        else:
+            self._db = _connect(":memory:")
+            self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -103,8 +110,9 @@ class Store:
         with self.transaction():
             for table in ("resources", "operations", "quota_limits", "faults"):
                 self._db.execute(f"DELETE FROM {table}")
-            # config and token survive a reset (Control.reset's contract): requests need both
-            self._db.execute("DELETE FROM settings WHERE key NOT IN ('token', 'config')")
+            # config, token and the identity platform (keys, principals) survive a reset (Control.reset's
+            # contract): requests need them, and clients keep their credentials
+            self._db.execute("DELETE FROM settings WHERE key NOT IN ('token', 'config') AND key NOT LIKE 'identity.%'")
 
     # resources
     def get(self, resource_id: str) -> dict | None:
@@ -134,6 +142,12 @@ class Store:
         rows = self._db.execute("SELECT doc FROM resources WHERE type = ? AND key LIKE ? ESCAPE '\\' ORDER BY key",
                                 (resource_type.lower(), _like_prefix(key_of(prefix_id)))).fetchall()
         return [json.loads(r["doc"]) for r in rows]
+
+    def subscriptions_in_use(self) -> list[str]:
+        """Every subscription id (lower case) that holds a resource."""
+        rows = self._db.execute("SELECT DISTINCT substr(key, 16, instr(substr(key, 16), '/') - 1) AS s "
+                                "FROM resources WHERE key LIKE '/subscriptions/%/%'").fetchall()
+        return [r["s"] for r in rows if r["s"]]
 
     # operations
     def add_operation(self, op_id: str, *, resource_id: str, lock_id: str | None, action: str,
@@ -205,6 +219,58 @@ class Store:
 
     def clear_faults(self) -> None:
         self._db.execute("DELETE FROM faults")
+
+
+def _connect(target: str) -> sqlite3.Connection:
+    db = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=30)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def _open_file(path: Path) -> sqlite3.Connection:
+    """Open (or create) the state file, owner-only, or raise StateFileError saying what is wrong with it."""
+    made_directory(path.parent)
+    problem = _damage(path)
+    if problem:
+        raise StateFileError(str(path), problem)
+    private_file(path)
+    db = _connect(str(path))
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(SCHEMA)
+        # A damaged page anywhere makes a later request fail mid-way: find it now, in one pass.
+        found = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        db.close()
+        raise StateFileError(str(path), f"SQLite cannot read it ({error})") from None
+    if found != "ok":
+        db.close()
+        raise StateFileError(str(path), f"SQLite found damage in it ({found})")
+    return db
+
+
+def _damage(path: Path) -> str | None:
+    """What is visibly wrong with an existing state file before SQLite opens it (None: nothing).
+    SQLite would open a file with a foreign or cut-off header and fail only on a later read."""
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return "it is not a file"
+    size = path.stat().st_size
+    if size == 0:
+        return None  # created but never written: SQLite makes an empty database of it
+    with open(path, "rb") as handle:
+        header = handle.read(100)
+    if not header.startswith(SQLITE_MAGIC):
+        return "it is not a SQLite database"
+    if len(header) < 100:
+        return f"it is truncated ({size} bytes)"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if page_size and pages and size < page_size * pages:
+        return f"it is truncated ({size} bytes of {page_size * pages})"
+    return None
 
 
 def _like_prefix(key: str) -> str:

@@ -12,6 +12,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 
 from provisioner.emulator import Emulator
 from provisioner.emulator.arm import PRINCIPAL_ID
+from provisioner.emulator.providers.keyvault import secret_value
 from provisioner.emulator.server import test_config as instant_config
 from tests.conftest import SUBSCRIPTION, sdk_kwargs
 
@@ -233,3 +234,28 @@ def test_concurrent_writes_and_reads(emulator, resources):
         thread.join()
     assert errors == []
     assert sorted(g.name for g in resources.resource_groups.list()) == sorted(f"rg-{i}" for i in range(count))
+
+
+# conditional requests: the REST specs of these operations (Microsoft.CognitiveServices 2025-09-01,
+# Microsoft.KeyVault secrets) define no If-Match / If-None-Match parameter and the generated SDKs send
+# none, so the emulator does not honour them either (README: "Where the emulator deviates").
+@pytest.mark.parametrize("header", [{"If-Match": '"00000000-0000-0000-0000-000000000000"'}, {"If-None-Match": "*"}])
+def test_conditional_headers_do_not_stop_a_write(emulator, cognitive, keyvault, group, header):
+    cognitive.accounts.begin_create("rg", "acct", ACCOUNT).result()
+    deployment = {"sku": {"name": "Standard", "capacity": 1},
+                  "properties": {"model": {"format": "OpenAI", "name": "gpt-35-turbo", "version": "0125"}}}
+    cognitive.deployments.begin_create_or_update("rg", "acct", "d", deployment).result()
+    deployment["sku"]["capacity"] = 2
+    updated = cognitive.deployments.begin_create_or_update("rg", "acct", "d", deployment, headers=header).result()
+    assert updated.sku.capacity == 2
+    patched = cognitive.accounts.begin_update("rg", "acct", {"tags": {"t": "1"}}, headers=header).result()
+    assert patched.tags == {"t": "1"}
+    vault = {"location": "eastus", "properties": {"tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                                                  "sku": {"family": "A", "name": "standard"}, "accessPolicies": []}}
+    keyvault.vaults.begin_create_or_update("rg", "kv-concurrency", vault).result()
+    keyvault.secrets.create_or_update("rg", "kv-concurrency", "s", {"properties": {"value": "one"}})
+    again = keyvault.secrets.create_or_update("rg", "kv-concurrency", "s", {"properties": {"value": "two"}},
+                                              headers=header)
+    assert again.name == "s"
+    vault_id = keyvault.vaults.get("rg", "kv-concurrency").id
+    assert secret_value(emulator.app.store, vault_id, "s") == "two"

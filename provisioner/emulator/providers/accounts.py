@@ -86,11 +86,12 @@ def writable_account(call: Call, *, itself: bool = False) -> dict:
 
 
 def start_write(call: Call, doc: dict, *, resource: str, action: str, status_while_running: str,
-                lock_id: str) -> dict[str, str]:
+                lock_id: str, location_header: bool = False) -> dict[str, str]:
     """Begin an LRO on `doc` (already stored): mark it running, and return the headers to send."""
     duration = call.config.duration(resource, action)
     headers = lro.start(call, resource_id=doc["id"], action="write", duration=duration, namespace=NAMESPACE,
-                        location=_location_of(call, doc), lock_id=lock_id, initial_status=status_while_running)
+                        location=_location_of(call, doc), lock_id=lock_id, initial_status=status_while_running,
+                        location_header=location_header)
     doc["properties"]["provisioningState"] = status_while_running
     call.store.put(doc["id"], doc["type"], doc)
     if duration <= 0:
@@ -103,7 +104,7 @@ def start_write(call: Call, doc: dict, *, resource: str, action: str, status_whi
 def _location_of(call: Call, doc: dict) -> str:
     location = doc.get("location")
     if location:
-        return location.upper()
+        return location.upper()  # as recorded: .../locations/JAPANEAST/operationResults/...
     parent = call.store.get(account_id(call.params["subscription"], call.params["group"], call.params["account"]))
     return (parent or {}).get("location", "global").upper()
 
@@ -298,7 +299,7 @@ def soft_delete(store: Store, doc: dict, now: float) -> None:
         "sku": doc["sku"], "kind": doc["kind"], "tags": doc.get("tags", {}),
         "properties": {**doc["properties"], "deletionDate": iso(now),
                        "scheduledPurgeDate": iso(now + SOFT_DELETE_HOURS * 3600),
-                       "provisioningState": "Deleted"},
+                       "provisioningState": "Succeeded"},  # as recorded (softdelete cassette, 2021)
         "systemData": doc.get("systemData"),
         # kept for restore, removed from every response (see _public)
         "emulatorAccount": doc, "emulatorKeys": store.get(doc["id"] + "/keys/default"),
@@ -359,7 +360,7 @@ def purge_deleted(call: Call) -> Reply:
     p = call.params
     doc = call.store.get(deleted_id(p["subscription"], p["location"], p["group"], p["account"]))
     if doc is None:
-        raise not_found(DELETED_TYPE, p["account"])
+        return Reply(204)  # DeletedAccounts_Purge: "204 ... if the resource does not exist" (spec 2025-09-01)
     duration = call.config.duration("deletedAccounts", "purge")
     headers = lro.start(call, resource_id=doc["id"], action="delete", duration=duration, namespace=NAMESPACE,
                         location=p["location"], lock_id=None, initial_status="Deleting")

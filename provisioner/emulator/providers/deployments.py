@@ -221,14 +221,15 @@ def put_deployment(call: Call) -> Reply:
 
 
 def _finish_update(call: Call, account: dict, doc: dict) -> Reply:
-    """Store an updated deployment: at once (Succeeded) or as an operation that locks the account."""
+    """Store an updated deployment: at once (Succeeded) or as an operation that locks the account. A PATCH
+    also gets a Location header: Deployments_Update is final-state-via location in the spec."""
     if call.config.duration("deployments", "update") <= 0:
         doc["properties"]["provisioningState"] = "Succeeded"
         call.store.put(doc["id"], DEPLOYMENT_TYPE, doc)
         return Reply(200, _ordered(doc), {"ETag": doc["etag"]})
     call.store.put(doc["id"], DEPLOYMENT_TYPE, doc)
     headers = start_write(call, doc, resource="deployments", action="update", status_while_running="Accepted",
-                          lock_id=account["id"])
+                          lock_id=account["id"], location_header=call.method == "PATCH")
     return Reply(200, _ordered(doc), {**headers, "ETag": doc["etag"]})
 
 

@@ -37,7 +37,6 @@ DELETED = "/subscriptions/{subscription}/providers/microsoft.keyvault/locations/
 VAULT_NAME = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
 SECRET_NAME = re.compile(r"^[a-zA-Z0-9-]{1,127}$")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-RESOURCE_TYPE_FILTER = re.compile(r"^\s*resourceType\s+eq\s+'([^']+)'\s*$", re.IGNORECASE)
 DAY = 86400
 # Settable vault properties besides tenantId/sku/accessPolicies, with the defaults a new vault gets.
 VAULT_DEFAULTS = {"enabledForDeployment": False, "enabledForDiskEncryption": False,
@@ -65,8 +64,11 @@ def register(router: Router) -> None:
     router.add("PATCH", SECRET)(patch_secret)
     router.add("GET", SECRET)(get_secret)
     router.add("GET", VAULT + "/secrets")(list_secrets)
-    # VaultsOperations.list() goes through ARM's generic resource list with a resourceType filter.
-    router.add("GET", "/subscriptions/{subscription}/resources")(list_resources)
+    # Managed HSMs are not emulated: their lists exist (clients enumerating Key Vault resources call them), empty.
+    router.add("GET", "/subscriptions/{subscription}/providers/microsoft.keyvault/managedhsms")(list_nothing)
+    router.add("GET", "/subscriptions/{subscription}/resourcegroups/{group}/providers/microsoft.keyvault/managedhsms")(
+        list_nothing)
+    router.add("GET", "/subscriptions/{subscription}/providers/microsoft.keyvault/deletedmanagedhsms")(list_nothing)
 
 
 # ids and lookups
@@ -330,17 +332,10 @@ def list_in_subscription(call: Call) -> Reply:
     return list_reply(_top(call, call.store.under(f"/subscriptions/{call.params['subscription']}", VAULT_TYPE)))
 
 
-def list_resources(call: Call) -> Reply:
-    """GET /subscriptions/{s}/resources?$filter=resourceType eq '...': the resources of one type, in ARM's
-    generic shape. Only resourceType filters are supported."""
-    found = RESOURCE_TYPE_FILTER.match(call.query.get("$filter", ""))
-    if found is None:
-        raise _bad_request("The emulator lists subscription resources only with "
-                           "$filter=resourceType eq '<Namespace/type>'.")
-    docs = call.store.under(f"/subscriptions/{call.params['subscription']}", found.group(1))
-    items = [{k: d[k] for k in ("id", "name", "type", "location", "tags") if k in d}
-             for d in docs if "/resourcegroups/" in d.get("id", "").lower()]
-    return list_reply(_top(call, items))
+def list_nothing(call: Call) -> Reply:
+    if "group" in call.params:
+        require_group(call, call.params["subscription"], call.params["group"])
+    return list_reply([])
 
 
 def get_deleted(call: Call) -> Reply:

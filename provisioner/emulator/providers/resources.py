@@ -1,19 +1,22 @@
 """Microsoft.Resources: resource groups, and the generic operation-status URL."""
 from __future__ import annotations
 
-from provisioner.emulator import lro
+import re
+
+from provisioner.emulator import lro, paging
 from provisioner.emulator.arm import (
     Call,
     Reply,
     Router,
     group_id,
-    list_reply,
     normalize_location,
 )
 from provisioner.emulator.errors import ArmError, resource_group_not_found
 
 GROUP_TYPE = "Microsoft.Resources/resourceGroups"
 GROUP = "/subscriptions/{subscription}/resourcegroups/{group}"
+TAG_FILTER = re.compile(r"^\s*tagName\s+eq\s+'(?P<name>[^']*)'(\s+and\s+tagValue\s+eq\s+'(?P<value>[^']*)')?\s*$",
+                        re.IGNORECASE)
 
 
 def register(router: Router) -> None:
@@ -22,9 +25,11 @@ def register(router: Router) -> None:
     router.add("HEAD", GROUP)(head_group)
     router.add("DELETE", GROUP)(delete_group)
     router.add("GET", "/subscriptions/{subscription}/resourcegroups")(list_groups)
+    # URLs the emulator hands out (Azure-AsyncOperation, Location): any api-version, as they carry their own
     router.add("GET", "/subscriptions/{subscription}/providers/{namespace}/locations/{location}"
-                      "/operationResults/{operation}")(operation_status)
-    router.add("GET", "/subscriptions/{subscription}/operationresults/{operation}")(operation_status)
+                      "/operationResults/{operation}", resource_type=None)(operation_status)
+    router.add("GET", "/subscriptions/{subscription}/operationresults/{operation}", resource_type=None)(
+        operation_status)
 
 
 def put_group(call: Call) -> Reply:
@@ -80,7 +85,18 @@ def delete_group(call: Call) -> Reply:
 
 
 def list_groups(call: Call) -> Reply:
-    return list_reply(call.store.children(f"/subscriptions/{call.params['subscription']}", GROUP_TYPE))
+    """Paged as ARM pages ($top per page, 1000 at most), with its tagName/tagValue $filter."""
+    groups = call.store.children(f"/subscriptions/{call.params['subscription']}", GROUP_TYPE)
+    wanted = TAG_FILTER.match(call.query.get("$filter", ""))
+    if call.query.get("$filter") and wanted is None:
+        # Code as ARM names it; wording UNVERIFIED.
+        raise ArmError(400, "InvalidFilterInQueryString",
+                       f"Invalid $filter '{call.query['$filter']}' specified in the query string.")
+    if wanted:
+        name, value = wanted.group("name"), wanted.group("value")
+        groups = [g for g in groups if any(k.lower() == name.lower() and (value is None or v == value)
+                                           for k, v in (g.get("tags") or {}).items())]
+    return paging.page(call, groups)
 
 
 def operation_status(call: Call) -> Reply:

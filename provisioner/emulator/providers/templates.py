@@ -59,12 +59,13 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
-from provisioner.emulator import faults, lro
+from provisioner.emulator import faults, lro, paging
 from provisioner.emulator.arm import (
     Call,
     Config,
     Reply,
     Router,
+    check_api_version,
     iso,
     list_reply,
     new_guid,
@@ -118,6 +119,7 @@ def register(router: Router) -> None:
     router.add("DELETE", DEPLOYMENT)(delete_deployment)
     router.add("GET", DEPLOYMENTS)(list_deployments)
     router.add("GET", DEPLOYMENT + "/operationstatuses/{operation}")(deployment_status)
+    router.add("POST", DEPLOYMENT + "/validate", resource_type="Microsoft.Resources/deployments")(validate_deployment)
     for operations in (OPERATIONS, DEPLOYMENT + "/operations"):  # the SDK's path, and the operation ids' form
         router.add("GET", operations)(list_operations)
         router.add("GET", operations + "/{operation}")(get_operation)
@@ -131,6 +133,41 @@ def deployment_id(subscription: str, group: str, name: str) -> str:
 
 
 def put_deployment(call: Call) -> Reply:
+    p = call.params
+    body, template, compiled = _compiled(call)
+    new_id = deployment_id(p["subscription"], p["group"], p["deployment"])
+    existing = call.store.get(new_id)
+    if existing is not None and existing["emulatorRun"]["state"] not in TERMINAL:
+        started = existing["emulatorRun"]["started"]
+        raise ArmError(409, "DeploymentActive",
+                       f"Unable to edit or replace deployment '{existing['name']}': previous deployment from "
+                       f"'{_dotnet_time(started)}' is still active (expiration time is "
+                       f"'{_dotnet_time(started + 7 * 86400)}'). Please see https://aka.ms/arm-deploy for usage "
+                       "details.")
+    operation = "0858" + "".join(str(secrets.randbelow(10)) for _ in range(16))
+    doc = {"id": existing["id"] if existing else new_id,
+           "name": existing["name"] if existing else p["deployment"], "type": DEPLOYMENT_TYPE}
+    if body.get("tags") is not None:
+        doc["tags"] = body["tags"]
+    doc["properties"] = {
+        "templateHash": _template_hash(template), "parameters": compiled["parameters"], "mode": "Incremental",
+        "provisioningState": "Accepted", "correlationId": new_guid(), "providers": compiled["providers"],
+        "dependencies": compiled["dependencies"]}
+    doc["systemData"] = system_data(call.now, existing.get("systemData") if existing else None)
+    doc["emulatorRun"] = {"state": "Accepted", "operation": operation, "started": call.now, "ended": None,
+                          "baseUrl": call.base_url, "nodes": compiled["nodes"], "outputs": compiled["outputs"],
+                          "error": None}
+    call.store.put(doc["id"], DEPLOYMENT_TYPE, doc)
+    running = call.store.setting(RUNNING_KEY, [])
+    if doc["id"] not in running:
+        call.store.set_setting(RUNNING_KEY, running + [doc["id"]])
+    status_url = (f"{call.base_url}/subscriptions/{p['subscription']}/resourcegroups/{p['group']}/providers/"
+                  f"{DEPLOYMENT_TYPE}/{doc['name']}/operationStatuses/{operation}?api-version={call.api_version}")
+    return Reply(200 if existing else 201, _public(doc, call.now), {"Azure-AsyncOperation": status_url})
+
+
+def _compiled(call: Call) -> tuple[dict, dict, dict]:
+    """(body, template, compiled template) of a deployment PUT or validate, or ARM's 400."""
     p = call.params
     group = require_group(call, p["subscription"], p["group"])
     body = call.json_body()
@@ -159,42 +196,87 @@ def put_deployment(call: Call) -> Reply:
     if not isinstance(supplied, dict):
         raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be "
                        "deserialized: 'properties.parameters' must be an object.")
-
-    new_id = deployment_id(p["subscription"], p["group"], p["deployment"])
-    existing = call.store.get(new_id)
-    if existing is not None and existing["emulatorRun"]["state"] not in TERMINAL:
-        started = existing["emulatorRun"]["started"]
-        raise ArmError(409, "DeploymentActive",
-                       f"Unable to edit or replace deployment '{existing['name']}': previous deployment from "
-                       f"'{_dotnet_time(started)}' is still active (expiration time is "
-                       f"'{_dotnet_time(started + 7 * 86400)}'). Please see https://aka.ms/arm-deploy for usage "
-                       "details.")
     try:
         compiled = _Compiler(template, supplied, subscription=p["subscription"], group=p["group"],
                              group_doc=group).compile()
     except TemplateError as error:
         raise ArmError(400, "InvalidTemplate", f"Deployment template validation failed: '{error.message}'.") from None
+    return body, template, compiled
 
-    operation = "0858" + "".join(str(secrets.randbelow(10)) for _ in range(16))
-    doc = {"id": existing["id"] if existing else new_id,
-           "name": existing["name"] if existing else p["deployment"], "type": DEPLOYMENT_TYPE}
-    if body.get("tags") is not None:
-        doc["tags"] = body["tags"]
-    doc["properties"] = {
+
+def validate_deployment(call: Call) -> Reply:
+    """POST .../deployments/{d}/validate: ARM's preflight. The template is checked as for a PUT, then every
+    resource goes through its provider's handler, in dependency order, as if the operations before it had
+    finished, and everything is rolled back: no side effects. Provider refusals (InsufficientQuota,
+    InvalidApiSetId, ...) come back as the inner errors of 400 InvalidTemplateDeployment [ISSUE
+    microsoft/azurechat#274]; the SDK takes 200 and 400 as answers (DeploymentValidateResult)."""
+    p = call.params
+    _, template, compiled = _compiled(call)
+    failures = _preflight(call, compiled["nodes"])
+    if failures:
+        return Reply(400, {"error": {
+            "code": "InvalidTemplateDeployment",
+            "message": f"The template deployment '{p['deployment']}' is not valid according to the validation "
+                       f"procedure. The tracking id is '{new_guid()}'. See inner errors for details.",
+            "details": failures}})
+    doc_id = deployment_id(p["subscription"], p["group"], p["deployment"])
+    return Reply(200, {"id": doc_id, "name": p["deployment"], "type": DEPLOYMENT_TYPE, "properties": {
         "templateHash": _template_hash(template), "parameters": compiled["parameters"], "mode": "Incremental",
-        "provisioningState": "Accepted", "correlationId": new_guid(), "providers": compiled["providers"],
-        "dependencies": compiled["dependencies"]}
-    doc["systemData"] = system_data(call.now, existing.get("systemData") if existing else None)
-    doc["emulatorRun"] = {"state": "Accepted", "operation": operation, "started": call.now, "ended": None,
-                          "baseUrl": call.base_url, "nodes": compiled["nodes"], "outputs": compiled["outputs"],
-                          "error": None}
-    call.store.put(doc["id"], DEPLOYMENT_TYPE, doc)
-    running = call.store.setting(RUNNING_KEY, [])
-    if doc["id"] not in running:
-        call.store.set_setting(RUNNING_KEY, running + [doc["id"]])
-    status_url = (f"{call.base_url}/subscriptions/{p['subscription']}/resourcegroups/{p['group']}/providers/"
-                  f"{DEPLOYMENT_TYPE}/{doc['name']}/operationStatuses/{operation}?api-version={call.api_version}")
-    return Reply(200 if existing else 201, _public(doc, call.now), {"Azure-AsyncOperation": status_url})
+        "provisioningState": "Succeeded", "timestamp": iso(call.now), "duration": "PT0S",
+        "correlationId": new_guid(), "providers": compiled["providers"], "dependencies": compiled["dependencies"],
+        "validatedResources": [{"id": node["id"]} for node in compiled["nodes"]]}})
+
+
+def _preflight(call: Call, nodes: list[dict]) -> list[dict]:
+    """Each resource's provider answer to its PUT, run in a savepoint that is rolled back."""
+    config = Config(lro_durations={"default": 0.0}, retry_after=0,
+                    throttle={**(call.config.throttle if call.config else {}), "enabled": False})
+    db = call.store._db
+    failures: list[dict] = []
+    passed: set[int] = set()
+    blocked: set[int] = set()  # failed, or depending on something that failed: not attempted further
+    db.execute("SAVEPOINT template_preflight")
+    _advancing.active = True  # other deployments' resources are not started from inside a preflight
+    try:
+        while True:
+            waiting = [n for n in nodes if n["index"] not in passed | blocked]
+            newly_blocked = {n["index"] for n in waiting if any(d in blocked for d in n["dependsOn"])}
+            blocked |= newly_blocked
+            ready = [n for n in waiting if n["index"] not in newly_blocked and all(d in passed for d in n["dependsOn"])]
+            if not ready:
+                break  # all done (a dependency cycle was refused at compile time)
+            for node in ready:
+                reply = _preflight_one(call, config, node)
+                if reply.status < 300:
+                    passed.add(node["index"])
+                    continue
+                blocked.add(node["index"])
+                error = (reply.body or {}).get("error") if isinstance(reply.body, dict) else None
+                error = error or {"code": _status_name(reply.status), "message": "The resource is not valid."}
+                failures.append({"code": error.get("code"), "message": error.get("message")})
+    finally:
+        _advancing.active = False
+        db.execute("ROLLBACK TO template_preflight")
+        db.execute("RELEASE template_preflight")
+    return failures
+
+
+def _preflight_one(call: Call, config: Config, node: dict) -> Reply:
+    resource = Call(method="PUT", path=node["id"], query={"api-version": node["apiVersion"]},
+                    body=copy.deepcopy(node["body"]), base_url=call.base_url, store=call.store, now=call.now,
+                    config=config)
+    matched = _router.match("PUT", node["id"]) if _router else None
+    if matched is None:
+        return Reply(404, {"error": {"code": "InvalidResourceType",
+                                     "message": f"The resource type '{node['type']}' could not be found."}})
+    route, resource.params = matched
+    try:
+        check_api_version(route, resource)
+    except ArmError as error:
+        return Reply(error.status, error.body())
+    reply = _handle(call.store, route.handler, resource)
+    lro.settle(call.store, call.now)  # what it started is finished before the next resource
+    return reply
 
 
 def get_deployment(call: Call) -> Reply:
@@ -214,9 +296,7 @@ def list_deployments(call: Call) -> Reply:
     wanted = re.fullmatch(r"\s*provisioningState\s+eq\s+'([^']*)'\s*", call.query.get("$filter", ""), re.IGNORECASE)
     if wanted:
         docs = [d for d in docs if d["properties"]["provisioningState"].lower() == wanted.group(1).lower()]
-    if call.query.get("$top", "").isdigit():
-        docs = docs[:int(call.query["$top"])]
-    return list_reply(docs)
+    return paging.page(call, docs)
 
 
 def delete_deployment(call: Call) -> Reply:
@@ -831,7 +911,14 @@ def _dispatch(store: Store, config: Config, doc: dict, index: int, at: float) ->
     else:
         route, call.params = matched
         rule = faults.take(call, kinds=("status",))
-        reply = faults.reply_for(rule, call) if rule is not None else _handle(store, route.handler, call)
+        if rule is not None:
+            reply = faults.reply_for(rule, call)
+        else:
+            try:  # ARM checks each resource's apiVersion as for a direct request
+                check_api_version(route, call)
+                reply = _handle(store, route.handler, call)
+            except ArmError as error:
+                reply = Reply(error.status, error.body(), dict(error.headers))
     node["statusCode"] = _status_name(reply.status)
     if 200 <= reply.status < 300:
         operation = _operation_of(store, reply, node["id"], at)
