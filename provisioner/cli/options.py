@@ -16,7 +16,8 @@ UNWRAPPED = 100_000  # columns for output that is not on a terminal: wide enough
 SPEC_ARGUMENT = typer.Argument(Path("deployments.yaml"), help="The spec file.")
 EMULATOR_OPTION = typer.Option(False, "--emulator", help="Use the embedded emulator (state in .provision/ "
                                                          "beside the spec) instead of Azure.")
-CLOUD_OPTION = typer.Option("public", "--cloud", help="Azure cloud: public, china or usgov.")
+CLOUD_OPTION = typer.Option("public", "--cloud", help="Azure cloud: public, china, usgov, or the https:// URL "
+                                                      "of a Resource Manager (its endpoints are discovered).")
 TARGET_OPTION = typer.Option([], "--target", help="Limit to ACCOUNT or ACCOUNT/DEPLOYMENT (repeatable).")
 RETIREMENT_OPTION = typer.Option(90, "--retirement-warning-days", min=0,
                                  help="Warn about pinned model versions retiring within this many days.")
