@@ -84,12 +84,19 @@ def connect(spec_path: Path, *, emulator: bool = False, cloud: str = "public") -
     from provisioner.azure.clients import azure_connection, emulator_connection, emulator_connection_from_env
 
     if emulator:
-        from provisioner.emulator import Emulator
+        from provisioner.emulator import Emulator, StateFileError
 
         state = spec_path.resolve().parent / EMULATOR_STATE
-        with Emulator(state) as emu:
+        try:
+            emu = Emulator(state).start()
+        except StateFileError as exc:
+            raise ProvisionerError(f"the emulator state file {exc.path} is unusable: {exc.problem}",
+                                   hint=exc.hint) from None
+        try:
             with _clients(emulator_connection(emu.base_url, emu.ca_path, emu.credential)) as clients:
                 yield clients
+        finally:
+            emu.stop()
         return
     with _clients(emulator_connection_from_env() or azure_connection(cloud)) as clients:
         yield clients

@@ -362,3 +362,30 @@ def test_a_targeted_destroy_is_not_blocked_by_prevent_destroy_elsewhere(azure):
     result = azure.destroy(spec, "--target", f"{EAST}/embeddings")
     assert result.code == 0, result
     assert set(azure.deployments(EAST)) == {"chat"}
+
+
+def test_a_corrupt_emulator_state_file_is_one_clear_error(project, cli):
+    project.state.write_bytes(b"this is not a SQLite database" * 100)
+    project.write(EXAMPLE_SPEC)
+    result = cli("plan", "deployments.yaml", "--emulator")
+    assert result.code == 1
+    assert result.err.startswith(f"Error: the emulator state file {project.state} is unusable:")
+    assert "Hint: delete" in result.err and "unexpected" not in result.err
+
+
+EXAMPLE_SPEC = """version: 1
+defaults: {subscription: 00000000-0000-0000-0000-0000000000e4, resource_group: rg, location: eastus2}
+accounts: [{name: acct}]
+"""
+
+
+@pytest.mark.parametrize("out, says", [("missing/plan.json", "the folder missing does not exist"),
+                                       ("deployments.yaml", "a plan file's name ends in .json"),
+                                       (".", "it is a folder")])
+def test_plan_out_refuses_a_bad_destination_before_reading_azure(project, cli, out, says):
+    project.write(EXAMPLE_SPEC)
+    before = project.spec.read_text()
+    result = cli("plan", "deployments.yaml", "--emulator", "-out", out)
+    assert result.code == 1
+    assert f"cannot save the plan to {out}: {says}" in result.err
+    assert project.spec.read_text() == before  # the spec is never overwritten
