@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from provisioner.render import cost as cost_text
+from provisioner.render.values import flatten, show
 
 STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
@@ -51,13 +52,13 @@ def _render_change(change: Mapping[str, Any], console: Console) -> None:
         header += f" [dim]— {escape(change['reason'])}[/dim]"
     console.print(header)
     if action == "create":
-        for path, value in _flatten(change["after"] or {}):
-            console.print(f"        {escape(path)}: {escape(_show(value))}")
+        for path, value in flatten(change["after"] or {}):
+            console.print(f"        {escape(path)}: {escape(show(value))}")
     elif action in ("update", "replace"):
         for field in change["fields"]:
             mark = "  [magenta]# forces replacement[/magenta]" if field["forces_replace"] else ""
-            console.print(f"        {escape(field['path'])}: {escape(_show(field['before']))} → "
-                          f"{escape(_show(field['after']))}{mark}")
+            console.print(f"        {escape(field['path'])}: {escape(show(field['before']))} → "
+                          f"{escape(show(field['after']))}{mark}")
     for note in change.get("notes", ()):
         if action != "replace":  # replace notes are repeated as warnings at the end
             console.print(f"        [yellow]note:[/yellow] {escape(note)}")
@@ -73,29 +74,3 @@ def _render_cost(cost: Mapping[str, Any], console: Console) -> None:
     for total in cost_text.totals(cost):
         console.print(f"  {escape(total)}")
     console.print()
-
-
-def _flatten(value: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    rows: list[tuple[str, Any]] = []
-    for key, item in value.items():
-        if isinstance(item, Mapping) and item:
-            rows.extend(_flatten(item, f"{prefix}{key}."))
-        elif item is not None and item != {} and item != []:
-            rows.append((f"{prefix}{key}", item))
-    return rows
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) if not isinstance(v, Mapping) else _inline(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return _inline(value)
-    return str(value)
-
-
-def _inline(value: Mapping[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"

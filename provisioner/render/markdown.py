@@ -22,6 +22,7 @@ from collections import defaultdict
 from typing import Any, Iterable, Mapping
 
 from provisioner.render import cost as cost_text
+from provisioner.render.values import flatten, show
 
 GITHUB_COMMENT_LIMIT = 65_536
 SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
@@ -262,11 +263,11 @@ def _fields(change: Mapping[str, Any]) -> str:
     """What changes, as `path: before → after` (creates: the main properties)."""
     action = change["action"]
     if action == "create":
-        pairs = [f"{md(path)}: {md(_show(value))}" for path, value in _flatten(change.get("after") or {})]
+        pairs = [f"{md(path)}: {md(show(value))}" for path, value in flatten(change.get("after") or {})]
     elif action == "delete":
         return md(change.get("reason") or "")
     else:
-        pairs = [f"{md(f['path'])}: {md(_show(f['before']))} → {md(_show(f['after']))}"
+        pairs = [f"{md(f['path'])}: {md(show(f['before']))} → {md(show(f['after']))}"
                  + (" **(forces replacement)**" if f.get("forces_replace") else "") for f in change["fields"]]
     text = "<br>".join(pairs)
     if len(text) > 4 * CELL_LIMIT:
@@ -274,27 +275,6 @@ def _fields(change: Mapping[str, Any]) -> str:
         text = cut[:cut.rfind("<br>")] + "<br>…" if "<br>" in cut else md("…")
     return text
 
-
-def _flatten(value: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    rows: list[tuple[str, Any]] = []
-    for key, item in value.items():
-        if isinstance(item, Mapping) and item:
-            rows.extend(_flatten(item, f"{prefix}{key}."))
-        elif item is not None and item != {} and item != []:
-            rows.append((f"{prefix}{key}", item))
-    return rows
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
-    return str(value)
 
 
 # --- size ---------------------------------------------------------------------------------

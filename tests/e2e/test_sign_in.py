@@ -4,7 +4,8 @@ ARM checks them. No emulator credential code is on this path."""
 from __future__ import annotations
 
 import pytest
-from apply_helpers import EAST, SUBSCRIPTION, base_spec
+import yaml
+from apply_helpers import EAST, base_spec
 
 from provisioner.cli.app import run
 from provisioner.emulator import Emulator
@@ -23,8 +24,6 @@ def azure(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     spec = base_spec(EAST)
     spec.pop("key_vault")
-    import yaml
-
     (tmp_path / "deployments.yaml").write_text(yaml.safe_dump(spec))
     with Emulator() as emulator:
         yield emulator
