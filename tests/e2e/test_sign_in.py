@@ -36,10 +36,6 @@ def _provision(capsys, *argv: str):
     return code, captured.out + captured.err
 
 
-def _signed_in_requests(emulator) -> int:
-    return emulator.control.requests()["counts"].get("POST /{tenant}/oauth2/v2.0/token", 0)
-
-
 def test_apply_with_a_service_principal_from_the_environment(azure, monkeypatch, capsys):
     principal = azure.control.add_service_principal(display_name="ci")
     for name, value in azure.environment(principal).items():
