@@ -155,6 +155,7 @@ class _BoundedComposer(Composer):
         self._nodes = 0  # values read so far, aliases expanded
         self._extent: dict[Node, tuple[int, int]] = {}  # anchored node -> (values, levels) in it
         self._tags: dict[tuple[str, Any], str] = {}
+        self.read_differently = False  # a tag, an empty value or " ?" in plain text was read (see _compose)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         event = self.peek_event()
@@ -165,6 +166,9 @@ class _BoundedComposer(Composer):
             values, levels = self._extent[node]
             self._count(values, self._depth + levels, event.start_mark)
             return node
+        if event.tag is not None or (event.__class__ is ScalarEvent and not event.style
+                                     and (not event.value or " ?" in event.value)):
+            self.read_differently = True
         anchor = event.anchor
         if anchor is not None and anchor in self.anchors:
             raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence",
@@ -262,13 +266,25 @@ PARSER = "libyaml" if "libyaml" in PARSERS else "python"  # the one load_text us
 
 
 def _compose(text: str) -> Node | None:
-    """The document's node tree; a syntax error is always worded by PyYAML's parser."""
-    try:
-        return _compose_with(PARSERS[PARSER], text)
-    except yaml.YAMLError:
-        if PARSER == "python":
-            raise
-    return _compose_with(PARSERS["python"], text)  # raises the same error in PyYAML's words
+    """The document's node tree, the same whichever parser builds it.
+
+    libyaml and PyYAML read a few things differently: tabs and " ?" inside
+    plain text and some odd tags (libyaml accepts them), the position of an
+    empty value in a flow mapping, and which errors they find first. So
+    libyaml's tree is used only when it read the text cleanly and without any
+    of these; otherwise PyYAML's parser reads it again and has the last word.
+    """
+    if PARSER == "libyaml" and "\t" not in text:
+        loader = PARSERS["libyaml"](text)
+        try:
+            root = loader.get_single_node()
+            if not loader.read_differently:
+                return root
+        except (yaml.YAMLError, _TooLarge):
+            pass
+        finally:
+            loader.dispose()
+    return _compose_with(PARSERS["python"], text)
 
 
 def _compose_with(parser: type, text: str) -> Node | None:
@@ -379,7 +395,7 @@ class _NodeReader:
             return node.value
         try:
             return self._constructor.construct_object(node)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError) as exc:  # `!!int x` fails inside PyYAML with a ValueError
             self._report(node, path, f"cannot read this value: {getattr(exc, 'problem', exc)}")
             return None
 
@@ -412,7 +428,8 @@ class _NodeReader:
 def _key_problem(key: str) -> str | None:
     """Keys become names and field paths in one-line messages: printable and of sane length."""
     if len(key) > MAX_KEY:
-        return f"the key {shown(key)} has {len(key)} characters; no key in a spec needs more than {MAX_KEY}"
+        return (f"the key {shown(key)} has {len(key)} characters; keys have at most {MAX_KEY}"
+                " (Azure's limit for tag names, the longest)")
     if not is_printable(key):
         return f"the key {shown(key)} contains a control character or line break; keys are printable text"
     return None

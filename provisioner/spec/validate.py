@@ -222,6 +222,8 @@ def _secret_names(spec: Spec) -> Iterator[Diagnostic]:
             )
             continue
         for account in spec.accounts:
+            if names.problem("account", account.name) is not None:
+                continue  # reported at the name
             secret = template.replace("{account}", account.name)
             if names.problem("secret", secret) is not None:
                 yield spec.source.diagnostic(
