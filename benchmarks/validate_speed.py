@@ -4,15 +4,21 @@ Writes a spec of DEPLOYMENTS deployments (100 per account, one flow mapping per
 deployment with a version, a capacity and a content filter; a shared
 content filter with a blocklist)
 and times `provision validate` on it in a fresh process, REPEAT times, printing
-the best and the median wall time. `--profile` also prints where the time goes
-inside one in-process run (cProfile, top 15 by cumulative time).
+the best and the median wall time, and the best time of `provisioner.spec.load`
+in this process (the same work without the interpreter's start and imports).
+`--baseline DIR` also times the `provisioner` package found in DIR (a checkout of
+an older commit, e.g. `git archive <commit> provisioner | tar -x -C DIR`), the
+two interleaved so that a busy machine affects both alike. `--profile` prints
+where the time goes inside one in-process load (cProfile, top 15).
 
-    python benchmarks/validate_speed.py [--deployments 1000 10000] [--repeat 5] [--profile]
+    python benchmarks/validate_speed.py [--deployments 1000 10000] [--repeat 5]
+                                        [--baseline DIR] [--profile]
 """
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import statistics
 import subprocess
@@ -20,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from provisioner.spec import load
 
 PER_ACCOUNT = 100
 
@@ -55,21 +63,29 @@ def write_spec(path: Path, deployments: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def time_cli(spec: Path, repeat: int) -> list[float]:
-    times = []
+def time_cli(spec: Path, package_dir: str | None = None) -> float:
+    """One `provision validate` in a fresh process, run from the spec's directory so that only
+    `package_dir` (or the installed provisioner) can be imported."""
+    env = dict(os.environ, PYTHONPATH=package_dir) if package_dir else None
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "provisioner.cli.app", "validate", str(spec)],
+                            capture_output=True, text=True, cwd=spec.parent, env=env)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"validate failed:\n{result.stderr[:2000]}")
+    return elapsed
+
+
+def time_load(spec: Path, repeat: int) -> float:
+    best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "provisioner.cli.app", "validate", str(spec)],
-                                capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        if result.returncode != 0:
-            raise SystemExit(f"validate failed:\n{result.stderr[:2000]}")
-    return times
+        load(spec)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def profile(spec: Path) -> None:
-    from provisioner.spec import load
-
     profiler = cProfile.Profile()
     profiler.enable()
     load(spec)
@@ -77,20 +93,30 @@ def profile(spec: Path) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(15)
 
 
+def summary(times: list[float]) -> str:
+    return f"best {min(times):.2f} s, median {statistics.median(times):.2f} s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployments", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", help="a directory holding an older provisioner package")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.deployments:
             spec = Path(tmp) / f"spec-{count}.yaml"
             write_spec(spec, count)
-            times = time_cli(spec, args.repeat)
-            size = spec.stat().st_size
-            print(f"{count:>6} deployments ({size / 1024:.0f} KiB): best {min(times):.2f} s, "
-                  f"median {statistics.median(times):.2f} s over {args.repeat} runs")
+            current, baseline = [], []
+            for _ in range(args.repeat):
+                current.append(time_cli(spec))
+                if args.baseline:
+                    baseline.append(time_cli(spec, str(Path(args.baseline).resolve())))
+            print(f"{count:>6} deployments ({spec.stat().st_size / 1024:.0f} KiB), {args.repeat} runs:")
+            print(f"    provision validate: {summary(current)}; load() in process: best {time_load(spec, 3):.2f} s")
+            if args.baseline:
+                print(f"    baseline validate:  {summary(baseline)}")
             if args.profile:
                 profile(spec)
 

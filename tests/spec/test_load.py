@@ -154,3 +154,14 @@ def test_warnings_do_not_stop_loading():
     (warning,) = spec.warnings
     assert (warning.severity, warning.line, warning.path) == ("warning", 13, "content_filters.unused")
     assert "used by no deployment" in warning.message
+
+
+def test_the_cycle_collector_is_back_on_after_loading():
+    import gc
+
+    assert gc.isenabled()
+    load_from_text(spec_text())
+    assert gc.isenabled()
+    with pytest.raises(SpecError):
+        load_from_text("version: [")
+    assert gc.isenabled()
