@@ -1,11 +1,11 @@
 """Azure's naming and tag rules, as pure functions.
 
-Every name provision sends to Azure passes `problem(kind, name)` first: at
-`provision validate` (for diagnostics) and again just before a request is made
-(a last guard). Names that become URL path segments are checked against a
-whitelist, so no name that passes can address another resource: none is `.`
-or `..`, none holds `/`, `\\`, `?`, `#`, `%`, a control character or
-surrounding whitespace, and none is longer than its rule allows.
+`provision validate` checks every name in a spec with `problem(kind, name)`;
+being pure, it also serves as a last guard just before a request is sent.
+Names that become URL path segments are checked against a whitelist, so no
+name that passes can address another resource: none is `.` or `..`, none
+holds `/`, `\\`, `?`, `#`, `%`, a control character or surrounding
+whitespace, and none is longer than its rule allows.
 
 Sources, cited next to each rule:
   [NAMES] learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
@@ -21,7 +21,6 @@ Sources, cited next to each rule:
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -63,7 +62,8 @@ _ALNUM_HYPHEN_ENDS = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 # child ("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"); not ending with a period because some HTTP stacks drop
 # trailing periods from path segments (`a.` would then address `a`).
 _CHILD = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?"
-_CHILD_WORDS = "letters, digits, hyphens, underscores and periods, starting with a letter or digit and not ending with a period"
+_CHILD_WORDS = ("letters, digits, hyphens, underscores and periods, starting with a letter or digit and not"
+                " ending with a period")
 
 RULES: dict[str, Rule] = {
     # [NAMES] Microsoft.CognitiveServices accounts: 2-64, "Alphanumerics and hyphens. Start and end
@@ -79,7 +79,8 @@ RULES: dict[str, Rule] = {
     # [ARM] ResourceGroupNameParameter: 1-90, "^[-\w\._\(\)]+$"; [NAMES] Microsoft.Resources
     # resourcegroups: "Can't end with period."
     "resource_group": Rule("a resource group name", re.compile(r"[-\w.()]*[-\w()]"), 1, 90,
-                           "use 1-90 letters, digits, hyphens, underscores, periods and parentheses, not ending with a period"),
+                           "use 1-90 letters, digits, hyphens, underscores, periods and parentheses,"
+                           " not ending with a period"),
     # [CS] deploymentNameParameter has no pattern; the pattern of its siblings. Length: Azure answers
     # "Resource name can only include alphanumeric characters, underscores and hyphens" for a `/`
     # (8monkey-ai/hebo-platform#489) and "Account name only allows 2 to 64 characters" for accounts
@@ -97,9 +98,11 @@ RULES: dict[str, Rule] = {
     # [NAMES] Microsoft.KeyVault vaults: 3-24, "Alphanumerics and hyphens. Start with letter. End with
     # letter or digit. Can't contain consecutive hyphens."; [KV] vaultName "^[a-zA-Z0-9-]{3,24}$".
     "key_vault": Rule("a Key Vault name", re.compile(r"(?!.*--)[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?"), 3, 24,
-                      "use 3-24 letters, digits and single hyphens, starting with a letter and ending with a letter or digit"),
+                      "use 3-24 letters, digits and single hyphens, starting with a letter and ending with a"
+                      " letter or digit"),
     # [KV] secretName "^[a-zA-Z0-9-]{1,127}$"; [NAMES] vaults / secrets: 1-127, "Alphanumerics and hyphens."
-    "secret": Rule("a Key Vault secret name", re.compile(r"[A-Za-z0-9-]+"), 1, 127, "use 1-127 letters, digits and hyphens"),
+    "secret": Rule("a Key Vault secret name", re.compile(r"[A-Za-z0-9-]+"), 1, 127,
+                   "use 1-127 letters, digits and hyphens"),
     # [ARM] SubscriptionIdParameter: "The value must be an UUID."
     "subscription": Rule("a subscription id", re.compile(
         r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"), 36, 36,
@@ -111,7 +114,8 @@ RULES: dict[str, Rule] = {
     # a tag value of at most 256 characters [TAGS]; printable, without surrounding spaces, because
     # ownership compares it exactly.
     "spec_name": Rule("a spec name", re.compile(r"\S(?:.*\S)?"), 1, MAX_TAG_VALUE,
-                      "use 1-256 printable characters without leading or trailing spaces (it becomes the provision-spec tag value)",
+                      "use 1-256 printable characters without leading or trailing spaces (it becomes the"
+                      " provision-spec tag value)",
                       in_path=False),
 }
 
@@ -163,19 +167,17 @@ def tag_count_problem(tags: Mapping[str, str]) -> str | None:
 
 
 def shown(text: str, limit: int = 40) -> str:
-    """`text` quoted for a one-line message: control characters escaped, long text shortened."""
-    escaped = "".join(_escape(c) for c in text[: limit + 1])
-    if len(text) > limit:
-        escaped = "".join(_escape(c) for c in text[:limit]) + "…"
-    return f"'{escaped}'"
+    """`text` quoted for a one-line message: what is not printable escaped, long text shortened."""
+    escaped = "".join(_escape(c) for c in text[:limit])
+    return f"'{escaped}…'" if len(text) > limit else f"'{escaped}'"
 
 
 def _escape(character: str) -> str:
+    if character.isprintable():
+        return character
     if character in "\n\r\t":
         return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[character]
-    if unicodedata.category(character) in ("Cc", "Cf", "Zl", "Zp"):
-        return f"\\u{ord(character):04x}" if ord(character) > 0xFF else f"\\x{ord(character):02x}"
-    return character
+    return f"\\u{ord(character):04x}" if ord(character) > 0xFF else f"\\x{ord(character):02x}"
 
 
 def is_printable(text: str) -> bool:

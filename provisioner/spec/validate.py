@@ -10,11 +10,14 @@ from provisioner.model.resources import OWNER_TAG, SPEC_TAG
 from provisioner.spec.loader import did_you_mean
 from provisioner.spec.schema import (
     BUILT_IN_POLICY_PREFIX,
+    Account,
     DEFAULT_SCOPE,
     DEFAULT_TYPE,
     SKU_BY_TYPE_AND_SCOPE,
     CapacityRange,
+    Defaults,
     Deployment,
+    KeyVault,
     Path,
     RegexItem,
     Spec,
@@ -47,7 +50,7 @@ def _accounts(spec: Spec) -> Iterator[Diagnostic]:
         first = first_index.setdefault(name.lower(), index)
         if first != index:
             yield spec.source.diagnostic(
-                path + ("name",), f"duplicate account name '{name}' (first at {_where(spec, ('accounts', first))})"
+                path + ("name",), f"duplicate account name {shown(name)} (first at {_where(spec, ('accounts', first))})"
             )
         placement = {
             "subscription": spec.subscription_of(account),
@@ -57,7 +60,8 @@ def _accounts(spec: Spec) -> Iterator[Diagnostic]:
         for field, value in placement.items():
             if not value:
                 yield spec.source.diagnostic(
-                    path, f"account '{name}' has no {field}: set defaults.{field} or {format_path(path + (field,))}"
+                    path,
+                    f"account {shown(name)} has no {field}: set defaults.{field} or {format_path(path + (field,))}",
                 )
 
 
@@ -72,7 +76,7 @@ def _deployments(spec: Spec) -> Iterator[Diagnostic]:
                 first_path = ("accounts", account_index, "deployments", first)
                 yield spec.source.diagnostic(
                     path + ("name",),
-                    f"duplicate deployment name '{deployment.name}' in account '{account.name}'"
+                    f"duplicate deployment name {shown(deployment.name)} in account {shown(account.name)}"
                     f" (first at {_where(spec, first_path)})",
                 )
             yield from _sku(spec, path, deployment)
@@ -107,7 +111,7 @@ def _content_filter_reference(spec: Spec, path: Path, name: str | None) -> Itera
     defined = list(spec.content_filters)
     yield spec.source.diagnostic(
         path + ("content_filter",),
-        f"content filter '{name}' is not defined: define it under content_filters"
+        f"content filter {shown(name)} is not defined: define it under content_filters"
         f" or use a built-in policy ({BUILT_IN_POLICY_PREFIX}DefaultV2, {BUILT_IN_POLICY_PREFIX}Default)"
         + did_you_mean(name, defined),
     )
@@ -129,9 +133,14 @@ def _spillover(
             for other in spec.accounts
             if other.name != account and any(d.name == target for d in other.deployments)
         ]
-        detail = f" ('{target}' is on account '{elsewhere[0]}')" if elsewhere else did_you_mean(target, list(by_name))
+        if elsewhere:
+            detail = f" ({shown(target)} is on account {shown(elsewhere[0])})"
+        else:
+            detail = did_you_mean(target, list(by_name))
         yield spec.source.diagnostic(
-            here, f"spillover must name a deployment on the same account; account '{account}' has no '{target}'{detail}"
+            here,
+            f"spillover must name a deployment on the same account; account {shown(account)} has no {shown(target)}"
+            + detail,
         )
         return
     chain = [name, target]
@@ -159,13 +168,13 @@ def _content_filters(spec: Spec) -> Iterator[Diagnostic]:
             if blocklist not in spec.blocklists:
                 yield spec.source.diagnostic(
                     path + ("blocklists", index),
-                    f"blocklist '{blocklist}' is not defined under blocklists"
+                    f"blocklist {shown(blocklist)} is not defined under blocklists"
                     + did_you_mean(blocklist, list(spec.blocklists)),
                 )
         if name not in used:
             yield spec.source.diagnostic(
                 path,
-                f"content filter '{name}' is used by no deployment, so it is not created",
+                f"content filter {shown(name)} is used by no deployment, so it is not created",
                 severity="warning",
                 at_key=True,
             )
@@ -177,7 +186,7 @@ def _unused_blocklists(spec: Spec) -> Iterator[Diagnostic]:
         if name not in used:
             yield spec.source.diagnostic(
                 ("blocklists", name),
-                f"blocklist '{name}' is used by no content filter, so it is not created",
+                f"blocklist {shown(name)} is used by no content filter, so it is not created",
                 severity="warning",
                 at_key=True,
             )
@@ -232,7 +241,7 @@ def _secret_names(spec: Spec) -> Iterator[Diagnostic]:
                     f" Key Vault secret names {names.RULES['secret'].rule}",
                 )
                 break
-            holder = f"the {what} of account '{account.name}'"
+            holder = f"the {what} of account {shown(account.name)}"
             earlier = first.setdefault(secret.lower(), holder)
             if earlier != holder:
                 yield spec.source.diagnostic(
@@ -243,35 +252,7 @@ def _secret_names(spec: Spec) -> Iterator[Diagnostic]:
 
 def _names(spec: Spec) -> Iterator[Diagnostic]:
     """Every name the spec holds follows Azure's rules (see provisioner.model.names)."""
-    checked: list[tuple[str, Path, str | None, bool]] = [("spec_name", ("name",), spec.name, False)]
-    checked += _placement_names(("defaults",), spec.defaults)
-    if spec.key_vault is not None:
-        checked.append(("key_vault", ("key_vault", "name"), spec.key_vault.name, False))
-        checked += _placement_names(("key_vault",), spec.key_vault)
-    for name, content_filter in spec.content_filters.items():
-        path: Path = ("content_filters", name)
-        if not is_built_in_policy(name):  # reported by _content_filters
-            checked.append(("rai_policy", path, name, True))
-        checked.append(("rai_policy", path + ("base",), content_filter.base, False))
-    for name, blocklist in spec.blocklists.items():
-        checked.append(("blocklist", ("blocklists", name), name, True))
-        for index, item in enumerate(blocklist.items):
-            item_path: Path = ("blocklists", name, "items", index)
-            if isinstance(item, RegexItem):
-                checked.append(("blocklist_item", item_path + ("regex",), item.regex, False))
-            else:
-                checked.append(("blocklist_item", item_path, item, False))
-    for index, account in enumerate(spec.accounts):
-        path = ("accounts", index)
-        checked.append(("account", path + ("name",), account.name, False))
-        checked.append(("custom_subdomain", path + ("custom_subdomain",), account.custom_subdomain, False))
-        checked += _placement_names(path, account)
-        for deployment_index, deployment in enumerate(account.deployments):
-            deployment_path = path + ("deployments", deployment_index)
-            checked.append(("deployment", deployment_path + ("name",), deployment.name, False))
-            if deployment.content_filter and is_built_in_policy(deployment.content_filter):
-                checked.append(("rai_policy", deployment_path + ("content_filter",), deployment.content_filter, False))
-    for kind, path, value, at_key in checked:
+    for kind, path, value, at_key in _every_name(spec):
         if value is not None and (message := names.problem(kind, value)) is not None:
             yield spec.source.diagnostic(path, message, at_key=at_key)
     yield from _default_subdomains(spec)
@@ -283,13 +264,43 @@ def _names(spec: Spec) -> Iterator[Diagnostic]:
             )
 
 
-def _placement_names(path: Path, holder: object) -> list[tuple[str, Path, str | None, bool]]:
-    """The subscription, resource group and location `holder` sets itself (empty ones are reported elsewhere)."""
-    return [
-        (kind, path + (field,), getattr(holder, field) or None, False)
-        for kind, field in (("subscription", "subscription"), ("resource_group", "resource_group"),
-                            ("location", "location"))
-    ]
+Named = tuple[str, Path, "str | None", bool]  # kind of name, where, the name, written as a mapping key
+
+
+def _every_name(spec: Spec) -> Iterator[Named]:
+    yield "spec_name", ("name",), spec.name, False
+    yield from _placement_names(("defaults",), spec.defaults)
+    if spec.key_vault is not None:
+        yield "key_vault", ("key_vault", "name"), spec.key_vault.name, False
+        yield from _placement_names(("key_vault",), spec.key_vault)
+    for name, content_filter in spec.content_filters.items():
+        if not is_built_in_policy(name):  # reported by _content_filters
+            yield "rai_policy", ("content_filters", name), name, True
+        yield "rai_policy", ("content_filters", name, "base"), content_filter.base, False
+    for name, blocklist in spec.blocklists.items():
+        yield "blocklist", ("blocklists", name), name, True
+        for index, item in enumerate(blocklist.items):
+            if isinstance(item, RegexItem):
+                yield "blocklist_item", ("blocklists", name, "items", index, "regex"), item.regex, False
+            else:
+                yield "blocklist_item", ("blocklists", name, "items", index), item, False
+    for index, account in enumerate(spec.accounts):
+        path: Path = ("accounts", index)
+        yield "account", path + ("name",), account.name, False
+        yield "custom_subdomain", path + ("custom_subdomain",), account.custom_subdomain, False
+        yield from _placement_names(path, account)
+        for deployment_index, deployment in enumerate(account.deployments):
+            deployment_path = path + ("deployments", deployment_index)
+            yield "deployment", deployment_path + ("name",), deployment.name, False
+            if deployment.content_filter and is_built_in_policy(deployment.content_filter):
+                yield "rai_policy", deployment_path + ("content_filter",), deployment.content_filter, False
+
+
+def _placement_names(path: Path, holder: Defaults | KeyVault | Account) -> list[Named]:
+    """The subscription, resource group and location `holder` sets itself (empty ones are reported elsewhere);
+    each field is named like its kind of name."""
+    return [(field, path + (field,), getattr(holder, field) or None, False)
+            for field in ("subscription", "resource_group", "location")]
 
 
 def _default_subdomains(spec: Spec) -> Iterator[Diagnostic]:
@@ -332,7 +343,7 @@ def _tag_map(
     for name, value in tags.items():
         here = path + (name,)
         if name.lower() in (reserved.lower() for reserved in PROVISION_TAGS):
-            yield spec.source.diagnostic(here, f"tag '{name}' is set by provision itself", at_key=True)
+            yield spec.source.diagnostic(here, f"tag {shown(name)} is set by provision itself", at_key=True)
             continue
         if (message := names.tag_name_problem(name)) is not None:
             yield spec.source.diagnostic(here, message, at_key=True)
