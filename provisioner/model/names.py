@@ -3,9 +3,9 @@
 `provision validate` checks every name in a spec with `problem(kind, name)`;
 being pure, it also serves as a last guard just before a request is sent.
 Names that become URL path segments are checked against a whitelist, so no
-name that passes can address another resource: none is `.` or `..`, none
-holds `/`, `\\`, `?`, `#`, `%`, a control character or surrounding
-whitespace, and none is longer than its rule allows.
+name that passes can address another resource: none is `.` or `..` or ends
+with a period, none holds `/`, `\\`, `?`, `#`, `%`, a control character or
+surrounding whitespace, and none is longer than its rule allows.
 
 Sources, cited next to each rule:
   [NAMES] learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
@@ -59,8 +59,7 @@ class Rule:
 
 _ALNUM_HYPHEN_ENDS = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 # Children of an account: the pattern [CS] gives raiPolicyName, raiBlocklistName and every other
-# child ("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"); not ending with a period because some HTTP stacks drop
-# trailing periods from path segments (`a.` would then address `a`).
+# child ("^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"), not ending with a period (see path_segment_problem).
 _CHILD = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?"
 _CHILD_WORDS = ("letters, digits, hyphens, underscores and periods, starting with a letter or digit and not"
                 " ending with a period")
@@ -128,10 +127,27 @@ def problem(kind: str, name: str) -> str | None:
     if len(name) > rule.max_length:
         return (f"{shown(name)} is not valid as {rule.what}: it has {len(name)} characters,"
                 f" Azure allows at most {rule.max_length}")
-    unsafe = rule.in_path and (_ADDRESS_CHANGING.search(name) or name in (".", ".."))
+    unsafe = rule.in_path and path_segment_problem(name) is not None
     unprintable = rule.printable and not is_printable(name)
     if len(name) < rule.min_length or unsafe or unprintable or not rule.pattern.fullmatch(name):
         return f"{shown(name)} is not valid as {rule.what}: {rule.rule}"
+    return None
+
+
+def path_segment_problem(name: str) -> str | None:
+    """Why `name`, put into a URL path as one segment, would not address exactly itself; None if it would.
+
+    Only safety, not Azure's style rules: for names read back from Azure, which
+    may predate today's rules, before they go into a request of their own.
+    """
+    if not name or name in (".", ".."):
+        return f"{shown(name)} is not a name: it would address the resource above (dot segments are removed)"
+    if name.endswith("."):  # some HTTP stacks drop a trailing period: `a.` would address `a`
+        return f"{shown(name)} ends with a period, which some servers drop from a URL"
+    if (found := _ADDRESS_CHANGING.search(name)) is not None:
+        return f"{shown(name)} contains {shown(found.group())}, which would change the address of the request"
+    if not is_printable(name) or name != name.strip():
+        return f"{shown(name)} has unprintable characters or surrounding spaces"
     return None
 
 

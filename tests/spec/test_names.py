@@ -29,6 +29,7 @@ HOSTILE = {
     "10000-characters": "a" * 10000,
     "empty": "",
     "dot-dot-slash": "../accounts",
+    "trailing-period": "ab.",
 }
 IN_PATH = [kind for kind, rule in RULES.items() if rule.in_path]
 
@@ -130,6 +131,7 @@ def _addresses_only_itself(name: str) -> bool:
         and urllib.parse.unquote(name) == name  # nothing to decode
         and urllib.parse.urlsplit(f"https://h{path}").path == path  # no ? or # to cut it short
         and "\\" not in name  # some servers read it as /
+        and not name.endswith(".")  # some servers drop a trailing period
         and name == name.strip() and name.isprintable()
     )
 
@@ -151,6 +153,24 @@ def test_no_name_that_passes_can_address_another_resource(kind):
             passed += 1
             assert _addresses_only_itself(name), (kind, name)
     assert passed > 0  # the alphabet does produce valid names: the assertion above was exercised
+
+
+@pytest.mark.parametrize("name", HOSTILE.values(), ids=HOSTILE.keys())
+def test_path_segment_problem_refuses_every_hostile_name(name):
+    if name in ("a" * 10000,):
+        assert names.path_segment_problem(name) is None  # long but harmless: only safety is checked here
+    else:
+        assert names.path_segment_problem(name) is not None
+
+
+def test_path_segment_problem_accepts_names_azure_may_hold():
+    for name in ("a", "gpt-4.1", "Über_(1)", "x" * 300, "~tilde"):
+        assert names.path_segment_problem(name) is None
+        assert _addresses_only_itself(name)
+    assert names.path_segment_problem("..") == "'..' is not a name: it would address the resource above (dot" \
+                                               " segments are removed)"
+    assert names.path_segment_problem("a%2Fb") == "'a%2Fb' contains '%', which would change the address of the request"
+    assert names.path_segment_problem("a.") == "'a.' ends with a period, which some servers drop from a URL"
 
 
 def test_problem_never_raises_on_non_text():
