@@ -9,10 +9,12 @@ in this process (the same work without the interpreter's start and imports).
 `--baseline DIR` also times the `provisioner` package found in DIR (a checkout of
 an older commit, e.g. `git archive <commit> provisioner | tar -x -C DIR`), the
 two interleaved so that a busy machine affects both alike. `--profile` prints
-where the time goes inside one in-process load (cProfile, top 15).
+where the time goes inside one in-process load (cProfile, top 15). `--hostile`
+times how long each parser takes to refuse an alias bomb, 100,000 nested
+brackets and a 2 MB file.
 
     python benchmarks/validate_speed.py [--deployments 1000 10000] [--repeat 5]
-                                        [--baseline DIR] [--profile]
+                                        [--baseline DIR] [--profile] [--hostile]
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from provisioner.spec import load
+from provisioner.errors import SpecError
+from provisioner.spec import load, load_from_text, loader
 
 PER_ACCOUNT = 100
 
@@ -93,17 +96,44 @@ def profile(spec: Path) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(15)
 
 
+HOSTILE = {
+    "alias bomb (1.2 KB)": "version: 1\n" + 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+        f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]\n" for previous, name in zip("abcdefgh", "bcdefghi")),
+    "100,000 nested brackets": "[" * 100_000 + "]" * 100_000,
+    "2 MB file": "version: 1\n" + ("# " + "x" * 97 + "\n") * 20_000,
+}
+
+
+def time_hostile(repeat: int) -> None:
+    for parser in loader.PARSERS:
+        loader.PARSER = parser
+        for name, text in HOSTILE.items():
+            best = float("inf")
+            for _ in range(repeat):
+                start = time.perf_counter()
+                try:
+                    load_from_text(text, "hostile.yaml")
+                except SpecError as error:
+                    message = str(error.diagnostics[0])
+                best = min(best, time.perf_counter() - start)
+            print(f"    {parser:7} {name:24} {best * 1000:7.1f} ms  {message[:70]}")
+
+
 def summary(times: list[float]) -> str:
     return f"best {min(times):.2f} s, median {statistics.median(times):.2f} s"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deployments", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--deployments", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--baseline", help="a directory holding an older provisioner package")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--hostile", action="store_true")
     args = parser.parse_args()
+    if args.hostile:
+        print("hostile input, best of", args.repeat)
+        time_hostile(args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.deployments:
             spec = Path(tmp) / f"spec-{count}.yaml"
