@@ -17,7 +17,6 @@ Tags we write are merged over the live ones, so tags added outside the spec stay
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -29,16 +28,13 @@ from provisioner.azure import retry
 from provisioner.azure.clients import Clients
 from provisioner.azure.polling import ResumingPolling, get_json
 from provisioner.errors import PermanentError, TransientError
-from provisioner.model import rest
+from provisioner.model import names, rest
 from provisioner.model.resources import ADDRESS_SEGMENT, Kind, owner_of
 from provisioner.plan.differ import differences
 from provisioner.plan.model import Action, Change
 
 COGNITIVE = "/providers/Microsoft.CognitiveServices/accounts/"
 TERMINAL = {"succeeded", "failed", "canceled", "disabled", "deleted"}
-# A last guard below the spec's own validation: no name may ever address another resource
-# (the HTTP stack resolves "." and ".." segments; "/", "?", "#", "%" change the path).
-UNSAFE_NAME = re.compile(r"^\.{1,2}$|[/\\?#%\x00-\x1f\x7f]|^\s|\s$")
 
 
 class ChangedSinceThePlan(PermanentError):
@@ -85,10 +81,9 @@ class AzureWriter:
         return ResumingPolling(first=self.first_poll_delay, sleep=self.sleep)
 
     def execute(self, change: Change, on_retry: Callable[[TransientError, int, float], None] | None = None) -> None:
-        for name in (change.name, change.scope.resource_group, change.scope.account or "x"):
-            if UNSAFE_NAME.search(name):
-                raise PermanentError(f"{change.address}: refusing the name {name!r}: it could address another "
-                                     "resource")
+        for name in filter(None, (change.name, change.scope.resource_group, change.scope.account)):
+            if (problem := names.path_segment_problem(name)) is not None:
+                raise PermanentError(f"{change.address}: refusing to send the name {names.shown(name)}: {problem}")
         step = {Kind.RESOURCE_GROUP: self._resource_group, Kind.ACCOUNT: self._account,
                 Kind.BLOCKLIST: self._blocklist, Kind.RAI_POLICY: self._rai_policy,
                 Kind.DEPLOYMENT: self._deployment}[change.kind]

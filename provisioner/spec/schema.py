@@ -128,14 +128,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
-Tags = Annotated[dict[str, str], Field(description="Azure tags (text values).")]
+Tags = Annotated[dict[str, str], Field(
+    description="Azure tags (text values): names of 1-512 characters without < > % & \\ ? /, values of at most"
+                " 256 characters; at most 46 per resource, inherited ones included."
+)]
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
 
 
 class Defaults(_Model):
     """Settings every account inherits unless it sets its own."""
 
-    subscription: str | None = Field(None, description="Azure subscription id.")
+    subscription: str | None = Field(None, description="Azure subscription id (a GUID).")
     resource_group: str | None = Field(None, description="Resource group of the accounts.")
     location: str | None = Field(None, description="Azure region, e.g. eastus2.")
     tags: Tags = {}
@@ -144,7 +147,8 @@ class Defaults(_Model):
 class KeyVault(_Model):
     """Where endpoints and keys are published after apply."""
 
-    name: str = Field(description="Name of the Key Vault (it must exist unless `create: true`).")
+    name: str = Field(description="Name of the Key Vault: 3-24 letters, digits and single hyphens, starting with a"
+                                   " letter (it must exist unless `create: true`).")
     resource_group: str | None = Field(None, description="Default: defaults.resource_group.")
     subscription: str | None = Field(None, description="Default: defaults.subscription.")
     endpoint_secret: str = Field(
@@ -220,7 +224,9 @@ BlocklistItem = _scalar_or_mapping(str, RegexItem, _is_text, "a phrase to block 
 
 class Blocklist(_Model):
     description: str = Field("", description="What the list is for.")
-    items: list[BlocklistItem] = Field([], description='Phrases to block, or {regex: "..."} for patterns.')
+    items: list[BlocklistItem] = Field(
+        [], description='Phrases to block, or {regex: "..."} for patterns: 1-1000 characters each, at most 10,000.'
+    )
 
 
 class CapacityRange(_Model):
@@ -236,7 +242,8 @@ Capacity = _scalar_or_mapping(
 
 
 class Deployment(_Model):
-    name: str = Field(description="Deployment name, unique within its account.")
+    name: str = Field(description="Deployment name, unique within its account: 2-64 letters, digits, hyphens,"
+                                  " underscores and periods, starting with a letter or digit.")
     model: str = Field(description="Model name, e.g. gpt-4o.")
     format: str = Field("OpenAI", description="Model format.")
     version: str | None = Field(None, description="Model version; omitted: the region's default version.")
@@ -270,12 +277,15 @@ class Deployment(_Model):
 
 
 class Account(_Model):
-    name: str = Field(description="Azure resource name (2-64 letters, digits, hyphens).")
+    name: str = Field(description="Azure resource name: 2-64 letters, digits and hyphens, starting and ending"
+                                  " with a letter or digit.")
     location: str | None = Field(None, description="Azure region; default: defaults.location.")
     subscription: str | None = Field(None, description="Default: defaults.subscription.")
     resource_group: str | None = Field(None, description="Default: defaults.resource_group.")
     kind: Literal["OpenAI", "AIServices"] = Field("OpenAI", description="OpenAI | AIServices.")
-    custom_subdomain: str | None = Field(None, description="Endpoint subdomain; default: the account name.")
+    custom_subdomain: str | None = Field(
+        None, description="Endpoint subdomain: 2-63 letters, digits and hyphens; default: the account name."
+    )
     public_network_access: Literal["enabled", "disabled"] = Field("enabled", description="enabled | disabled.")
     local_auth: StrictBool = Field(True, description="false disables API keys (Entra ID only).")
     prevent_destroy: StrictBool = Field(False, description="Refuse plans that would delete this account.")
@@ -296,11 +306,16 @@ class Spec(_Model):
     model_config = ConfigDict(title="provision deployments spec")
 
     version: Literal[1] = Field(description="Spec format version; must be 1.")
-    name: str | None = Field(None, description="Spec name used in ownership tags; default: the file's stem.")
+    name: str | None = Field(None, description="Spec name used in ownership tags (the provision-spec tag value, at"
+                                               " most 256 characters); default: the file's stem.")
     defaults: Defaults = Field(default_factory=Defaults)
     key_vault: KeyVault | None = None
-    content_filters: dict[str, ContentFilter] = Field({}, description="Content filters by name.")
-    blocklists: dict[str, Blocklist] = Field({}, description="Blocklists by name.")
+    content_filters: dict[str, ContentFilter] = Field(
+        {}, description="Content filters by name (1-64 letters, digits, hyphens, underscores and periods)."
+    )
+    blocklists: dict[str, Blocklist] = Field(
+        {}, description="Blocklists by name (1-64 letters, digits, hyphens, underscores and periods)."
+    )
     accounts: list[Account] = Field(description="Azure OpenAI accounts and their deployments.")
 
     _source: SourceMap = PrivateAttr(default_factory=SourceMap)

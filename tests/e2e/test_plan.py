@@ -366,7 +366,7 @@ def test_json_output_round_trips(applied, cli):
 
 # 7. bad specs never reach Azure
 
-HEAD = "version: 1\ndefaults: {subscription: s, resource_group: rg, location: eastus2}\n"
+HEAD = "version: 1\ndefaults: {subscription: 00000000-0000-0000-0000-0000000000e2, resource_group: rg, location: eastus2}\n"
 ONE = HEAD + "accounts:\n  - name: acct\n    deployments:\n"
 
 BAD_SPECS = {
@@ -419,8 +419,8 @@ BAD_SPECS = {
     "spec-version": ("version: 2\naccounts: []\n",
                      "1:10: version: this provision reads spec version 1 only, found version 2"),
     "reserved-tag": (HEAD.replace("eastus2}", "eastus2, tags: {managed-by: me}}") + "accounts: []\n",
-                     "2:75: defaults.tags.managed-by: tag 'managed-by' is set by provision itself"),
-    "no-location": ("version: 1\ndefaults: {subscription: s, resource_group: rg}\naccounts:\n  - name: acct\n",
+                     "2:110: defaults.tags.managed-by: tag 'managed-by' is set by provision itself"),
+    "no-location": ("version: 1\ndefaults: {subscription: 00000000-0000-0000-0000-0000000000e2, resource_group: rg}\naccounts:\n  - name: acct\n",
                     "4:5: accounts[0]: account 'acct' has no location"),
     "empty-file": ("", " the file is empty; a spec starts with `version: 1`"),
     "only-comments": ("# nothing here yet\n", " the file is empty; a spec starts with `version: 1`"),

@@ -11,6 +11,7 @@ import pytest
 from apply_helpers import (  # noqa: F401 - azure is a fixture
     EAST,
     GROUP,
+    SUBSCRIPTION,
     VAULT,
     azure,
     base_spec,
@@ -389,3 +390,25 @@ def test_plan_out_refuses_a_bad_destination_before_reading_azure(project, cli, o
     assert result.code == 1
     assert f"cannot save the plan to {out}: {says}" in result.err
     assert project.spec.read_text() == before  # the spec is never overwritten
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a/b", "a%2Fb", "x.", "a?b"])
+def test_the_azure_layer_never_sends_a_name_that_addresses_another_resource(azure, name):
+    """Below the spec's own name rules: whatever reaches the writer (a plan built by hand, a name read
+    back from Azure), a name that would address another resource is never sent."""
+    from provisioner.azure.clients import Clients, emulator_connection
+    from provisioner.azure.writers import AzureWriter
+    from provisioner.errors import PermanentError
+    from provisioner.model.resources import Kind, Scope
+    from provisioner.plan.model import Action, Change
+
+    clients = Clients(emulator_connection(azure.emulator.base_url, azure.emulator.ca_path,
+                                          azure.emulator.credential))
+    change = Change(Kind.DEPLOYMENT, name, Scope(SUBSCRIPTION, GROUP, EAST), Action.CREATE, None,
+                    {"model": "gpt-4o", "format": "OpenAI", "version": "2024-11-20", "sku": "GlobalStandard",
+                     "capacity": 1, "tags": {}})
+    azure.clear_requests()
+    with pytest.raises(PermanentError, match="refusing to send the name"):
+        AzureWriter(clients, owner="e2e").execute(change)
+    clients.close()
+    assert azure.control.requests()["total"] == 0
