@@ -126,11 +126,12 @@ class Workspace:
     # planning
     def plan(self, *, targets: Iterable[str] = (), destroy: bool = False, include_accounts: bool = False,
              purge: bool = False, delete_unowned: bool = False, retirement_warning_days: int = 90,
-             prices: str | Path | None = None) -> Plan:
+             prices: str | Path | None = None, adopt: bool = True) -> Plan:
         """Read live Azure and plan, with the cost of the changes at `prices` (a price file; default:
         .provision/prices.json beside the spec, else the shipped list prices). A plan that would fail in
         Azure for quota or availability raises CapacityError, whose `offered` names the regions that do
-        offer what is missing."""
+        offer what is missing. `adopt=False` (or the spec's `adopt: false`) makes declared resources that
+        exist without ownership tags a PlanError instead of adoptions."""
         from provisioner.azure.observe import offering_regions, read_observed
 
         table = pricefile.resolve(self.spec.path, Path(prices) if prices else None)  # a bad file fails first
@@ -139,7 +140,8 @@ class Workspace:
             plan = differ.make_plan(self.spec.desired, observed, spec_file=str(self.spec.path),
                                     spec_digest=self.spec.digest, destroy=destroy,
                                     include_accounts=include_accounts, purge=purge, delete_unowned=delete_unowned,
-                                    targets=targets, retirement_warning_days=retirement_warning_days)
+                                    targets=targets, retirement_warning_days=retirement_warning_days,
+                                    adopt=adopt)
         except CapacityError as exc:
             wanted = {(u.subscription, u.model_format, u.model, u.version) for u in exc.findings.unavailable}
             exc.offered = {(fmt, model, version): offering_regions(self.clients, subscription, fmt, model, version)

@@ -12,6 +12,7 @@ from provisioner.cli.options import (
     CLOUD_OPTION,
     DELETE_UNOWNED,
     EMULATOR_OPTION,
+    NO_ADOPT,
     PARALLELISM,
     RETIREMENT_OPTION,
     TARGET_OPTION,
@@ -40,6 +41,7 @@ def apply(
     auto_approve: bool = AUTO_APPROVE,
     parallelism: int = PARALLELISM,
     retirement_warning_days: int = RETIREMENT_OPTION,
+    no_adopt: bool = NO_ADOPT,
     engine: str = typer.Option("sdk", "--engine", help="sdk: provision issues each write; arm: Azure runs an "
                                                        "exported template per resource group."),
 ) -> int:
@@ -54,7 +56,7 @@ def apply(
     spec = Path(saved.spec_file) if saved is not None else source
     with workspace(spec, emulator=emulator, cloud=cloud) as ws:
         plan = ws.verified(saved) if saved is not None else planned(
-            ws, targets=target, retirement_warning_days=retirement_warning_days)
+            ws, targets=target, retirement_warning_days=retirement_warning_days, adopt=not no_adopt)
         return _carry_out(ws, plan, auto_approve=auto_approve or saved is not None, parallelism=parallelism,
                           engine=engine)
 

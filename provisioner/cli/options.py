@@ -20,6 +20,8 @@ RETIREMENT_OPTION = typer.Option(90, "--retirement-warning-days", min=0,
 AUTO_APPROVE = typer.Option(False, "--auto-approve", help="Do not ask for confirmation.")
 PARALLELISM = typer.Option(10, "--parallelism", min=1, help="Accounts worked on at once (writes within "
                                                             "one account are always one at a time).")
+NO_ADOPT = typer.Option(False, "--no-adopt", help="Fail instead of adopting declared resources that exist "
+                                                   "without ownership tags.")
 DELETE_UNOWNED = typer.Option(False, "--delete-unowned", help="With --include-accounts: delete an account even "
                                                               "when it holds resources this spec does not manage.")
 

@@ -11,6 +11,7 @@ from provisioner.cli.options import (
     CLOUD_OPTION,
     DELETE_UNOWNED,
     EMULATOR_OPTION,
+    NO_ADOPT,
     RETIREMENT_OPTION,
     SPEC_ARGUMENT,
     TARGET_OPTION,
@@ -42,6 +43,7 @@ def plan(
     purge: bool = typer.Option(False, "--purge", help="With --destroy --include-accounts: purge them too."),
     delete_unowned: bool = DELETE_UNOWNED,
     retirement_warning_days: int = RETIREMENT_OPTION,
+    no_adopt: bool = NO_ADOPT,
     prices: Optional[Path] = typer.Option(None, "--prices", metavar="FILE", dir_okay=False,
                                           help="Price table for the cost estimate (e.g. negotiated prices); "
                                                "default: .provision/prices.json beside the spec, else the "
@@ -58,7 +60,7 @@ def plan(
     with workspace(spec, emulator=emulator, cloud=cloud) as ws:
         result = planned(ws, targets=target, destroy=destroy, include_accounts=include_accounts, purge=purge,
                          delete_unowned=delete_unowned, retirement_warning_days=retirement_warning_days,
-                         prices=prices)
+                         prices=prices, adopt=not no_adopt)
     if out is not None:
         save_plan(result, out, spec=spec)
     document = result.to_dict()

@@ -22,10 +22,12 @@ class Action(str, Enum):
     REPLACE = "replace"
     DELETE = "delete"
     NOOP = "no-op"
+    # exists without ownership tags: take it over (write our tags, and any real differences)
+    ADOPT = "adopt"
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " "}[self.value]
+        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " ", "adopt": ">"}[self.value]
 
 
 @dataclass(frozen=True)

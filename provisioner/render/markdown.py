@@ -22,10 +22,12 @@ from collections import defaultdict
 from typing import Any, Iterable, Mapping
 
 from provisioner.render import cost as cost_text
+from provisioner.render.human import summary_text
 
 GITHUB_COMMENT_LIMIT = 65_536
-SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
-VERB = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
+SYMBOL = {"adopt": ">", "create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+VERB = {"adopt": "to adopt", "create": "to create", "update": "to update", "replace": "to replace",
+        "delete": "to delete"}
 OPEN_UP_TO = 30  # rows: plans this small show their tables expanded
 CELL_LIMIT = 300  # characters of one table cell
 WARNINGS_SHOWN = 50
@@ -98,9 +100,7 @@ def _title(document: Mapping[str, Any]) -> str:
 def _summary_line(document: Mapping[str, Any], pending: list) -> str:
     if not pending:
         return "**No changes.** Azure matches the spec."
-    summary = document["summary"]
-    parts = [f"{summary[action]} {VERB[action]}" for action in ("create", "update", "replace", "delete")]
-    line = f"**Plan: {', '.join(parts)}.**"
+    line = f"**Plan: {summary_text(document['summary'])}.**"
     cost = document.get("cost")
     if cost and cost["lines"]:
         currency, totals = cost["currency"], cost["totals"]
@@ -185,13 +185,15 @@ def _changes(out: "_Writer", pending: list) -> None:
     expanded = len(pending) <= OPEN_UP_TO
     tallies = {group: _tally(changes) for group, changes in groups.items()}
     if not expanded:  # a big plan: one line per account first, in case the details do not all fit
-        rows = [f"| {md(group)} | " + " | ".join(str(counts[a]) for a in VERB) + " |"
+        columns = [a for a in VERB if a != "adopt" or any(counts["adopt"] for counts in tallies.values())]
+        rows = [f"| {md(group)} | " + " | ".join(str(counts[a]) for a in columns) + " |"
                 for group, counts in tallies.items()]
-        _table(out, f"Changes per account ({len(groups)})", "| Account | + | ~ | -/+ | - |\n|---|---|---|---|---|",
+        _table(out, f"Changes per account ({len(groups)})",
+               "| Account | " + " | ".join(SYMBOL[a] for a in columns) + " |\n|---" + "|---" * len(columns) + "|",
                rows, "account", open_=True) or out.omitted("account", len(rows))
     for index, (group, changes) in enumerate(groups.items()):
         counts = tallies[group]
-        tally = ", ".join(f"{counts[a]} {VERB[a]}" for a in ("create", "update", "replace", "delete") if counts[a])
+        tally = ", ".join(f"{counts[a]} {VERB[a]}" for a in VERB if counts[a])
         rows = [f"| {SYMBOL[c['action']]} | {md(c['name'])} | {md(c['kind'].replace('_', ' '))} | "
                 f"{_fields(c)} |" for c in changes]
         written = _table(out, f"<b>{html_text(group)}</b>: {tally}", "| | Name | Kind | Changes |\n|---|---|---|---|",

@@ -42,6 +42,7 @@ def build_desired(spec: Spec, spec_name: str) -> DesiredState:
         resources=tuple(resources),
         on_soft_deleted={account.name: account.on_soft_deleted for account in spec.accounts},
         key_vault=_key_vault_target(spec),
+        adopt=spec.adopt,
     )
 
 

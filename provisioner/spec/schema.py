@@ -298,6 +298,9 @@ class Spec(_Model):
     version: Literal[1] = Field(description="Spec format version; must be 1.")
     name: str | None = Field(None, description="Spec name used in ownership tags; default: the file's stem.")
     defaults: Defaults = Field(default_factory=Defaults)
+    adopt: StrictBool = Field(
+        True, description="Take over declared resources that exist without ownership tags (shown as `adopt` in "
+                          "the plan); false makes them a plan error, as `--no-adopt` does.")
     key_vault: KeyVault | None = None
     content_filters: dict[str, ContentFilter] = Field({}, description="Content filters by name.")
     blocklists: dict[str, Blocklist] = Field({}, description="Blocklists by name.")
