@@ -236,6 +236,13 @@ class Workspace:
                                            if r.kind is Kind.DEPLOYMENT}),
             skus=skus, all_models=all_models)
 
+    def outputs(self) -> list[dict[str, Any]]:
+        """What applications need, per account of the spec (see provisioner.azure.outputs): endpoint,
+        the spec's deployments with model and version, managed identity, Key Vault secret URIs. Never keys."""
+        from provisioner.azure.outputs import read_outputs
+
+        return read_outputs(self.clients, self.spec.desired)
+
     def export(self, format: str = "arm") -> dict[str, str]:
         """The desired state as templates, one per resource group: file name -> text. Live state fills in
         what the spec leaves open (default versions, flexible capacities), as a plan does."""

@@ -26,13 +26,14 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Each command module adds its commands to `app` (one module per concern).
-    from provisioner.cli import apply, emulator, export, plan, prices, quota, validate
+    from provisioner.cli import apply, emulator, export, output, plan, prices, quota, validate
 
     validate.register(app)
     plan.register(app)
     apply.register(app)
     quota.register(app)
     export.register(app)
+    output.register(app)
     emulator.register(app)
     prices.register(app)
 
