@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from provisioner.errors import PlanStaleError, ProvisionerError
 from provisioner.model.observed import ObservedState, RegionInfo
 from provisioner.model.resources import DesiredState, Kind
-from provisioner.plan import cost, differ, planfile, pricefile
+from provisioner.plan import cost, differ, drift, planfile, pricefile
 from provisioner.plan.capacity import CapacityError
+from provisioner.plan.drift import Drift
 from provisioner.plan.model import Plan
 from provisioner.plan.planfile import check_destination, load as load_plan, save as save_plan
 from provisioner.plan.result import SUCCEEDED, ApplyResult
@@ -42,7 +43,7 @@ if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first tal
 
 UPDATED_PRICES = pricefile.UPDATED
 
-__all__ = ["ApplyResult", "CapacityError", "LoadedSpec", "Plan", "Workspace", "check_destination", "connect",
+__all__ = ["ApplyResult", "CapacityError", "Drift", "LoadedSpec", "Plan", "Workspace", "check_destination", "connect",
            "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
 
 EMULATOR_STATE = Path(".provision") / "emulator.sqlite"
@@ -150,6 +151,11 @@ class Workspace:
         plan = cost.with_cost(plan, table)
         self._made[id(plan)] = (plan, observed)
         return plan
+
+    def drift(self, *, targets: Iterable[str] = (), retirement_warning_days: int = 90) -> Drift:
+        """What changed in Azure since this spec was applied (see provisioner.plan.drift)."""
+        plan = self.plan(targets=targets, retirement_warning_days=retirement_warning_days)
+        return drift.detect(plan, self._made[id(plan)][1])
 
     def verified(self, plan: Plan) -> Plan:
         """The plan to carry out for `plan`: itself when this workspace made it; otherwise a new plan

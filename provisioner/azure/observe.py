@@ -56,7 +56,13 @@ def _observed(kind: Kind, name: str, scope: Scope, doc: dict, properties: dict) 
     resource = Resource(kind=kind, name=name, scope=scope, properties=properties)
     return ObservedResource(resource=resource, azure_id=doc.get("id", ""), etag=doc.get("etag"),
                             managed=is_managed(doc.get("tags")),
-                            provisioning_state=(doc.get("properties") or {}).get("provisioningState"))
+                            provisioning_state=(doc.get("properties") or {}).get("provisioningState"),
+                            created_at=_timestamp(doc, "createdAt"), modified_at=_timestamp(doc, "lastModifiedAt"))
+
+
+def _timestamp(doc: dict, key: str) -> str | None:
+    value = (doc.get("systemData") or {}).get(key)
+    return value if isinstance(value, str) else None
 
 
 def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int = 8) -> ObservedState:

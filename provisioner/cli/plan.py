@@ -21,6 +21,7 @@ from provisioner.cli.options import (
 from provisioner.errors import ExitCode, PlanError
 from provisioner.workspace import CapacityError, check_destination, save_plan
 from provisioner.render.capacity import render_findings
+from provisioner.render.drift import render_drift
 from provisioner.render.human import render_plan
 from provisioner.render.markdown import render_markdown
 
@@ -44,6 +45,8 @@ def plan(
     delete_unowned: bool = DELETE_UNOWNED,
     retirement_warning_days: int = RETIREMENT_OPTION,
     no_adopt: bool = NO_ADOPT,
+    drift: bool = typer.Option(False, "--drift", help="Report only what changed in Azure since the spec was "
+                                                      "applied; exit 2 on drift."),
     prices: Optional[Path] = typer.Option(None, "--prices", metavar="FILE", dir_okay=False,
                                           help="Price table for the cost estimate (e.g. negotiated prices); "
                                                "default: .provision/prices.json beside the spec, else the "
@@ -55,6 +58,12 @@ def plan(
     if (include_accounts or purge or delete_unowned) and not destroy:
         raise typer.BadParameter("--include-accounts, --purge and --delete-unowned need --destroy",
                                  param_hint="--destroy")
+    if drift:
+        return _drift(spec, emulator=emulator, cloud=cloud, targets=target, output=output,
+                      retirement_warning_days=retirement_warning_days,
+                      conflicting=[name for name, used in (("--destroy", destroy), ("-out", out is not None),
+                                                           ("--no-adopt", no_adopt), ("--prices", prices is not None),
+                                                           ("--detailed-exitcode", detailed_exitcode)) if used])
     if out is not None:
         check_destination(out, spec=spec)  # before reading Azure: a bad path fails fast
     with workspace(spec, emulator=emulator, cloud=cloud) as ws:
@@ -76,6 +85,26 @@ def plan(
     if detailed_exitcode and result.has_changes:
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def _drift(spec: Path, *, emulator: bool, cloud: str, targets: list[str], output: str,
+           retirement_warning_days: int, conflicting: list[str]) -> int:
+    if conflicting:
+        raise typer.BadParameter(f"--drift does not take {', '.join(conflicting)}", param_hint="--drift")
+    if output == "markdown":
+        raise typer.BadParameter("--drift prints text or json", param_hint="--output")
+    with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+        try:
+            report = ws.drift(targets=targets, retirement_warning_days=retirement_warning_days)
+        except CapacityError as exc:
+            render_findings(exc.findings, exc.offered, console(stderr=True))
+            raise PlanError("the spec cannot be planned against Azure as it is (see above)") from None
+    document = report.to_dict()
+    if output == "json":
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        render_drift(document, console())
+    return ExitCode.CHANGES if report.drifted else ExitCode.OK
 
 
 def planned(ws, **options):
