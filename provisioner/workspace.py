@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first tal
 UPDATED_PRICES = pricefile.UPDATED
 
 __all__ = ["ApplyResult", "CapacityError", "Drift", "LoadedSpec", "Plan", "Workspace", "check_destination", "connect",
-           "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
+           "import_spec", "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
 
 EMULATOR_STATE = Path(".provision") / "emulator.sqlite"
 ENGINES = ("sdk", "arm")
@@ -316,6 +316,24 @@ def _count_prices(table) -> int:
     tokens = sum(1 for versions in table.models.values() for families in versions.values()
                  for price in families.values() for value in (price.input, price.output) if value is not None)
     return hourly + tokens
+
+
+def import_spec(clients: Clients, *, resource_groups: Iterable[tuple[str, str]] = (),
+                account_ids: Iterable[str] = (), name: str, filename: str = "deployments.yaml") -> str:
+    """A deployments.yaml describing the accounts in these resource groups ((subscription, group)) and these
+    accounts (ARM ids), checked as `validate` checks it: planning it shows only adoptions."""
+    from provisioner.azure.observe import read_inventory
+    from provisioner.spec import load_from_text
+    from provisioner.spec.importer import write_spec
+
+    resource_groups, account_ids = list(resource_groups), list(account_ids)
+    if not resource_groups and not account_ids:
+        raise ProvisionerError("nothing to import", hint="pass --resource-group RG or --account ID")
+    source = ", ".join([f"resource group {g}" for _, g in resource_groups] + list(account_ids))
+    text = write_spec(read_inventory(clients, resource_groups=resource_groups, account_ids=account_ids),
+                      name=name, source=source)
+    load_from_text(text, filename)  # a spec we write must pass `validate` (SpecError names the problem)
+    return text
 
 
 def quota_report(clients: Clients, *, subscriptions: Iterable[str], regions: Iterable[str],

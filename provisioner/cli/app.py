@@ -26,7 +26,7 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Each command module adds its commands to `app` (one module per concern).
-    from provisioner.cli import apply, emulator, export, output, plan, prices, quota, validate
+    from provisioner.cli import apply, emulator, export, importing, output, plan, prices, quota, validate
 
     validate.register(app)
     plan.register(app)
@@ -34,6 +34,7 @@ def _register_commands() -> None:
     quota.register(app)
     export.register(app)
     output.register(app)
+    importing.register(app)
     emulator.register(app)
     prices.register(app)
 
