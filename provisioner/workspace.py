@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from provisioner.errors import PlanStaleError, ProvisionerError
+from provisioner.errors import PlanStaleError, ProvisionerError, SpecError
 from provisioner.model.observed import ObservedState, RegionInfo
 from provisioner.model.resources import DesiredState, Kind
 from provisioner.plan import cost, differ, drift, planfile, pricefile
@@ -34,7 +34,7 @@ from provisioner.plan.drift import Drift
 from provisioner.plan.model import Plan
 from provisioner.plan.planfile import check_destination, load as load_plan, save as save_plan
 from provisioner.plan.result import SUCCEEDED, ApplyResult
-from provisioner.spec import Spec, load
+from provisioner.spec import Spec, environments_of, load
 from provisioner.spec.schema import spec_json_schema
 
 if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first talks to Azure
@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first tal
 UPDATED_PRICES = pricefile.UPDATED
 
 __all__ = ["ApplyResult", "CapacityError", "Drift", "LoadedSpec", "Plan", "Workspace", "check_destination", "connect",
-           "import_spec", "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
+           "import_spec", "load_every_environment", "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
 
 EMULATOR_STATE = Path(".provision") / "emulator.sqlite"
 ENGINES = ("sdk", "arm")
@@ -70,13 +70,32 @@ class LoadedSpec:
         return self.spec.warnings
 
 
-def load_spec(path: str | Path) -> LoadedSpec:
-    """Read and check a spec file (SpecError lists every problem; nothing touches Azure)."""
+def load_spec(path: str | Path, env: str | None = None) -> LoadedSpec:
+    """Read and check a spec file, as environment `env` sees it when the spec has environments
+    (SpecError lists every problem; nothing touches Azure)."""
     path = Path(path)
     if not path.exists():
         raise ProvisionerError(f"{path}: no such file", hint="pass the spec file, e.g. `provision plan deployments.yaml`")
-    spec, desired = load(path)
+    spec, desired = load(path, env)
     return LoadedSpec(path, spec, desired)
+
+
+def load_every_environment(path: str | Path) -> list[LoadedSpec]:
+    """The spec as each of its environments sees it (itself when it has none); SpecError carries the
+    problems of all of them."""
+    path = Path(path)
+    if not path.exists():
+        raise ProvisionerError(f"{path}: no such file")
+    names = environments_of(path)
+    loaded, problems = [], []
+    for env in names or [None]:
+        try:
+            loaded.append(load_spec(path, env))
+        except SpecError as exc:
+            problems += [d for d in exc.diagnostics if d not in problems]
+    if problems:
+        raise SpecError(problems)
+    return loaded
 
 
 @contextmanager
@@ -117,10 +136,10 @@ class Workspace:
     @classmethod
     @contextmanager
     def open(cls, spec_path: str | Path, *, emulator: bool = False, cloud: str = "public",
-             events: Events | None = None) -> Iterator["Workspace"]:
+             events: Events | None = None, env: str | None = None) -> Iterator["Workspace"]:
         """Load the spec, then connect: to the embedded emulator (state in .provision/ beside the spec),
         to an emulator named by PROVISION_EMULATOR_*, or to Azure (`cloud`)."""
-        loaded = load_spec(spec_path)
+        loaded = load_spec(spec_path, env)
         with connect(loaded.path, emulator=emulator, cloud=cloud) as clients:
             yield cls(loaded, clients, events)
 

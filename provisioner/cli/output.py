@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from provisioner.cli.options import CLOUD_OPTION, EMULATOR_OPTION, SPEC_ARGUMENT, workspace
+from provisioner.cli.options import CLOUD_OPTION, EMULATOR_OPTION, ENV_OPTION, SPEC_ARGUMENT, workspace
 from provisioner.errors import ExitCode, ProvisionerError
 from provisioner.render import outputs as views
 
@@ -29,6 +29,7 @@ def output(
                                                "else azd's default environment)."),
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
+    env: Optional[str] = ENV_OPTION,
 ) -> int:
     """Print each account's endpoint, deployments (model, version), identity and Key Vault secret URIs."""
     format = "json" if as_json else format
@@ -37,7 +38,7 @@ def output(
     if azd_env is not None and format != "azd":
         raise typer.BadParameter("--azd-env needs --format azd", param_hint="--azd-env")
     env_file = _azd_env_file(azd_env) if format == "azd" else None  # before reading Azure: fail fast
-    with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+    with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
         found = ws.outputs()
     if format == "json":
         typer.echo(json.dumps({"accounts": found}, indent=2))

@@ -11,6 +11,7 @@ from provisioner.cli.options import (
     CLOUD_OPTION,
     DELETE_UNOWNED,
     EMULATOR_OPTION,
+    ENV_OPTION,
     NO_ADOPT,
     RETIREMENT_OPTION,
     SPEC_ARGUMENT,
@@ -34,6 +35,7 @@ def plan(
     spec: Path = SPEC_ARGUMENT,
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
+    env: Optional[str] = ENV_OPTION,
     target: list[str] = TARGET_OPTION,
     output: str = typer.Option("text", "--output", "-o", help="text, json or markdown (a pull-request comment)."),
     out: Optional[Path] = typer.Option(None, "-out", "--out", help="Save the plan to this file for `apply`."),
@@ -59,14 +61,14 @@ def plan(
         raise typer.BadParameter("--include-accounts, --purge and --delete-unowned need --destroy",
                                  param_hint="--destroy")
     if drift:
-        return _drift(spec, emulator=emulator, cloud=cloud, targets=target, output=output,
+        return _drift(spec, emulator=emulator, cloud=cloud, env=env, targets=target, output=output,
                       retirement_warning_days=retirement_warning_days,
                       conflicting=[name for name, used in (("--destroy", destroy), ("-out", out is not None),
                                                            ("--no-adopt", no_adopt), ("--prices", prices is not None),
                                                            ("--detailed-exitcode", detailed_exitcode)) if used])
     if out is not None:
         check_destination(out, spec=spec)  # before reading Azure: a bad path fails fast
-    with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+    with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
         result = planned(ws, targets=target, destroy=destroy, include_accounts=include_accounts, purge=purge,
                          delete_unowned=delete_unowned, retirement_warning_days=retirement_warning_days,
                          prices=prices, adopt=not no_adopt)
@@ -87,13 +89,13 @@ def plan(
     return ExitCode.OK
 
 
-def _drift(spec: Path, *, emulator: bool, cloud: str, targets: list[str], output: str,
+def _drift(spec: Path, *, emulator: bool, cloud: str, env: str | None, targets: list[str], output: str,
            retirement_warning_days: int, conflicting: list[str]) -> int:
     if conflicting:
         raise typer.BadParameter(f"--drift does not take {', '.join(conflicting)}", param_hint="--drift")
     if output == "markdown":
         raise typer.BadParameter("--drift prints text or json", param_hint="--output")
-    with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+    with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
         try:
             report = ws.drift(targets=targets, retirement_warning_days=retirement_warning_days)
         except CapacityError as exc:

@@ -81,7 +81,7 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
                 observed_fingerprint=observed.fingerprint(), changes=tuple(changes),
                 unmanaged=tuple(sorted(unmanaged, key=lambda u: u.address)), warnings=warnings,
                 destroy=destroy, targets=targets, include_accounts=include_accounts, purge=purge,
-                delete_unowned=delete_unowned)
+                delete_unowned=delete_unowned, environment=desired.environment)
 
 
 def resolve(desired: DesiredState, observed: ObservedState) -> list[Resource]:

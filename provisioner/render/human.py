@@ -22,7 +22,9 @@ VERB = {"adopt": "to adopt", "create": "to create", "update": "to update", "repl
 def render_plan(document: Mapping[str, Any], console: Console) -> None:
     pending = [c for c in document["changes"] if c["action"] != "no-op"]
     title = "Destroy plan" if document.get("destroy") else "Plan"
+    environment = document["spec"].get("environment")
     console.print(f"[bold]{title}[/bold] for {escape(document['spec']['file'])}"
+                  + (f" (environment {escape(environment)})" if environment else "")
                   + (f" (targets: {', '.join(document['targets'])})" if document.get("targets") else ""))
     console.print()
     if not pending:

@@ -94,6 +94,8 @@ def _title(document: Mapping[str, Any]) -> str:
     spec = document["spec"]
     targets = document.get("targets") or []
     suffix = f" (targets: {', '.join(md(t) for t in targets)})" if targets else ""
+    if spec.get("environment"):
+        suffix = f" (environment {md(spec['environment'])})" + suffix
     return f"### provision {kind.lower()}: {md(spec['name'])} ({md(spec['file'])}){suffix}"
 
 
