@@ -112,3 +112,14 @@ def test_a_bad_value_in_one_environment_names_the_overlay_line(azure):
     assert result.code == 1, result
     line = SPEC.splitlines().index("          chat: {capacity: 2}") + 1
     assert f"deployments.yaml:{line}:" in result.err
+
+
+def test_quota_reads_the_selected_environment(azure):
+    path = azure.directory / "deployments.yaml"
+    path.write_text(SPEC.replace("location: eastus2", "location: swedencentral"))
+    result = azure.run("quota", path, "--env", "prod", "--output", "json")
+    assert result.code == 0, result
+    rows = json.loads(result.out)["rows"]
+    assert {r["region"] for r in rows} == {"swedencentral"} and {r["model"] for r in rows} == {
+        "gpt-4o", "text-embedding-ada-002"}
+    assert azure.run("quota", path).code == 1  # which environment?
