@@ -25,15 +25,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from provisioner.errors import PlanStaleError, ProvisionerError
+from provisioner.errors import PlanStaleError, ProvisionerError, SpecError
 from provisioner.model.observed import ObservedState, RegionInfo
 from provisioner.model.resources import DesiredState, Kind
-from provisioner.plan import cost, differ, planfile, pricefile
+from provisioner.plan import cost, differ, drift, planfile, pricefile
 from provisioner.plan.capacity import CapacityError
+from provisioner.plan.drift import Drift
 from provisioner.plan.model import Plan
 from provisioner.plan.planfile import check_destination, load as load_plan, save as save_plan
 from provisioner.plan.result import SUCCEEDED, ApplyResult
-from provisioner.spec import Spec, load
+from provisioner.spec import Spec, environments_of, load
 from provisioner.spec.schema import spec_json_schema
 
 if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first talks to Azure
@@ -42,8 +43,8 @@ if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first tal
 
 UPDATED_PRICES = pricefile.UPDATED
 
-__all__ = ["ApplyResult", "CapacityError", "LoadedSpec", "Plan", "Workspace", "check_destination", "connect",
-           "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
+__all__ = ["ApplyResult", "CapacityError", "Drift", "LoadedSpec", "Plan", "Workspace", "check_destination", "connect",
+           "import_spec", "load_every_environment", "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
 
 EMULATOR_STATE = Path(".provision") / "emulator.sqlite"
 ENGINES = ("sdk", "arm")
@@ -69,13 +70,32 @@ class LoadedSpec:
         return self.spec.warnings
 
 
-def load_spec(path: str | Path) -> LoadedSpec:
-    """Read and check a spec file (SpecError lists every problem; nothing touches Azure)."""
+def load_spec(path: str | Path, env: str | None = None) -> LoadedSpec:
+    """Read and check a spec file, as environment `env` sees it when the spec has environments
+    (SpecError lists every problem; nothing touches Azure)."""
     path = Path(path)
     if not path.exists():
         raise ProvisionerError(f"{path}: no such file", hint="pass the spec file, e.g. `provision plan deployments.yaml`")
-    spec, desired = load(path)
+    spec, desired = load(path, env)
     return LoadedSpec(path, spec, desired)
+
+
+def load_every_environment(path: str | Path) -> list[LoadedSpec]:
+    """The spec as each of its environments sees it (itself when it has none); SpecError carries the
+    problems of all of them."""
+    path = Path(path)
+    if not path.exists():
+        raise ProvisionerError(f"{path}: no such file")
+    names = environments_of(path)
+    loaded, problems = [], []
+    for env in names or [None]:
+        try:
+            loaded.append(load_spec(path, env))
+        except SpecError as exc:
+            problems += [d for d in exc.diagnostics if d not in problems]
+    if problems:
+        raise SpecError(problems)
+    return loaded
 
 
 @contextmanager
@@ -123,21 +143,22 @@ class Workspace:
     @classmethod
     @contextmanager
     def open(cls, spec_path: str | Path, *, emulator: bool = False, cloud: str = "public",
-             events: Events | None = None) -> Iterator["Workspace"]:
+             events: Events | None = None, env: str | None = None) -> Iterator["Workspace"]:
         """Load the spec, then connect: to the embedded emulator (state in .provision/ beside the spec),
         to an emulator named by PROVISION_EMULATOR_*, or to Azure (`cloud`)."""
-        loaded = load_spec(spec_path)
+        loaded = load_spec(spec_path, env)
         with connect(loaded.path, emulator=emulator, cloud=cloud) as clients:
             yield cls(loaded, clients, events)
 
     # planning
     def plan(self, *, targets: Iterable[str] = (), destroy: bool = False, include_accounts: bool = False,
              purge: bool = False, delete_unowned: bool = False, retirement_warning_days: int = 90,
-             prices: str | Path | None = None) -> Plan:
+             prices: str | Path | None = None, adopt: bool = True) -> Plan:
         """Read live Azure and plan, with the cost of the changes at `prices` (a price file; default:
         .provision/prices.json beside the spec, else the shipped list prices). A plan that would fail in
         Azure for quota or availability raises CapacityError, whose `offered` names the regions that do
-        offer what is missing."""
+        offer what is missing. `adopt=False` (or the spec's `adopt: false`) makes declared resources that
+        exist without ownership tags a PlanError instead of adoptions."""
         from provisioner.azure.observe import offering_regions, read_observed
 
         table = pricefile.resolve(self.spec.path, Path(prices) if prices else None)  # a bad file fails first
@@ -146,7 +167,8 @@ class Workspace:
             plan = differ.make_plan(self.spec.desired, observed, spec_file=str(self.spec.path),
                                     spec_digest=self.spec.digest, destroy=destroy,
                                     include_accounts=include_accounts, purge=purge, delete_unowned=delete_unowned,
-                                    targets=targets, retirement_warning_days=retirement_warning_days)
+                                    targets=targets, retirement_warning_days=retirement_warning_days,
+                                    adopt=adopt)
         except CapacityError as exc:
             wanted = {(u.subscription, u.model_format, u.model, u.version) for u in exc.findings.unavailable}
             exc.offered = {(fmt, model, version): offering_regions(self.clients, subscription, fmt, model, version)
@@ -155,6 +177,11 @@ class Workspace:
         plan = cost.with_cost(plan, table)
         self._made[id(plan)] = (plan, observed)
         return plan
+
+    def drift(self, *, targets: Iterable[str] = (), retirement_warning_days: int = 90) -> Drift:
+        """What changed in Azure since this spec was applied (see provisioner.plan.drift)."""
+        plan = self.plan(targets=targets, retirement_warning_days=retirement_warning_days)
+        return drift.detect(plan, self._made[id(plan)][1])
 
     def verified(self, plan: Plan) -> Plan:
         """The plan to carry out for `plan`: itself when this workspace made it; otherwise a new plan
@@ -241,6 +268,13 @@ class Workspace:
                                            if r.kind is Kind.DEPLOYMENT}),
             skus=skus, all_models=all_models)
 
+    def outputs(self) -> list[dict[str, Any]]:
+        """What applications need, per account of the spec (see provisioner.azure.outputs): endpoint,
+        the spec's deployments with model and version, managed identity, Key Vault secret URIs. Never keys."""
+        from provisioner.azure.outputs import read_outputs
+
+        return read_outputs(self.clients, self.spec.desired)
+
     def export(self, format: str = "arm") -> dict[str, str]:
         """The desired state as templates, one per resource group: file name -> text. Live state fills in
         what the spec leaves open (default versions, flexible capacities), as a plan does."""
@@ -308,6 +342,24 @@ def _count_prices(table) -> int:
     tokens = sum(1 for versions in table.models.values() for families in versions.values()
                  for price in families.values() for value in (price.input, price.output) if value is not None)
     return hourly + tokens
+
+
+def import_spec(clients: Clients, *, resource_groups: Iterable[tuple[str, str]] = (),
+                account_ids: Iterable[str] = (), name: str, filename: str = "deployments.yaml") -> str:
+    """A deployments.yaml describing the accounts in these resource groups ((subscription, group)) and these
+    accounts (ARM ids), checked as `validate` checks it: planning it shows only adoptions."""
+    from provisioner.azure.observe import read_inventory
+    from provisioner.spec import load_from_text
+    from provisioner.spec.importer import write_spec
+
+    resource_groups, account_ids = list(resource_groups), list(account_ids)
+    if not resource_groups and not account_ids:
+        raise ProvisionerError("nothing to import", hint="pass --resource-group RG or --account ID")
+    source = ", ".join([f"resource group {g}" for _, g in resource_groups] + list(account_ids))
+    text = write_spec(read_inventory(clients, resource_groups=resource_groups, account_ids=account_ids),
+                      name=name, source=source)
+    load_from_text(text, filename)  # a spec we write must pass `validate` (SpecError names the problem)
+    return text
 
 
 def quota_report(clients: Clients, *, subscriptions: Iterable[str], regions: Iterable[str],

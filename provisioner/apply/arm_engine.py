@@ -53,7 +53,7 @@ class ArmEngine:
         if before.interrupted:
             return before
         failed = {o.address for o in before.outcomes if o.status != SUCCEEDED}
-        writes = [c for c in plan.pending if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE)
+        writes = [c for c in plan.pending if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT)
                   and c.kind is not Kind.RESOURCE_GROUP and not _restores(c)]
         blocked = [c for c in writes if c.address in failed or any(d in failed for d in c.depends_on)]
         writes = [c for c in writes if c not in blocked]

@@ -100,11 +100,11 @@ def order_account_changes(changes: list[Change]) -> list[Change]:
 
 
 def capacity_decrease(change: Change) -> Change | None:
-    """For an update that lowers a deployment's capacity: the change that lowers only the capacity
+    """For an update (or adoption) that lowers a deployment's capacity: the change that lowers only the capacity
     (the change itself when that is all it does); None for any other change."""
     lowered = [f for f in change.fields if f.path == "capacity" and isinstance(f.before, int)
                and isinstance(f.after, int) and f.after < f.before]
-    if change.action is not Action.UPDATE or not lowered:
+    if change.action not in (Action.UPDATE, Action.ADOPT) or not lowered:
         return None
     if len(change.fields) == 1:
         return change

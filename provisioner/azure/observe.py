@@ -56,7 +56,13 @@ def _observed(kind: Kind, name: str, scope: Scope, doc: dict, properties: dict) 
     resource = Resource(kind=kind, name=name, scope=scope, properties=properties)
     return ObservedResource(resource=resource, azure_id=doc.get("id", ""), etag=doc.get("etag"),
                             managed=is_managed(doc.get("tags")),
-                            provisioning_state=(doc.get("properties") or {}).get("provisioningState"))
+                            provisioning_state=(doc.get("properties") or {}).get("provisioningState"),
+                            created_at=_timestamp(doc, "createdAt"), modified_at=_timestamp(doc, "lastModifiedAt"))
+
+
+def _timestamp(doc: dict, key: str) -> str | None:
+    value = (doc.get("systemData") or {}).get(key)
+    return value if isinstance(value, str) else None
 
 
 def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int = 8) -> ObservedState:
@@ -89,8 +95,44 @@ def _read_group(clients: Clients, group: Resource) -> ObservedResource | None:
     return _observed(Kind.RESOURCE_GROUP, group.name, group.scope, doc, rest.resource_group_properties(doc))
 
 
-def _read_account(clients: Clients, account: Resource, desired: DesiredState
+def read_inventory(clients: Clients, *, resource_groups: Iterable[tuple[str, str]] = (),
+                   account_ids: Iterable[str] = (), parallelism: int = 8) -> list[ObservedResource]:
+    """Every account in these resource groups and these accounts (ARM ids), with everything on them
+    (blocklist items included), for `provision import`. A missing group or account is an error."""
+    accounts: list[Resource] = []
+    for subscription, group in resource_groups:
+        client = clients.cognitive(subscription)
+        listed = _read(f"accounts of resource group {group}",
+                       lambda: list(client.accounts.list_by_resource_group(group)))
+        if listed is None:
+            raise AzureReadError(f"resource group {group} was not found in subscription {subscription}")
+        accounts += [Resource(Kind.ACCOUNT, a.name, Scope(subscription, group)) for a in listed]
+    for account_id in account_ids:
+        accounts.append(_account_of_id(account_id))
+    found: list[ObservedResource] = []
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        for account, (observed, _) in zip(accounts, pool.map(lambda a: _read_account(clients, a, None), accounts)):
+            if not observed:
+                raise AzureReadError(f"account {account.name} was not found in resource group "
+                                     f"{account.scope.resource_group}")
+            found += [o for o in observed if o.resource.address not in {f.resource.address for f in found}]
+    return found
+
+
+def _account_of_id(account_id: str) -> Resource:
+    parts = account_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if (len(parts) != 8 or lowered[0] != "subscriptions" or lowered[2] != "resourcegroups"
+            or lowered[4] != "providers" or lowered[5] != "microsoft.cognitiveservices" or lowered[6] != "accounts"):
+        raise ProvisionerError(f"{account_id!r} is not an account id",
+                               hint="pass /subscriptions/SUB/resourceGroups/RG/providers/"
+                                    "Microsoft.CognitiveServices/accounts/NAME")
+    return Resource(Kind.ACCOUNT, parts[7], Scope(parts[1], parts[3]))
+
+
+def _read_account(clients: Clients, account: Resource, desired: DesiredState | None
                   ) -> tuple[list[ObservedResource], SoftDeletedAccount | None]:
+    """The account and everything on it; blocklist items of the blocklists `desired` declares (None: of all)."""
     scope = account.scope
     client = clients.cognitive(scope.subscription)
     group, name = scope.resource_group, account.name
@@ -108,12 +150,12 @@ def _read_account(clients: Clients, account: Resource, desired: DesiredState
         if (d.get("properties") or {}).get("type") == "SystemManaged" or d["name"].startswith("Microsoft."):
             continue  # built-in policies are Azure's, never ours to plan
         results.append(_observed(Kind.RAI_POLICY, d["name"], child_scope, d, rest.rai_policy_properties(d)))
-    wanted_blocklists = {r.name for r in desired.resources
-                         if r.kind is Kind.BLOCKLIST and r.scope.account == name}
+    wanted_blocklists = None if desired is None else {r.name for r in desired.resources
+                                                      if r.kind is Kind.BLOCKLIST and r.scope.account == name}
     for item in _read(f"blocklists of {name}", lambda: list(client.rai_blocklists.list(group, name))) or []:
         d = _doc(item)
         items: list[dict] = []
-        if d["name"] in wanted_blocklists:  # items only matter where we compare them
+        if wanted_blocklists is None or d["name"] in wanted_blocklists:  # items only matter where compared
             listed = _read(f"items of blocklist {d['name']}",
                            lambda: list(client.rai_blocklist_items.list(group, name, d["name"])))
             items = [_doc(i) for i in listed or []]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -12,6 +13,8 @@ from provisioner.cli.options import (
     CLOUD_OPTION,
     DELETE_UNOWNED,
     EMULATOR_OPTION,
+    ENV_OPTION,
+    NO_ADOPT,
     PARALLELISM,
     RETIREMENT_OPTION,
     TARGET_OPTION,
@@ -36,10 +39,12 @@ def apply(
                                                                 "out only if it is still the same plan)."),
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
+    env: Optional[str] = ENV_OPTION,
     target: list[str] = TARGET_OPTION,
     auto_approve: bool = AUTO_APPROVE,
     parallelism: int = PARALLELISM,
     retirement_warning_days: int = RETIREMENT_OPTION,
+    no_adopt: bool = NO_ADOPT,
     engine: str = typer.Option("sdk", "--engine", help="sdk: provision issues each write; arm: Azure runs an "
                                                        "exported template per resource group."),
 ) -> int:
@@ -52,9 +57,10 @@ def apply(
                                  param_hint="--target")
     _need_confirmation_channel(auto_approve or saved is not None)
     spec = Path(saved.spec_file) if saved is not None else source
-    with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+    env = saved.environment if saved is not None else env  # a saved plan names its environment
+    with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
         plan = ws.verified(saved) if saved is not None else planned(
-            ws, targets=target, retirement_warning_days=retirement_warning_days)
+            ws, targets=target, retirement_warning_days=retirement_warning_days, adopt=not no_adopt)
         return _carry_out(ws, plan, auto_approve=auto_approve or saved is not None, parallelism=parallelism,
                           engine=engine)
 
@@ -63,6 +69,7 @@ def destroy(
     spec: Path = typer.Argument(Path("deployments.yaml"), help="The spec file."),
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
+    env: Optional[str] = ENV_OPTION,
     target: list[str] = TARGET_OPTION,
     include_accounts: bool = typer.Option(False, "--include-accounts", help="Delete the accounts too (only "
                                                                             "those whose contents are all ours)."),
@@ -78,7 +85,7 @@ def destroy(
     if delete_unowned and not include_accounts:
         raise typer.BadParameter("--delete-unowned needs --include-accounts", param_hint="--delete-unowned")
     _need_confirmation_channel(auto_approve)
-    with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+    with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
         plan = planned(ws, targets=target, destroy=True, include_accounts=include_accounts, purge=purge,
                        delete_unowned=delete_unowned)
         return _carry_out(ws, plan, auto_approve=auto_approve, parallelism=parallelism, engine="sdk")

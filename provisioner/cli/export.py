@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from provisioner.cli.options import CLOUD_OPTION, EMULATOR_OPTION, workspace
+from provisioner.cli.options import CLOUD_OPTION, EMULATOR_OPTION, ENV_OPTION, workspace
 from provisioner.errors import ExitCode
 
 
@@ -21,6 +21,7 @@ def export(
                                                                    "(default: print, if there is one group)."),
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
+    env: Optional[str] = ENV_OPTION,
 ) -> int:
     """Write the spec as ARM templates (az deployment group create, deployment stacks) or Bicep.
 
@@ -28,7 +29,7 @@ def export(
     versions and flexible capacities. Ownership tags are included; Key Vault secrets are not."""
     if format not in ("arm", "bicep"):
         raise typer.BadParameter("must be arm or bicep", param_hint="--format")
-    with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+    with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
         texts = ws.export(format)
     if out_dir is None:
         if len(texts) > 1:

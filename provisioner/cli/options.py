@@ -24,6 +24,10 @@ RETIREMENT_OPTION = typer.Option(90, "--retirement-warning-days", min=0,
 AUTO_APPROVE = typer.Option(False, "--auto-approve", help="Do not ask for confirmation.")
 PARALLELISM = typer.Option(10, "--parallelism", min=1, help="Accounts worked on at once (writes within "
                                                             "one account are always one at a time).")
+ENV_OPTION = typer.Option(None, "--env", envvar="PROVISION_ENV", metavar="NAME",
+                          help="The environment of a spec with `environments` (default: PROVISION_ENV).")
+NO_ADOPT = typer.Option(False, "--no-adopt", help="Fail instead of adopting declared resources that exist "
+                                                   "without ownership tags.")
 DELETE_UNOWNED = typer.Option(False, "--delete-unowned", help="With --include-accounts: delete an account even "
                                                               "when it holds resources this spec does not manage.")
 
@@ -39,9 +43,9 @@ def console(*, stderr: bool = False) -> Console:
 
 
 @contextmanager
-def workspace(spec: Path, *, emulator: bool, cloud: str) -> Iterator[Workspace]:
-    """Open the spec's workspace, printing the spec's warnings first."""
-    loaded = load_spec(spec)
+def workspace(spec: Path, *, emulator: bool, cloud: str, env: str | None = None) -> Iterator[Workspace]:
+    """Open the spec's workspace (as environment `env` sees it), printing the spec's warnings first."""
+    loaded = load_spec(spec, env)
     for warning in loaded.warnings:
         typer.echo(str(warning), err=True)
     with connect(loaded.path, emulator=emulator, cloud=cloud) as clients:

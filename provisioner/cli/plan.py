@@ -11,6 +11,8 @@ from provisioner.cli.options import (
     CLOUD_OPTION,
     DELETE_UNOWNED,
     EMULATOR_OPTION,
+    ENV_OPTION,
+    NO_ADOPT,
     RETIREMENT_OPTION,
     SPEC_ARGUMENT,
     TARGET_OPTION,
@@ -20,6 +22,7 @@ from provisioner.cli.options import (
 from provisioner.errors import ExitCode, PlanError
 from provisioner.workspace import CapacityError, check_destination, save_plan
 from provisioner.render.capacity import render_findings
+from provisioner.render.drift import render_drift
 from provisioner.render.human import render_plan
 from provisioner.render.markdown import render_markdown
 
@@ -32,6 +35,7 @@ def plan(
     spec: Path = SPEC_ARGUMENT,
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
+    env: Optional[str] = ENV_OPTION,
     target: list[str] = TARGET_OPTION,
     output: str = typer.Option("text", "--output", "-o", help="text, json or markdown (a pull-request comment)."),
     out: Optional[Path] = typer.Option(None, "-out", "--out", help="Save the plan to this file for `apply`."),
@@ -42,6 +46,9 @@ def plan(
     purge: bool = typer.Option(False, "--purge", help="With --destroy --include-accounts: purge them too."),
     delete_unowned: bool = DELETE_UNOWNED,
     retirement_warning_days: int = RETIREMENT_OPTION,
+    no_adopt: bool = NO_ADOPT,
+    drift: bool = typer.Option(False, "--drift", help="Report only what changed in Azure since the spec was "
+                                                      "applied; exit 2 on drift."),
     prices: Optional[Path] = typer.Option(None, "--prices", metavar="FILE", dir_okay=False,
                                           help="Price table for the cost estimate (e.g. negotiated prices); "
                                                "default: .provision/prices.json beside the spec, else the "
@@ -53,12 +60,18 @@ def plan(
     if (include_accounts or purge or delete_unowned) and not destroy:
         raise typer.BadParameter("--include-accounts, --purge and --delete-unowned need --destroy",
                                  param_hint="--destroy")
+    if drift:
+        return _drift(spec, emulator=emulator, cloud=cloud, env=env, targets=target, output=output,
+                      retirement_warning_days=retirement_warning_days,
+                      conflicting=[name for name, used in (("--destroy", destroy), ("-out", out is not None),
+                                                           ("--no-adopt", no_adopt), ("--prices", prices is not None),
+                                                           ("--detailed-exitcode", detailed_exitcode)) if used])
     if out is not None:
         check_destination(out, spec=spec)  # before reading Azure: a bad path fails fast
-    with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+    with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
         result = planned(ws, targets=target, destroy=destroy, include_accounts=include_accounts, purge=purge,
                          delete_unowned=delete_unowned, retirement_warning_days=retirement_warning_days,
-                         prices=prices)
+                         prices=prices, adopt=not no_adopt)
     if out is not None:
         save_plan(result, out, spec=spec)
     document = result.to_dict()
@@ -74,6 +87,26 @@ def plan(
     if detailed_exitcode and result.has_changes:
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def _drift(spec: Path, *, emulator: bool, cloud: str, env: str | None, targets: list[str], output: str,
+           retirement_warning_days: int, conflicting: list[str]) -> int:
+    if conflicting:
+        raise typer.BadParameter(f"--drift does not take {', '.join(conflicting)}", param_hint="--drift")
+    if output == "markdown":
+        raise typer.BadParameter("--drift prints text or json", param_hint="--output")
+    with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
+        try:
+            report = ws.drift(targets=targets, retirement_warning_days=retirement_warning_days)
+        except CapacityError as exc:
+            render_findings(exc.findings, exc.offered, console(stderr=True))
+            raise PlanError("the spec cannot be planned against Azure as it is (see above)") from None
+    document = report.to_dict()
+    if output == "json":
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        render_drift(document, console())
+    return ExitCode.CHANGES if report.drifted else ExitCode.OK
 
 
 def planned(ws, **options):

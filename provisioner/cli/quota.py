@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
 
-from provisioner.cli.options import CLOUD_OPTION, EMULATOR_OPTION, console, workspace
+from provisioner.cli.options import CLOUD_OPTION, EMULATOR_OPTION, ENV_OPTION, console, workspace
 from provisioner.errors import ExitCode
 from provisioner.render.capacity import render_quota
 from provisioner.workspace import connect, quota_report
@@ -28,6 +29,7 @@ def quota(
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
+    env: Optional[str] = ENV_OPTION,
 ) -> int:
     """Where is capacity? Quota limits, use and availability per region, model and SKU."""
     if output not in ("text", "json"):
@@ -37,7 +39,7 @@ def quota(
         with connect(spec, emulator=emulator, cloud=cloud) as clients:
             rows = quota_report(clients, **options)
     else:
-        with workspace(spec, emulator=emulator, cloud=cloud) as ws:
+        with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
             rows = ws.quota(**options)
     if output == "json":
         typer.echo(json.dumps({"format_version": "1", "rows": rows}, indent=2))

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from provisioner.errors import ExitCode, SpecError
-from provisioner.workspace import load_spec, spec_json_schema
+from provisioner.cli.options import ENV_OPTION
+from provisioner.workspace import load_every_environment, load_spec, spec_json_schema
 
 DEFAULT_SPEC = Path("deployments.yaml")
 
@@ -19,19 +21,22 @@ def register(app: typer.Typer) -> None:
 
 def validate(
     spec: Path = typer.Argument(DEFAULT_SPEC, help="The spec file.", show_default=True),
+    env: Optional[str] = ENV_OPTION,
 ) -> None:
-    """Check a spec file without touching Azure: syntax, schema and cross-references."""
+    """Check a spec file without touching Azure: syntax, schema and cross-references (of every
+    environment, unless --env names one)."""
     try:
-        loaded = load_spec(spec)
+        every = [load_spec(spec, env)] if env else load_every_environment(spec)
     except SpecError as exc:
         for diagnostic in exc.diagnostics:
             typer.echo(str(diagnostic), err=True)
         raise typer.Exit(ExitCode.ERROR) from None
-    for warning in loaded.warnings:
-        typer.echo(str(warning), err=True)
-    typer.echo(
-        f"✓ {spec} is valid: {len(loaded.spec.accounts)} accounts, {loaded.spec.deployment_count()} deployments"
-    )
+    for loaded in every:
+        for warning in loaded.warnings:
+            typer.echo(str(warning), err=True)
+        where = f" (environment {loaded.desired.environment})" if loaded.desired.environment else ""
+        typer.echo(f"✓ {spec} is valid{where}: {len(loaded.spec.accounts)} accounts, "
+                   f"{loaded.spec.deployment_count()} deployments")
 
 
 def schema() -> None:

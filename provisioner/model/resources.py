@@ -136,6 +136,8 @@ class DesiredState:
     resources: tuple[Resource, ...]
     on_soft_deleted: Mapping[str, str] = field(default_factory=dict)  # account -> restore|purge|fail
     key_vault: KeyVaultTarget | None = None
+    adopt: bool = True  # declared resources without ownership tags are adopted (False: a plan error)
+    environment: str | None = None  # the spec's environment, when it has environments (spec_name is NAME@ENV)
 
     def by_address(self) -> dict[str, Resource]:
         return {r.address: r for r in self.resources}

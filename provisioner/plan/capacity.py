@@ -163,7 +163,7 @@ def check(changes: list[Change], desired: list[Resource], observed: ObservedStat
 
 
 def _availability(change: Change, observed: ObservedState, regions_of: Mapping[str, str]) -> Unavailable | None:
-    if change.kind is not Kind.DEPLOYMENT or change.action not in (Action.CREATE, Action.UPDATE, Action.REPLACE):
+    if change.kind is not Kind.DEPLOYMENT or change.action not in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT):
         return None
     props = change.after or {}
     region_name = regions_of.get(change.scope.account or "", "")

@@ -353,7 +353,7 @@ def _costs_something(change: "Change") -> bool:
     action = change.action.value
     if action in ("create", "delete", "replace"):
         return True
-    return action == "update" and any(f.path.split(".")[0] in PRICED_FIELDS for f in change.fields)
+    return action in ("update", "adopt") and any(f.path.split(".")[0] in PRICED_FIELDS for f in change.fields)
 
 
 def _account_regions(changes: Iterable["Change"]) -> dict[str, str]:

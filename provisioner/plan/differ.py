@@ -5,7 +5,10 @@ Azure fills in (or tags someone else adds) never show up as drift. A resource
 whose provisioningState is Failed or Canceled differs from the spec even when
 its properties match: it is written again (repaired). Ownership decides what
 may be written at all: a resource another spec manages is never touched, and
-nothing is deleted, directly or with its parent, unless this spec manages it.
+nothing is deleted, directly or with its parent, unless this spec manages it. A declared
+resource that exists without ownership tags (made in the portal, by a script) is adopted:
+its own action, writing our tags and any real differences, or a plan error when adoption
+is off (`adopt: false`, `--no-adopt`), as Terraform's "already exists".
 No I/O here.
 """
 from __future__ import annotations
@@ -45,7 +48,8 @@ STATE_FIELD = "provisioning_state"  # a pseudo-field: a repair shows as provisio
 def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str, spec_digest: str,
               destroy: bool = False, include_accounts: bool = False, purge: bool = False,
               delete_unowned: bool = False, targets: Iterable[str] = (), retirement_warning_days: int = 90,
-              now: datetime | None = None) -> Plan:
+              adopt: bool = True, now: datetime | None = None) -> Plan:
+    """`adopt`: False refuses adoption as the spec's `adopt: false` does."""
     targets = tuple(targets)
     errors: list[str] = []
     regions = {r.name: r.properties["location"] for r in desired.resources if r.kind is Kind.ACCOUNT}
@@ -61,6 +65,8 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
         changes = [replace(c, notes=c.notes + (notes[c.address],)) if c.address in notes else c for c in changes]
     changes = _select(changes, targets, errors)
     errors.extend(_prevented(changes))
+    if not (adopt and desired.adopt):
+        errors.extend(_refused_adoptions(changes))
     if not destroy:
         selected = {c.address for c in changes}
         findings = capacity.check(changes, [r for r in desired.resources if r.address in selected], observed,
@@ -75,7 +81,7 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
                 observed_fingerprint=observed.fingerprint(), changes=tuple(changes),
                 unmanaged=tuple(sorted(unmanaged, key=lambda u: u.address)), warnings=warnings,
                 destroy=destroy, targets=targets, include_accounts=include_accounts, purge=purge,
-                delete_unowned=delete_unowned)
+                delete_unowned=delete_unowned, environment=desired.environment)
 
 
 def resolve(desired: DesiredState, observed: ObservedState) -> list[Resource]:
@@ -183,6 +189,9 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
                                    reason=f"{replacing} cannot be changed in place",
                                    notes=(f"{resource.address} is deleted and created again: requests to it fail "
                                           "until the new deployment is ready",)))
+        elif _unowned(live, resource.kind):
+            changes.append(_change(resource, Action.ADOPT, live.resource.properties, fields,
+                                   reason="exists without ownership tags: adopted by this spec"))
         elif fields:
             reason = (f"provisioning state is {live.provisioning_state}: written again to repair it" if repair
                       else "differs from the spec")
@@ -198,6 +207,21 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
         else:
             unmanaged.append(Unmanaged(live.resource.kind, live.resource.name, live.resource.scope))
     return changes, unmanaged
+
+
+def _unowned(live: ObservedResource, kind: Kind) -> bool:
+    """Exists without our ownership tags, so writing it takes it over (resource groups are nobody's)."""
+    return kind is not Kind.RESOURCE_GROUP and owner_of(live.resource.properties.get("tags")) is None
+
+
+def _refused_adoptions(changes: list[Change]) -> list[str]:
+    adopted = [c.address for c in changes if c.action is Action.ADOPT]
+    if not adopted:
+        return []
+    return [f"{', '.join(adopted)}: already exist{'s' if len(adopted) == 1 else ''} without ownership tags, and "
+            "adoption is off (`adopt: false` in the spec, or --no-adopt); let this spec adopt "
+            f"{'it' if len(adopted) == 1 else 'them'} (drop --no-adopt, or set `adopt: true`), write the spec from "
+            "them with `provision import`, or choose other names"]
 
 
 def _foreign_owner(live: ObservedResource, spec_name: str, kind: Kind) -> str | None:

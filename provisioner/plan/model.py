@@ -22,10 +22,12 @@ class Action(str, Enum):
     REPLACE = "replace"
     DELETE = "delete"
     NOOP = "no-op"
+    # exists without ownership tags: take it over (write our tags, and any real differences)
+    ADOPT = "adopt"
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " "}[self.value]
+        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " ", "adopt": ">"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Plan:
     delete_unowned: bool = False  # destroy: an account may take resources no spec of ours manages with it
     format_version: str = FORMAT_VERSION
     cost: CostEstimate | None = None  # shown to the user; apply never reads it
+    environment: str | None = None  # the spec's environment (see "Environments" in the README)
 
     @property
     def pending(self) -> tuple[Change, ...]:
@@ -106,7 +109,8 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "format_version": self.format_version,
-            "spec": {"file": self.spec_file, "name": self.spec_name, "digest": self.spec_digest},
+            "spec": {"file": self.spec_file, "name": self.spec_name, "digest": self.spec_digest,
+                     "environment": self.environment},
             "observed_fingerprint": self.observed_fingerprint,
             "destroy": self.destroy,
             "targets": list(self.targets),
@@ -138,6 +142,7 @@ class Plan:
             include_accounts=bool(options.get("include_accounts")), purge=bool(options.get("purge")),
             delete_unowned=bool(options.get("delete_unowned")),
             cost=CostEstimate.from_dict(data.get("cost")),  # absent in documents from before costs
+            environment=spec.get("environment"),  # absent in documents from before environments
         )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+SYMBOL = {"adopt": ">", "create": "+", "update": "~", "replace": "-/+", "delete": "-"}
 
 
 def money(amount: float, currency: str) -> str:

@@ -14,15 +14,18 @@ from rich.markup import escape
 from provisioner.render import cost as cost_text
 from provisioner.render.values import flatten, show
 
-STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
-SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
-VERB = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
+STYLE = {"adopt": "cyan", "create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
+SYMBOL = {"adopt": ">", "create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+VERB = {"adopt": "to adopt", "create": "to create", "update": "to update", "replace": "to replace",
+        "delete": "to delete"}
 
 
 def render_plan(document: Mapping[str, Any], console: Console) -> None:
     pending = [c for c in document["changes"] if c["action"] != "no-op"]
     title = "Destroy plan" if document.get("destroy") else "Plan"
+    environment = document["spec"].get("environment")
     console.print(f"[bold]{title}[/bold] for {escape(document['spec']['file'])}"
+                  + (f" (environment {escape(environment)})" if environment else "")
                   + (f" (targets: {', '.join(document['targets'])})" if document.get("targets") else ""))
     console.print()
     if not pending:
@@ -38,9 +41,13 @@ def render_plan(document: Mapping[str, Any], console: Console) -> None:
         console.print(f"[yellow]Warning:[/yellow] {escape(warning)}")
     if document.get("cost") and document["cost"]["lines"]:
         _render_cost(document["cost"], console)
-    summary = document["summary"]
-    parts = [f"{summary[action]} {VERB[action]}" for action in ("create", "update", "replace", "delete")]
-    console.print(f"[bold]Plan:[/bold] {', '.join(parts)}.")
+    console.print(f"[bold]Plan:[/bold] {summary_text(document['summary'])}.")
+
+
+def summary_text(summary: Mapping[str, int]) -> str:
+    """"1 to create, 0 to update, ..."; adoptions only when there are some (plans before them had none)."""
+    parts = [f"{summary.get(action, 0)} {VERB[action]}" for action in ("create", "update", "replace", "delete")]
+    return ", ".join(([f"{summary['adopt']} {VERB['adopt']}"] if summary.get("adopt") else []) + parts)
 
 
 def _render_change(change: Mapping[str, Any], console: Console) -> None:
@@ -54,7 +61,7 @@ def _render_change(change: Mapping[str, Any], console: Console) -> None:
     if action == "create":
         for path, value in flatten(change["after"] or {}):
             console.print(f"        {escape(path)}: {escape(show(value))}")
-    elif action in ("update", "replace"):
+    elif action in ("update", "replace", "adopt"):
         for field in change["fields"]:
             mark = "  [magenta]# forces replacement[/magenta]" if field["forces_replace"] else ""
             console.print(f"        {escape(field['path'])}: {escape(show(field['before']))} → "

@@ -22,11 +22,13 @@ from collections import defaultdict
 from typing import Any, Iterable, Mapping
 
 from provisioner.render import cost as cost_text
+from provisioner.render.human import summary_text
 from provisioner.render.values import flatten, show
 
 GITHUB_COMMENT_LIMIT = 65_536
-SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
-VERB = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
+SYMBOL = {"adopt": ">", "create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+VERB = {"adopt": "to adopt", "create": "to create", "update": "to update", "replace": "to replace",
+        "delete": "to delete"}
 OPEN_UP_TO = 30  # rows: plans this small show their tables expanded
 CELL_LIMIT = 300  # characters of one table cell
 WARNINGS_SHOWN = 50
@@ -93,15 +95,15 @@ def _title(document: Mapping[str, Any]) -> str:
     spec = document["spec"]
     targets = document.get("targets") or []
     suffix = f" (targets: {', '.join(md(t) for t in targets)})" if targets else ""
+    if spec.get("environment"):
+        suffix = f" (environment {md(spec['environment'])})" + suffix
     return f"### provision {kind.lower()}: {md(spec['name'])} ({md(spec['file'])}){suffix}"
 
 
 def _summary_line(document: Mapping[str, Any], pending: list) -> str:
     if not pending:
         return "**No changes.** Azure matches the spec."
-    summary = document["summary"]
-    parts = [f"{summary[action]} {VERB[action]}" for action in ("create", "update", "replace", "delete")]
-    line = f"**Plan: {', '.join(parts)}.**"
+    line = f"**Plan: {summary_text(document['summary'])}.**"
     cost = document.get("cost")
     if cost and cost["lines"]:
         currency, totals = cost["currency"], cost["totals"]
@@ -186,13 +188,15 @@ def _changes(out: "_Writer", pending: list) -> None:
     expanded = len(pending) <= OPEN_UP_TO
     tallies = {group: _tally(changes) for group, changes in groups.items()}
     if not expanded:  # a big plan: one line per account first, in case the details do not all fit
-        rows = [f"| {md(group)} | " + " | ".join(str(counts[a]) for a in VERB) + " |"
+        columns = [a for a in VERB if a != "adopt" or any(counts["adopt"] for counts in tallies.values())]
+        rows = [f"| {md(group)} | " + " | ".join(str(counts[a]) for a in columns) + " |"
                 for group, counts in tallies.items()]
-        _table(out, f"Changes per account ({len(groups)})", "| Account | + | ~ | -/+ | - |\n|---|---|---|---|---|",
+        _table(out, f"Changes per account ({len(groups)})",
+               "| Account | " + " | ".join(SYMBOL[a] for a in columns) + " |\n|---" + "|---" * len(columns) + "|",
                rows, "account", open_=True) or out.omitted("account", len(rows))
     for index, (group, changes) in enumerate(groups.items()):
         counts = tallies[group]
-        tally = ", ".join(f"{counts[a]} {VERB[a]}" for a in ("create", "update", "replace", "delete") if counts[a])
+        tally = ", ".join(f"{counts[a]} {VERB[a]}" for a in VERB if counts[a])
         rows = [f"| {SYMBOL[c['action']]} | {md(c['name'])} | {md(c['kind'].replace('_', ' '))} | "
                 f"{_fields(c)} |" for c in changes]
         written = _table(out, f"<b>{html_text(group)}</b>: {tally}", "| | Name | Kind | Changes |\n|---|---|---|---|",

@@ -31,7 +31,7 @@ PROMPT_SHIELDS = ("jailbreak", "indirect_attack")  # act on the prompt
 PROTECTED_MATERIAL = ("protected_material_text", "protected_material_code")  # act on the completion
 
 
-def build_desired(spec: Spec, spec_name: str) -> DesiredState:
+def build_desired(spec: Spec, spec_name: str, *, environment: str | None = None) -> DesiredState:
     """Everything `spec` asks for; `spec_name` goes into the ownership tags. Expects a validated spec."""
     owner_tags = ownership_tags(spec_name)
     resources = _resource_groups(spec, owner_tags)
@@ -42,6 +42,8 @@ def build_desired(spec: Spec, spec_name: str) -> DesiredState:
         resources=tuple(resources),
         on_soft_deleted={account.name: account.on_soft_deleted for account in spec.accounts},
         key_vault=_key_vault_target(spec),
+        adopt=spec.adopt,
+        environment=environment,
     )
 
 

@@ -300,6 +300,35 @@ class Account(_Model):
     deployments: list[Deployment] = []
 
 
+class DeploymentOverlay(_Model):
+    """What one environment changes on a deployment; anything not written keeps the spec's value."""
+
+    enabled: StrictBool = Field(True, description="false: this environment has no such deployment.")
+    version: str | None = Field(None, description="Model version in this environment.")
+    type: DeploymentType | None = Field(None, description="Deployment type in this environment (clears `sku`).")
+    scope: DeploymentScope | None = Field(None, description="Deployment scope in this environment (clears `sku`).")
+    sku: str | None = Field(None, description="Explicit Azure SKU in this environment (clears `type`/`scope`).")
+    capacity: Capacity | None = Field(None, description="Capacity in this environment.")
+    tags: Tags = Field({}, description="Merged over the deployment's tags.")
+
+
+class AccountOverlay(_Model):
+    """What one environment changes on an account (named as the spec's `accounts` name it)."""
+
+    location: str | None = Field(None, description="Azure region in this environment.")
+    subscription: str | None = Field(None, description="Subscription in this environment.")
+    resource_group: str | None = Field(None, description="Resource group in this environment.")
+    tags: Tags = Field({}, description="Merged over the account's tags.")
+    deployments: dict[str, DeploymentOverlay] = Field({}, description="Per deployment, by name.")
+
+
+class Environment(_Model):
+    """One environment's overlay: `provision --env NAME` (or PROVISION_ENV) applies it to the spec."""
+
+    defaults: Defaults = Field(default_factory=Defaults, description="Merged over `defaults` (tags merged too).")
+    accounts: dict[str, AccountOverlay] = Field({}, description="Per account, by the name the spec gives it.")
+
+
 class Spec(_Model):
     """Azure OpenAI accounts and model deployments, managed as code by `provision`."""
 
@@ -309,6 +338,9 @@ class Spec(_Model):
     name: str | None = Field(None, description="Spec name used in ownership tags (the provision-spec tag value, at"
                                                " most 256 characters); default: the file's stem.")
     defaults: Defaults = Field(default_factory=Defaults)
+    adopt: StrictBool = Field(
+        True, description="Take over declared resources that exist without ownership tags (shown as `adopt` in "
+                          "the plan); false makes them a plan error, as `--no-adopt` does.")
     key_vault: KeyVault | None = None
     content_filters: dict[str, ContentFilter] = Field(
         {}, description="Content filters by name (1-64 letters, digits, hyphens, underscores and periods)."
@@ -317,6 +349,9 @@ class Spec(_Model):
         {}, description="Blocklists by name (1-64 letters, digits, hyphens, underscores and periods)."
     )
     accounts: list[Account] = Field(description="Azure OpenAI accounts and their deployments.")
+    environments: dict[str, Environment] = Field(
+        {}, description="Overlays per environment (dev, prod, ...); `{env}` in any value becomes the "
+                        "environment's name. With environments, every command needs --env or PROVISION_ENV.")
 
     _source: SourceMap = PrivateAttr(default_factory=SourceMap)
     _warnings: tuple[Diagnostic, ...] = PrivateAttr(default=())

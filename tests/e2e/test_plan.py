@@ -171,7 +171,7 @@ def test_plan_after_apply_is_a_no_op(applied, cli):
     assert result.out.rstrip().endswith(summary())
 
     document = plan_json(cli)
-    assert document["summary"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}
+    assert document["summary"] == {"create": 0, "update": 0, "replace": 0, "delete": 0, "adopt": 0}
     assert {c["action"] for c in document["changes"]} == {"no-op"}
 
 
@@ -345,7 +345,7 @@ def test_json_output_round_trips(applied, cli):
     assert document["format_version"] == FORMAT_VERSION
     assert document["spec"]["file"] == "deployments.yaml"
     assert document["spec"]["name"] == "e2e"
-    assert document["summary"] == {"create": 1, "update": 0, "replace": 1, "delete": 0}
+    assert document["summary"] == {"create": 1, "update": 0, "replace": 1, "delete": 0, "adopt": 0}
     changes = changes_by_address(document)
     assert changes[f"{ACCOUNT}/deployments/mini"]["action"] == "create"
     assert changes[CHAT]["fields"] == [
