@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 
 from provisioner.errors import ExitCode, SpecError
-from provisioner.workspace import load_spec, spec_json_schema
+from provisioner.render.guardrails import sarif_log, text_lines
+from provisioner.version import VERSION
+from provisioner.workspace import RULES, failing, load_spec, spec_json_schema
 
 DEFAULT_SPEC = Path("deployments.yaml")
 
@@ -19,8 +21,15 @@ def register(app: typer.Typer) -> None:
 
 def validate(
     spec: Path = typer.Argument(DEFAULT_SPEC, help="The spec file.", show_default=True),
-) -> None:
-    """Check a spec file without touching Azure: syntax, schema and cross-references."""
+    rules: bool = typer.Option(False, "--rules", help="Also check the spec against the security guidance "
+                                                      "(guardrails); errors fail."),
+    output: str = typer.Option("text", "--output", "-o", help="text, or sarif (SARIF 2.1.0 of the guardrail "
+                                                              "findings, for GitHub code scanning; implies --rules)."),
+    strict: bool = typer.Option(False, "--strict", help="Guardrail warnings fail too (implies --rules)."),
+) -> int:
+    """Check a spec file without touching Azure: syntax, schema and cross-references; with --rules, guardrails."""
+    if output not in ("text", "sarif"):
+        raise typer.BadParameter("must be text or sarif", param_hint="--output")
     try:
         loaded = load_spec(spec)
     except SpecError as exc:
@@ -29,9 +38,22 @@ def validate(
         raise typer.Exit(ExitCode.ERROR) from None
     for warning in loaded.warnings:
         typer.echo(str(warning), err=True)
-    typer.echo(
-        f"✓ {spec} is valid: {len(loaded.spec.accounts)} accounts, {loaded.spec.deployment_count()} deployments"
-    )
+    summary = f"{len(loaded.spec.accounts)} accounts, {loaded.spec.deployment_count()} deployments"
+    if not (rules or strict or output == "sarif"):
+        typer.echo(f"✓ {spec} is valid: {summary}")
+        return ExitCode.OK
+    findings = loaded.guardrails()
+    failed = failing(findings, strict=strict)
+    if output == "sarif":
+        typer.echo(json.dumps(sarif_log(findings, RULES, version=VERSION), indent=2))
+    else:
+        for line in text_lines(findings):
+            typer.echo(line)
+        mark = "✗" if failed else "✓"
+        verdict = f"{len(failed)} finding(s) fail the check" if failed else "passes the guardrails"
+        typer.echo(f"{mark} {spec} is valid ({summary}) and {verdict}"
+                   + (" (--strict: warnings count)" if strict else ""))
+    return ExitCode.ERROR if failed else ExitCode.OK
 
 
 def schema() -> None:

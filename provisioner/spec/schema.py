@@ -163,6 +163,24 @@ class KeyVault(_Model):
                            "such a secret is never overwritten and publishing it fails).")
 
 
+class Waiver(_Model):
+    """A guardrail rule (see `provision validate --rules`) accepted on purpose, with the reason."""
+
+    rule: str = Field(description="Rule id, e.g. PRV002.")
+    reason: str = Field(description="Why the finding is accepted; required and shown in reports.")
+
+
+class SpecWaiver(Waiver):
+    """A waiver for the whole spec, or for some of its accounts."""
+
+    accounts: list[str] | None = Field(
+        None, description="Accounts it applies to (their findings and their deployments'); default: every finding "
+                          "of the rule.")
+
+
+Waivers = Annotated[list[Waiver], Field(description="Guardrail rules waived here, each with a reason.")]
+
+
 class CategoryThresholds(_Model):
     """Separate thresholds for prompts and completions."""
 
@@ -209,6 +227,7 @@ class ContentFilter(_Model):
         None, description="Protected code in completions: block | annotate | off."
     )
     blocklists: list[str] = Field([], description="Names of blocklists (defined under blocklists) to apply.")
+    waive: Waivers = []
 
 
 class RegexItem(_Model):
@@ -261,6 +280,7 @@ class Deployment(_Model):
     )
     prevent_destroy: StrictBool = Field(False, description="Refuse plans that would delete this deployment.")
     tags: Tags = {}
+    waive: Waivers = []
 
     def azure_sku(self) -> str | None:
         """The Azure SKU name, or None when type and scope do not combine."""
@@ -288,6 +308,7 @@ class Account(_Model):
     )
     tags: Tags = Field({}, description="Merged over defaults.tags.")
     deployments: list[Deployment] = []
+    waive: Waivers = []
 
 
 class Spec(_Model):
@@ -302,6 +323,8 @@ class Spec(_Model):
     content_filters: dict[str, ContentFilter] = Field({}, description="Content filters by name.")
     blocklists: dict[str, Blocklist] = Field({}, description="Blocklists by name.")
     accounts: list[Account] = Field(description="Azure OpenAI accounts and their deployments.")
+    waivers: list[SpecWaiver] = Field(
+        [], description="Guardrail rules waived for the whole spec or for some accounts, each with a reason.")
 
     _source: SourceMap = PrivateAttr(default_factory=SourceMap)
     _warnings: tuple[Diagnostic, ...] = PrivateAttr(default=())
