@@ -231,3 +231,10 @@ def test_a_waiver_of_an_unknown_rule_or_account_is_an_error():
     assert "waivers[0].rule: unknown guardrail rule 'PRV02'" in errors[0]
     assert "waivers[0].accounts[0]: the waiver names account 'aoai-secure-eus', which this spec does not declare; " \
            "did you mean 'aoai-secure-eus2'?" in errors[1]
+
+
+def test_the_readme_shows_the_secure_spec_the_tests_check():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Secure by default", 1)[1]
+    shown = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert shown == SECURE.split("\n", 1)[1]  # the fixture's first line is its comment
