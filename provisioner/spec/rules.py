@@ -108,11 +108,6 @@ class Finding:
     column: int | None
     waived: str | None = None  # the waiver's reason
 
-    @property
-    def fails(self) -> bool:
-        """Counts against the exit code (with `strict`, warnings do too)."""
-        return self.waived is None and self.rule.severity == "error"
-
     def __str__(self) -> str:
         where = self.file + "".join(f":{n}" for n in (self.line, self.column) if n is not None)
         state = f" (waived: {self.waived})" if self.waived is not None else ""
