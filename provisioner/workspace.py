@@ -34,7 +34,8 @@ from provisioner.plan.drift import Drift
 from provisioner.plan.model import Plan
 from provisioner.plan.planfile import check_destination, load as load_plan, save as save_plan
 from provisioner.plan.result import SUCCEEDED, ApplyResult
-from provisioner.spec import Spec, environments_of, load
+from provisioner.spec import Spec, environments_of, load, rules
+from provisioner.spec.rules import RULES, Finding, Rule
 from provisioner.spec.schema import spec_json_schema
 
 if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first talks to Azure
@@ -43,8 +44,9 @@ if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first tal
 
 UPDATED_PRICES = pricefile.UPDATED
 
-__all__ = ["ApplyResult", "CapacityError", "Drift", "LoadedSpec", "Plan", "Workspace", "check_destination", "connect",
-           "import_spec", "load_every_environment", "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
+__all__ = ["RULES", "ApplyResult", "CapacityError", "Drift", "Finding", "GuardrailError", "LoadedSpec", "Plan", "Rule",
+           "Workspace", "check_destination", "connect", "failing", "import_spec", "load_every_environment",
+           "load_plan", "load_spec", "quota_report", "save_plan", "spec_json_schema"]
 
 EMULATOR_STATE = Path(".provision") / "emulator.sqlite"
 ENGINES = ("sdk", "arm")
@@ -68,6 +70,30 @@ class LoadedSpec:
     @property
     def warnings(self) -> tuple:
         return self.spec.warnings
+
+    def guardrails(self) -> list[Finding]:
+        """The spec checked against the security guidance (waived findings included, marked)."""
+        return rules.check(self.spec)
+
+
+def failing(findings: Iterable[Finding], *, strict: bool = False) -> list[Finding]:
+    """Unwaived errors, and with `strict` unwaived warnings: the findings that fail a check."""
+    return rules.failing(findings, strict=strict)
+
+
+class GuardrailError(ProvisionerError):
+    """Guardrail findings stop the command (`--strict`); `findings` lists them."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        super().__init__(f"{len(findings)} guardrail finding(s) fail the check:\n"
+                         + "\n".join(str(f) for f in findings),
+                         hint="fix them, or waive each in the spec with a reason (see `provision validate --rules`)")
+
+
+def plan_warning(finding: Finding) -> str:
+    """A guardrail finding as one line of a plan's warnings."""
+    return f"{finding} (fix: {finding.rule.fix})"
 
 
 def load_spec(path: str | Path, env: str | None = None) -> LoadedSpec:
@@ -153,14 +179,19 @@ class Workspace:
     # planning
     def plan(self, *, targets: Iterable[str] = (), destroy: bool = False, include_accounts: bool = False,
              purge: bool = False, delete_unowned: bool = False, retirement_warning_days: int = 90,
-             prices: str | Path | None = None, adopt: bool = True) -> Plan:
+             prices: str | Path | None = None, adopt: bool = True, strict: bool = False) -> Plan:
         """Read live Azure and plan, with the cost of the changes at `prices` (a price file; default:
         .provision/prices.json beside the spec, else the shipped list prices). A plan that would fail in
         Azure for quota or availability raises CapacityError, whose `offered` names the regions that do
         offer what is missing. `adopt=False` (or the spec's `adopt: false`) makes declared resources that
-        exist without ownership tags a PlanError instead of adoptions."""
+        exist without ownership tags a PlanError instead of adoptions. Unwaived guardrail findings are the
+        plan's warnings (not for a destroy); with `strict`, unwaived errors and warnings raise
+        GuardrailError before Azure is read."""
         from provisioner.azure.observe import offering_regions, read_observed
 
+        findings = [] if destroy else [f for f in self.spec.guardrails() if f.waived is None]
+        if strict and failing(findings, strict=True):
+            raise GuardrailError(failing(findings, strict=True))
         table = pricefile.resolve(self.spec.path, Path(prices) if prices else None)  # a bad file fails first
         observed = read_observed(self.clients, self.spec.desired)
         try:
@@ -175,6 +206,8 @@ class Workspace:
                            for subscription, fmt, model, version in sorted(wanted)}
             raise
         plan = cost.with_cost(plan, table)
+        if findings:
+            plan = replace(plan, warnings=plan.warnings + tuple(plan_warning(f) for f in findings))
         self._made[id(plan)] = (plan, observed)
         return plan
 

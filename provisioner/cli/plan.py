@@ -53,6 +53,8 @@ def plan(
                                           help="Price table for the cost estimate (e.g. negotiated prices); "
                                                "default: .provision/prices.json beside the spec, else the "
                                                "shipped list prices."),
+    strict: bool = typer.Option(False, "--strict", help="Fail (before reading Azure) when guardrail errors or "
+                                                        "warnings are not waived; without it they are warnings."),
 ) -> int:
     """Show what apply would change, without changing anything."""
     if output not in ("text", "json", "markdown"):
@@ -71,7 +73,7 @@ def plan(
     with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
         result = planned(ws, targets=target, destroy=destroy, include_accounts=include_accounts, purge=purge,
                          delete_unowned=delete_unowned, retirement_warning_days=retirement_warning_days,
-                         prices=prices, adopt=not no_adopt)
+                         prices=prices, adopt=not no_adopt, strict=strict)
     if out is not None:
         save_plan(result, out, spec=spec)
     document = result.to_dict()

@@ -167,6 +167,24 @@ class KeyVault(_Model):
                            "such a secret is never overwritten and publishing it fails).")
 
 
+class Waiver(_Model):
+    """A guardrail rule (see `provision validate --rules`) accepted on purpose, with the reason."""
+
+    rule: str = Field(description="Rule id, e.g. PRV002.")
+    reason: str = Field(description="Why the finding is accepted; required and shown in reports.")
+
+
+class SpecWaiver(Waiver):
+    """A waiver for the whole spec, or for some of its accounts."""
+
+    accounts: list[str] | None = Field(
+        None, description="Accounts it applies to (their findings and their deployments'); default: every finding "
+                          "of the rule.")
+
+
+Waivers = Annotated[list[Waiver], Field(description="Guardrail rules waived here, each with a reason.")]
+
+
 class CategoryThresholds(_Model):
     """Separate thresholds for prompts and completions."""
 
@@ -213,6 +231,7 @@ class ContentFilter(_Model):
         None, description="Protected code in completions: block | annotate | off."
     )
     blocklists: list[str] = Field([], description="Names of blocklists (defined under blocklists) to apply.")
+    waive: Waivers = []
 
 
 class RegexItem(_Model):
@@ -268,6 +287,7 @@ class Deployment(_Model):
     )
     prevent_destroy: StrictBool = Field(False, description="Refuse plans that would delete this deployment.")
     tags: Tags = {}
+    waive: Waivers = []
 
     def azure_sku(self) -> str | None:
         """The Azure SKU name, or None when type and scope do not combine."""
@@ -298,6 +318,7 @@ class Account(_Model):
     )
     tags: Tags = Field({}, description="Merged over defaults.tags.")
     deployments: list[Deployment] = []
+    waive: Waivers = []
 
 
 class DeploymentOverlay(_Model):
@@ -352,6 +373,8 @@ class Spec(_Model):
     environments: dict[str, Environment] = Field(
         {}, description="Overlays per environment (dev, prod, ...); `{env}` in any value becomes the "
                         "environment's name. With environments, every command needs --env or PROVISION_ENV.")
+    waivers: list[SpecWaiver] = Field(
+        [], description="Guardrail rules waived for the whole spec or for some accounts, each with a reason.")
 
     _source: SourceMap = PrivateAttr(default_factory=SourceMap)
     _warnings: tuple[Diagnostic, ...] = PrivateAttr(default=())

@@ -8,6 +8,7 @@ from provisioner.model import names
 from provisioner.model.names import MAX_BLOCKLIST_ITEMS, shown
 from provisioner.model.resources import OWNER_TAG, SPEC_TAG
 from provisioner.spec.loader import did_you_mean
+from provisioner.spec.rules import RULES_BY_ID
 from provisioner.spec.schema import (
     BUILT_IN_POLICY_PREFIX,
     Account,
@@ -21,6 +22,7 @@ from provisioner.spec.schema import (
     Path,
     RegexItem,
     Spec,
+    Waiver,
     format_path,
     is_built_in_policy,
 )
@@ -30,7 +32,7 @@ PROVISION_TAGS = (OWNER_TAG, SPEC_TAG)
 
 def validate_spec(spec: Spec) -> list[Diagnostic]:
     """Every semantic problem in `spec`, errors and warnings (severity "warning"), in file order."""
-    checks = (_names, _accounts, _deployments, _content_filters, _unused_blocklists, _key_vault, _tags)
+    checks = (_names, _accounts, _deployments, _content_filters, _unused_blocklists, _key_vault, _tags, _waivers)
     diagnostics = [diagnostic for check in checks for diagnostic in check(spec)]
     return sorted(diagnostics, key=lambda d: (d.line or 0, d.column or 0))
 
@@ -209,13 +211,7 @@ def _key_vault(spec: Spec) -> Iterator[Diagnostic]:
         yield spec.source.diagnostic(path + ("key_secret",), "key_secret must differ from endpoint_secret")
     else:
         yield from _secret_names(spec)
-    for index, account in enumerate(spec.accounts):
-        if not account.local_auth:
-            yield spec.source.diagnostic(
-                ("accounts", index, "local_auth"),
-                "local_auth is false, so the account has no key to publish to key_vault (its endpoint still is)",
-                severity="warning",
-            )
+    # local_auth: false with a key_vault is guardrail PRV006 (provision validate --rules).
 
 
 def _secret_names(spec: Spec) -> Iterator[Diagnostic]:
@@ -371,3 +367,31 @@ def _tag_count(spec: Spec, path: Path, own: Mapping[str, str], merged: Mapping[s
     """Reported where a resource's own tags are written; a resource adding none repeats its parent's count."""
     if own and (message := names.tag_count_problem(merged)) is not None:
         yield spec.source.diagnostic(path, message)
+
+
+def _waivers(spec: Spec) -> Iterator[Diagnostic]:
+    """A waiver names a known rule, gives a reason and (at the top) names accounts of this spec."""
+    located: list[tuple[Path, Waiver]] = [(("waivers", i), w) for i, w in enumerate(spec.waivers)]
+    for a_index, account in enumerate(spec.accounts):
+        located += [(("accounts", a_index, "waive", i), w) for i, w in enumerate(account.waive)]
+        for d_index, deployment in enumerate(account.deployments):
+            located += [(("accounts", a_index, "deployments", d_index, "waive", i), w)
+                        for i, w in enumerate(deployment.waive)]
+    for name, content_filter in spec.content_filters.items():
+        located += [(("content_filters", name, "waive", i), w) for i, w in enumerate(content_filter.waive)]
+    accounts = [account.name for account in spec.accounts]
+    for path, waiver in located:
+        if waiver.rule not in RULES_BY_ID:
+            yield spec.source.diagnostic(
+                path + ("rule",), f"unknown guardrail rule '{waiver.rule}'; the rules are "
+                f"{RULES_IDS_TEXT}" + did_you_mean(waiver.rule, list(RULES_BY_ID)))
+        if not waiver.reason.strip():
+            yield spec.source.diagnostic(path + ("reason",), f"the waiver of {waiver.rule} needs a reason: say why "
+                                                             "the finding is accepted")
+        for index, name in enumerate(getattr(waiver, "accounts", None) or ()):
+            if name not in accounts:
+                yield spec.source.diagnostic(path + ("accounts", index), f"the waiver names account '{name}', "
+                                             "which this spec does not declare" + did_you_mean(name, accounts))
+
+
+RULES_IDS_TEXT = f"{min(RULES_BY_ID)} to {max(RULES_BY_ID)} (see `provision validate --rules`)"

@@ -10,7 +10,7 @@ SPEC = """\
 version: 1
 name: app
 defaults:
-  subscription: s
+  subscription: 00000000-0000-0000-0000-00000000000e
   resource_group: rg-{env}
   location: eastus2
   tags: {team: a}
