@@ -30,7 +30,7 @@ def load_from_text(text: str, filename: str = "deployments.yaml") -> tuple[Spec,
 
 
 def _checked(spec: Spec, default_name: str) -> tuple[Spec, DesiredState]:
-    diagnostics = validate_spec(spec)
+    diagnostics = validate_spec(spec, default_name)
     if any(diagnostic.severity == "error" for diagnostic in diagnostics):
         raise SpecError(diagnostics)
     spec._warnings = tuple(diagnostics)  # all warnings by now
