@@ -45,7 +45,7 @@ def _checked(spec: Spec, default_name: str, env: str | None = None) -> tuple[Spe
         raise SpecError([spec.source.diagnostic((), f"--env {env}: the spec defines no environments")])
     if env is not None:
         spec = select(spec, env, default_name)
-    diagnostics = validate_spec(spec)
+    diagnostics = validate_spec(spec, default_name)
     if any(diagnostic.severity == "error" for diagnostic in diagnostics):
         raise SpecError(diagnostics)
     spec._warnings = tuple(diagnostics)  # all warnings by now

@@ -290,12 +290,13 @@ def _compose(text: str) -> Node | None:
     """The document's node tree, the same whichever parser builds it.
 
     libyaml and PyYAML read a few things differently: tabs and " ?" inside
-    plain text and some odd tags (libyaml accepts them), the position of an
-    empty value in a flow mapping, and which errors they find first. So
-    libyaml's tree is used only when it read the text cleanly and without any
-    of these; otherwise PyYAML's parser reads it again and has the last word.
+    plain text and some odd tags (libyaml accepts them), byte order marks after
+    the first character, the position of an empty value in a flow mapping, and
+    which errors they find first. So libyaml's tree is used only when it read
+    the text cleanly and without any of these; otherwise PyYAML's parser reads
+    it again and has the last word.
     """
-    if PARSER == "libyaml" and "\t" not in text:
+    if PARSER == "libyaml" and "\t" not in text and text.find("\ufeff", 1) == -1:
         loader = PARSERS["libyaml"](text)
         try:
             root = loader.get_single_node()

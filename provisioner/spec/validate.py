@@ -30,10 +30,16 @@ from provisioner.spec.schema import (
 PROVISION_TAGS = (OWNER_TAG, SPEC_TAG)
 
 
-def validate_spec(spec: Spec) -> list[Diagnostic]:
-    """Every semantic problem in `spec`, errors and warnings (severity "warning"), in file order."""
+def validate_spec(spec: Spec, default_name: str | None = None) -> list[Diagnostic]:
+    """Every semantic problem in `spec`, errors and warnings (severity "warning"), in file order.
+
+    `default_name` is the spec's name when it sets none (its file's stem); it is checked too.
+    """
     checks = (_names, _accounts, _deployments, _content_filters, _unused_blocklists, _key_vault, _tags, _waivers)
     diagnostics = [diagnostic for check in checks for diagnostic in check(spec)]
+    if spec.name is None and default_name is not None and (message := names.problem("spec_name", default_name)):
+        diagnostics.append(spec.source.diagnostic((), f"the spec sets no name, so its file's stem is used: {message};"
+                                                      " set `name:`"))
     return sorted(diagnostics, key=lambda d: (d.line or 0, d.column or 0))
 
 

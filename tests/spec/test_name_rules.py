@@ -151,6 +151,18 @@ def test_names_are_checked_after_variables_are_expanded(monkeypatch):
     assert error.message.startswith("'../../accounts/other' is not valid as a deployment name: use 2-64 letters")
 
 
+def test_a_spec_without_a_name_is_named_after_its_file_which_must_fit_a_tag_value():
+    text = spec_with("spec_name", "x").replace('name: "x"\n', "", 1)
+    _, desired = load_from_text(text, "team-a.yaml")
+    assert desired.spec_name == "team-a"
+    with pytest.raises(SpecError) as caught:
+        load_from_text(text, "t" * 300 + ".yaml")
+    (error,) = [d for d in caught.value.diagnostics if d.severity == "error"]
+    assert (error.line, error.path) == (1, "")
+    assert error.message == (f"the spec sets no name, so its file's stem is used: '{'t' * 40}…' is not valid as a"
+                             " spec name: it has 300 characters, Azure allows at most 256; set `name:`")
+
+
 def test_an_account_name_that_is_too_long_for_a_subdomain():
     """Without custom_subdomain the account name is the subdomain, a DNS label of at most 63 characters."""
     name = "a" * 64

@@ -66,6 +66,9 @@ SNIPPETS = {
     "odd-tag": "!~!!str |\n  z\n",
     "empty-flow-value": HEAD + "accounts: [{name: , deployments: []}]\n",
     "loop-after-a-difference": "&n [x ? y, *n]\n",
+    "two-byte-order-marks": "\ufeff\ufeffa: b\n",
+    "byte-order-mark-at-the-end": "a: b\n\ufeff",
+    "line-separators": "a: b\u2028c: d\ne: x\x85y\n",
     "aliases": "a: &a [1, 2]\nb: [*a, *a]\nc: {x: *a}\n",
 }
 
@@ -96,7 +99,7 @@ def test_both_parsers_agree_on_random_documents(monkeypatch):
     chooser = random.Random(20261202)
     pieces = ["a", "b: ", "- ", "[", "]", "{", "}", ", ", ": ", "\n", "  ", "'x'", '"y"', "&n ", "*n", "? ",
               "#c", "|\n  z", "<<: ", "1", "true", "~", "\t", "version: 1\n", "!", "!!str ", " ?", "{a: }",
-              "\r\n", "é", "---\n", ":", "-"]
+              "\r\n", "é", "---\n", ":", "-", "\ufeff", "\u2028", "\x85"]
     disagreements = []
     for _ in range(2000):
         text = "".join(chooser.choice(pieces) for _ in range(chooser.randint(1, 25)))
