@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
@@ -100,6 +100,7 @@ class ArmBudget:
     """The buckets of one run, per (subscription, kind), and the operations in flight per subscription."""
 
     pacing: bool = True  # False: count 429s but never wait (what a client without pacing does)
+    rates: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(ARM_BUCKETS))  # kind -> size, refill
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
 
@@ -112,7 +113,7 @@ class ArmBudget:
         key = (subscription.lower(), kind)
         with self._lock:
             if key not in self._buckets:
-                size, refill = ARM_BUCKETS[kind]
+                size, refill = self.rates[kind]
                 self._buckets[key] = TokenBucket(size, refill, clock=self.clock, sleep=self.sleep)
             return self._buckets[key]
 
@@ -138,7 +139,7 @@ class ArmBudget:
             return wanted
         with self._lock:
             in_flight = self._operations.get(subscription.lower(), 0)
-        return max(wanted, in_flight / (POLL_SHARE * ARM_BUCKETS["reads"][1]))
+        return max(wanted, in_flight / (POLL_SHARE * self.rates["reads"][1]))
 
 
 def subscription_of(url: str) -> str | None:

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS operations (
     doc TEXT NOT NULL            -- the operation status document (name, startTime, ...)
 );
 CREATE INDEX IF NOT EXISTS operations_pending ON operations(settled, finishes);
+-- every write asks whether its account or resource is busy: without these, a scan of every operation ever
+CREATE INDEX IF NOT EXISTS operations_lock ON operations(lock_key, finishes);
+CREATE INDEX IF NOT EXISTS operations_resource ON operations(resource_key, finishes);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS quota_limits (
     subscription TEXT NOT NULL, region TEXT NOT NULL, usage_name TEXT NOT NULL, quota_limit INTEGER NOT NULL,
