@@ -12,7 +12,6 @@ import sys
 import traceback
 from typing import Any, Callable
 
-import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
@@ -93,17 +92,23 @@ def run(argv: list[str]) -> int:
     # The SDK logs every failed credential and retry; our errors say what matters. Never DEBUG:
     # request logs could carry keys.
     logging.getLogger("azure").setLevel(logging.WARNING if debug else logging.ERROR)
+    # Older typer is built on click; newer vendors it (typer._click) and never imports click, so
+    # neither do we (importing it costs about as much as typer itself): its exceptions need it imported.
+    click = sys.modules.get("click")
+    exits = (typer.Exit, *((click.exceptions.Exit,) if click else ()))
+    aborts = (typer.Abort, *((click.exceptions.Abort,) if click else ()))
+    usage_errors = (typer.TyperException, *((click.ClickException,) if click else ()))
     try:
         result = app(args=argv, prog_name="provision", standalone_mode=False)
         return int(result or 0)
-    except (click.exceptions.Exit, typer.Exit) as exc:
+    except exits as exc:
         return int(exc.exit_code)
-    except (click.exceptions.Abort, typer.Abort):
+    except aborts:
         typer.echo("Aborted.", err=True)
         return int(ExitCode.ERROR)
     # usage errors: 1, never 2. Newer typer vendors click (typer._click): its usage errors are
     # TyperExceptions, not click.ClickExceptions.
-    except (click.ClickException, typer.TyperException) as exc:
+    except usage_errors as exc:
         exc.show()
         return int(ExitCode.ERROR)
     except SpecError as exc:
