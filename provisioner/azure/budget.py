@@ -4,8 +4,9 @@ ARM throttles with a token bucket per subscription and kind of request: reads, w
 deletes (ARM-FACTS §8: reads 250 refilled at 25/s, writes and deletes 200 at 10/s), and
 says what is left on every response (`x-ms-ratelimit-remaining-subscription-{kind}`).
 `ArmBudget` keeps our own copy of each bucket, shared by every client and lane of a run:
-a request waits for a token before it goes out, and each answer corrects the copy
-downwards to what ARM says is left (other clients spend the same budget). A 429 empties
+a request waits for a token before it goes out, and each answer sets the copy to what
+ARM says is left, less our requests still on their way (other clients spend the same
+budget; an unthrottled endpoint always says its bucket is full). A 429 empties
 the bucket until its Retry-After has passed. Until a bucket's first answer arrives, one
 request at a time probes it, so a burst of parallel lanes never overdraws a bucket
 whose real size we do not know yet. Status polls are reads and are paced like any other.
@@ -50,6 +51,8 @@ class TokenBucket:
         self._blocked_until = 0.0
         self._calibrated = False  # has ARM told us what is left yet?
         self._in_flight = 0
+        self._sent = 0  # tickets handed out, in order
+        self._heard = 0  # the newest ticket whose answer set our count
         self._lock = threading.Lock()
         self.waited = 0.0  # seconds spent waiting for tokens, for progress and benchmarks
         self.throttled = 0  # 429s seen
@@ -58,7 +61,8 @@ class TokenBucket:
         self.tokens = min(self.size, self.tokens + (now - self._at) * self.refill)
         self._at = now
 
-    def take(self) -> None:
+    def take(self) -> int:
+        """Wait for a token; returns the request's ticket for `observe`."""
         while True:
             with self._lock:
                 now = self._clock()
@@ -66,7 +70,8 @@ class TokenBucket:
                 if now >= self._blocked_until and self.tokens >= 1 and (self._calibrated or not self._in_flight):
                     self.tokens -= 1
                     self._in_flight += 1
-                    return
+                    self._sent += 1
+                    return self._sent
                 if now < self._blocked_until:
                     wait = self._blocked_until - now
                 elif self.tokens < 1:
@@ -76,17 +81,24 @@ class TokenBucket:
             self.waited += wait
             self._sleep(wait)
 
-    def observe(self, status: int | None, remaining: int | None, retry_after: float | None) -> None:
-        """What ARM answered: its count of what is left, or a 429."""
+    def observe(self, status: int | None, remaining: int | None, retry_after: float | None,
+                ticket: int | None = None) -> None:
+        """What ARM answered the request with `ticket`: its count of what is left, or a 429. An answer
+        to a request older than one already heard from is stale: its count is ignored."""
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
             now = self._clock()
             self._refilled(now)
+            if ticket is not None:
+                if ticket < self._heard:
+                    remaining = None
+                else:
+                    self._heard = ticket
             if remaining is not None:
-                # Our tokens taken by requests still on their way are spent in ARM's count too, soon.
-                left = remaining - self._in_flight
+                # ARM's count is the truth, up or down (its refill, other clients); the requests we
+                # still have on their way will be spent from it too.
                 self.size = max(self.size, remaining + 1.0)
-                self.tokens = left if not self._calibrated else min(self.tokens, left)
+                self.tokens = remaining - self._in_flight
                 self._calibrated = True
             if status == 429:
                 self.throttled += 1
@@ -168,8 +180,7 @@ class ArmBudgetPolicy(HTTPPolicy):
             return self.next.send(request)
         kind = kind_of(http.method)
         bucket = self._budget.bucket(subscription, kind)
-        if self._budget.pacing:
-            bucket.take()
+        ticket = bucket.take() if self._budget.pacing else None
         status = remaining = retry_after = None
         try:
             response = self.next.send(request)
@@ -179,4 +190,4 @@ class ArmBudgetPolicy(HTTPPolicy):
             retry_after = _number(headers.get("Retry-After"))
             return response
         finally:
-            bucket.observe(status, int(remaining) if remaining is not None else None, retry_after)
+            bucket.observe(status, int(remaining) if remaining is not None else None, retry_after, ticket)

@@ -74,6 +74,16 @@ def test_bucket_waits_for_refill_and_believes_arm_over_itself():
     assert bucket.throttled == 1
 
 
+def test_arm_saying_more_is_left_is_believed_too():
+    """An endpoint that is not throttling says its bucket is full on every answer: never wait for it."""
+    time = FakeTime()
+    bucket = TokenBucket(5, 1, clock=lambda: time.now, sleep=time.sleep)
+    for _ in range(50):
+        bucket.take()
+        bucket.observe(200, 4, None)
+    assert time.slept == []
+
+
 def test_one_probe_until_the_first_answer():
     time = FakeTime()
     bucket = TokenBucket(200, 10, clock=lambda: time.now, sleep=time.sleep)
