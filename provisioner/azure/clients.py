@@ -21,6 +21,7 @@ from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from provisioner.azure.budget import ArmBudget, ArmBudgetPolicy
 from provisioner.errors import ProvisionerError
 
 CLOUDS = {
@@ -147,9 +148,11 @@ def retail_prices_client(connection: Connection | None = None) -> PipelineClient
 
 @dataclass
 class Clients:
-    """SDK clients per subscription, built on first use and reused."""
+    """SDK clients per subscription, built on first use and reused. All of them spend one ArmBudget:
+    ARM's buckets are per subscription, whichever client sends the request."""
 
     connection: Connection
+    budget: ArmBudget = field(default_factory=ArmBudget)
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def _options(self) -> dict[str, Any]:
@@ -157,6 +160,7 @@ class Clients:
             "base_url": self.connection.base_url,
             "retry_total": 0,  # provisioner.azure.retry owns retries
             "logging_enable": False,  # request logs could carry keys
+            "per_retry_policies": [ArmBudgetPolicy(self.budget)],  # every attempt waits for ARM's tokens
         }
         if self.connection.credential_scopes:
             options["credential_scopes"] = list(self.connection.credential_scopes)

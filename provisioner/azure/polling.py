@@ -11,7 +11,10 @@ is azure-mgmt-core's ARMPolling with three changes:
   tight loop and never the SDK's fixed 30 s;
 - an operation whose status URL is gone (404), or that keeps failing past its budget,
   is followed through the resource instead, until its provisioningState is terminal
-  (for a delete: until it is gone).
+  (for a delete: until it is gone);
+- given the run's ArmBudget, it counts itself in flight while it polls, and waits at
+  least the budget's poll interval, which grows with the operations in flight, so that
+  many operations polled at once do not spend the subscription's reads.
 
 A poll that reads an operation ending Failed raises the SDK's HttpResponseError whose
 `error` holds the operation's own code and message; `retry.classify` reports those.
@@ -36,6 +39,8 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
+from provisioner.azure.budget import ArmBudget, subscription_of
+
 RETRIED_STATUS = {408, 429, 500, 502, 503, 504}
 TERMINAL_STATES = {"succeeded", "failed", "canceled"}
 IN_TRANSIT = (ServiceRequestError, ServiceResponseError, IncompleteReadError)
@@ -49,19 +54,31 @@ class ResumingPolling(ARMPolling):
     """ARM polling that resumes instead of failing when a poll is lost (see the module docstring)."""
 
     def __init__(self, first: float = 1.0, factor: float = 1.5, cap: float = 15.0, poll_budget: float = 600.0,
-                 sleep: Callable[[float], None] = time.sleep, **kwargs: Any):
+                 sleep: Callable[[float], None] = time.sleep, budget: ArmBudget | None = None, **kwargs: Any):
         super().__init__(timeout=first, **kwargs)
+        self._budget = budget
         self._first, self._next_delay, self._factor, self._cap = first, first, factor, cap
         self._poll_budget = poll_budget  # seconds one status URL may keep failing before the resource is asked
         self._sleep_for = sleep
         self.poll_errors = 0  # polls retried, for tests and progress
 
     # waiting
+    def run(self) -> None:
+        subscription = subscription_of(self._resource_url()) if self._budget is not None else None
+        if subscription is None:
+            return super().run()
+        self._budget.operation_started(subscription)
+        try:
+            super().run()
+        finally:
+            self._budget.operation_finished(subscription)
+
     def _extract_delay(self) -> float:
         delay = get_retry_after(self._pipeline_response)
-        if delay is not None and delay > 0:
-            return delay
-        return self._backoff()
+        if delay is None or delay <= 0:
+            delay = self._backoff()
+        subscription = subscription_of(self._resource_url()) if self._budget is not None else None
+        return self._budget.poll_interval(subscription, delay) if subscription else delay
 
     def _backoff(self) -> float:
         delay, self._next_delay = self._next_delay, min(self._cap, self._next_delay * self._factor)

@@ -65,14 +65,16 @@ class AzureTemplateDeployer:
                 raise ProvisionerError(f"deployment {name} is still {state} after an hour")
             time.sleep(delay)
             delay = min(15.0, delay * 1.5)
-        client.deployments.begin_create_or_update(resource_group, name, body,
-                                                  polling=ResumingPolling(first=self.first_poll_delay)).result()
+        client.deployments.begin_create_or_update(resource_group, name, body, polling=self._polling()).result()
+
+    def _polling(self) -> ResumingPolling:
+        return ResumingPolling(first=self.first_poll_delay, budget=self.clients.budget)
 
     def purge_account(self, subscription: str, location: str, resource_group: str, name: str) -> None:
         client = self.clients.cognitive(subscription)
         try:
             retry.call(lambda: client.deleted_accounts.begin_purge(
-                location, resource_group, name, polling=ResumingPolling(first=self.first_poll_delay)).result())
+                location, resource_group, name, polling=self._polling()).result())
         except ResourceNotFoundError:
             pass  # purged already
 

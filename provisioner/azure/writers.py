@@ -78,7 +78,7 @@ class AzureWriter:
         self.sleep = sleep
 
     def _poll(self) -> ResumingPolling:
-        return ResumingPolling(first=self.first_poll_delay, sleep=self.sleep)
+        return ResumingPolling(first=self.first_poll_delay, sleep=self.sleep, budget=self.clients.budget)
 
     def execute(self, change: Change, on_retry: Callable[[TransientError, int, float], None] | None = None) -> None:
         for name in filter(None, (change.name, change.scope.resource_group, change.scope.account)):

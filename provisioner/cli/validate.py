@@ -30,8 +30,9 @@ def validate(
                                                               "findings, for GitHub code scanning; implies --rules)."),
     strict: bool = typer.Option(False, "--strict", help="Guardrail warnings fail too (implies --rules)."),
 ) -> int:
-    """Check a spec file without touching Azure: syntax, schema and cross-references (of every
-    environment, unless --env names one); with --rules, guardrails."""
+    """Check a spec file without touching Azure: syntax, schema and cross-references.
+
+    Every environment is checked unless --env names one; --rules adds the guardrails."""
     if output not in ("text", "sarif"):
         raise typer.BadParameter("must be text or sarif", param_hint="--output")
     try:
