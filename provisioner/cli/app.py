@@ -35,9 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Write the spec as ARM templates (az deployment group create, deployment stacks) or Bicep."),
     "emulator": ("provisioner.cli.emulator",
                  "A local emulator of Azure Resource Manager for Azure OpenAI (HTTPS, for the real SDK clients)."),
-    "output": ("provisioner.cli.output", "What applications need from the applied spec: endpoints, deployments, "
-                                         "identities, secret URIs (never keys)."),
-    "import": ("provisioner.cli.importing", "Write a deployments.yaml describing accounts that already exist."),
+    "output": ("provisioner.cli.output",
+               "Print each account's endpoint, deployments (model, version), identity and Key Vault secret URIs."),
+    "import": ("provisioner.cli.importing",
+               "Describe existing accounts, deployments, content filters and blocklists as a spec."),
     "prices": ("provisioner.cli.prices", "The price table behind the cost estimate of plans."),
 }
 

@@ -29,8 +29,9 @@ def import_(
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
 ) -> int:
-    """Describe existing accounts, deployments, content filters and blocklists as a spec; planning it shows
-    only adoptions."""
+    """Describe existing accounts, deployments, content filters and blocklists as a spec.
+
+    Planning the written spec shows only adoptions."""
     if not resource_group and not account:
         raise typer.BadParameter("pass --resource-group RG or --account ID", param_hint="--resource-group")
     subscription = subscription or os.environ.get("AZURE_SUBSCRIPTION_ID")
