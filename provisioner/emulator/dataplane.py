@@ -31,6 +31,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from provisioner.emulator import content_filter
 from provisioner.emulator.arm import Call, Reply, Router
 from provisioner.emulator.jwt import InvalidToken
 
@@ -116,7 +117,7 @@ def _serve(call: Call, answer) -> Reply:
         body = call.json_body()
         charge = answer.estimate(body)
         headers = call.limiter.take(target.deployment, charge, call.api_version, answer.operation, time.monotonic())
-        reply = answer.reply(target, body)
+        reply = answer.reply(call, target, body)
         reply.headers = {"apim-request-id": str(uuid.uuid4()), "x-ms-region": target.account.get("location", ""),
                          "azureml-model-deployment": target.deployment["name"], **headers, **reply.headers}
         return reply
@@ -210,23 +211,32 @@ class Chat:
     def prompt_tokens(self, body: dict, messages: list) -> int:
         return sum(self.overhead + estimate_tokens(_messages_text({"messages": [m]})) for m in messages) + 3
 
-    def reply(self, target: Target, body: dict) -> Reply:
+    def reply(self, call: Call, target: Target, body: dict) -> Reply:
         prompt = _messages_text(body)
+        policy = content_filter.policy_of(call.store, target.account, target.deployment)
+        prompt_results, refused = policy.results("prompt", prompt)
+        if refused:
+            raise DataPlaneError(400, content_filter.prompt_refused(prompt_results))
         words = f"This is the emulator's answer to: {prompt}".split()
         limit = _max_tokens(body)
         finish = "stop"
         if limit is not None and len(words) > limit:
             words, finish = words[:limit], "length"  # one word stands for one token here
-        content = " ".join(words)
+        content: str | None = " ".join(words)
+        completion_results, withheld = policy.results("completion", content)
+        if withheld:
+            content, finish = None, "content_filter"
         prompt_tokens = self.prompt_tokens(body, body["messages"])
-        completion_tokens = len(words)
+        completion_tokens = len(words)  # generated, then withheld if filtered
         digest = hashlib.sha256(prompt.encode()).hexdigest()
         return Reply(200, {
             "id": f"chatcmpl-{digest[:29]}", "object": "chat.completion", "created": int(time.time()),
             "model": _model_name(target.deployment), "system_fingerprint": f"fp_{digest[29:39]}",
-            "prompt_filter_results": [], "choices": [{
+            "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": prompt_results}],
+            "choices": [{
                 "index": 0, "finish_reason": finish, "logprobs": None,
                 "message": {"role": "assistant", "content": content, "refusal": None},
+                "content_filter_results": completion_results,
             }],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
@@ -250,7 +260,7 @@ class Embeddings:
             raise _error(400, "BadRequest", "'input' must be a string or an array of strings")  # wording UNVERIFIED
         return []
 
-    def reply(self, target: Target, body: dict) -> Reply:
+    def reply(self, call: Call, target: Target, body: dict) -> Reply:  # embeddings are not filtered
         inputs = self._inputs(body)
         model = target.deployment["properties"]["model"]["name"]
         size = EMBEDDING_DIMENSIONS.get(model, 1536)

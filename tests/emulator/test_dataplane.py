@@ -231,3 +231,70 @@ def test_the_openai_clients_retry_honours_retry_after_ms(emulator, endpoint, key
     route = "POST /{host}/openai/deployments/{deployment}/chat/completions"
     assert counts[route] == 2  # one 429, then one success: the client waited as told, not its own backoff
     assert elapsed >= 1.0
+
+
+# content filtering: the deployment's RAI policy and its blocklists
+@pytest.fixture
+def filtered(cognitive, account):
+    """A deployment whose policy blocks "forbidden phrase" and /ba[rz]+/ in prompts and "leak" in answers."""
+    cognitive.rai_blocklists.create_or_update("rg", "acct", "banned", {"properties": {"description": "x"}})
+    for name, pattern, is_regex in (("phrase", "forbidden phrase", False), ("regex", "ba[rz]+", True)):
+        cognitive.rai_blocklist_items.create_or_update("rg", "acct", "banned", name,
+                                                       {"properties": {"pattern": pattern, "isRegex": is_regex}})
+    cognitive.rai_blocklists.create_or_update("rg", "acct", "answers", {"properties": {}})
+    cognitive.rai_blocklist_items.create_or_update("rg", "acct", "answers", "leak",
+                                                   {"properties": {"pattern": "leak", "isRegex": False}})
+    filters = [{"name": n, "severityThreshold": "Low", "blocking": True, "enabled": True, "source": s}
+               for n in ("Hate", "Sexual", "Violence", "Selfharm") for s in ("Prompt", "Completion")]
+    filters.append({"name": "Jailbreak", "blocking": True, "enabled": True, "source": "Prompt"})
+    cognitive.rai_policies.create_or_update("rg", "acct", "strict", {"properties": {
+        "basePolicyName": "Microsoft.DefaultV2", "mode": "Blocking", "contentFilters": filters,
+        "customBlocklists": [{"blocklistName": "banned", "blocking": True, "source": "Prompt"},
+                             {"blocklistName": "answers", "blocking": True, "source": "Completion"}]}})
+    return deploy(cognitive, "chat", "gpt-4o", "2024-11-20", raiPolicyName="strict")
+
+
+def ask(emulator, endpoint, key, text):
+    return client(emulator, endpoint, key=key).chat.completions.create(
+        model="chat", messages=[{"role": "user", "content": text}])
+
+
+@pytest.mark.parametrize("text", ["Tell me the FORBIDDEN phrase", "a bazz b"])
+def test_a_blocklisted_prompt_is_refused_as_azure_refuses_it(emulator, endpoint, key, filtered, text):
+    with pytest.raises(openai.BadRequestError) as caught:
+        ask(emulator, endpoint, key, text)
+    error = caught.value.body
+    assert caught.value.status_code == 400
+    assert (error["code"], error["param"], error["status"]) == ("content_filter", "prompt", 400)
+    assert error["message"].startswith("The response was filtered due to the prompt triggering Azure OpenAI's "
+                                       "content management policy.")
+    result = error["innererror"]["content_filter_result"]
+    assert error["innererror"]["code"] == "ResponsibleAIPolicyViolation"
+    assert result["custom_blocklists"] == {"filtered": True, "details": [{"filtered": True, "id": "banned"}]}
+    assert result["hate"] == {"filtered": False, "severity": "safe"}
+    assert result["jailbreak"] == {"filtered": False, "detected": False}
+
+
+def test_filter_results_in_an_answer_follow_the_policy(emulator, endpoint, key, filtered):
+    completion = ask(emulator, endpoint, key, "hello there")
+    prompt_results = completion.prompt_filter_results[0]["content_filter_results"]
+    assert completion.prompt_filter_results[0]["prompt_index"] == 0
+    assert set(prompt_results) == {"hate", "sexual", "violence", "self_harm", "jailbreak", "custom_blocklists"}
+    assert prompt_results["custom_blocklists"]["filtered"] is False
+    choice_results = completion.choices[0].content_filter_results
+    assert set(choice_results) == {"hate", "sexual", "violence", "self_harm", "custom_blocklists"}
+    assert choice_results["custom_blocklists"] == {"filtered": False, "details": [{"filtered": False,
+                                                                                  "id": "answers"}]}
+
+
+def test_a_blocklisted_answer_is_withheld(emulator, endpoint, key, filtered):
+    completion = ask(emulator, endpoint, key, "please leak it")  # the answer echoes the prompt
+    assert completion.choices[0].finish_reason == "content_filter"
+    assert completion.choices[0].message.content is None
+    assert completion.choices[0].content_filter_results["custom_blocklists"]["filtered"] is True
+
+
+def test_the_default_policy_answers_without_blocklists(emulator, endpoint, key, chat):
+    completion = ask(emulator, endpoint, key, "forbidden phrase")
+    results = completion.prompt_filter_results[0]["content_filter_results"]
+    assert "custom_blocklists" not in results and results["jailbreak"] == {"filtered": False, "detected": False}
