@@ -56,12 +56,13 @@ _flags_without_type(typer.core.TyperOption)
 
 def _register_commands() -> None:
     # Each command module adds its commands to `app` (one module per concern).
-    from provisioner.cli import apply, emulator, export, plan, prices, quota, validate
+    from provisioner.cli import apply, emulator, export, plan, prices, quota, test, validate
 
     validate.register(app)
     plan.register(app)
     apply.register(app)
     quota.register(app)
+    test.register(app)
     export.register(app)
     emulator.register(app)
     prices.register(app)
