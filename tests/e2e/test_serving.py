@@ -93,3 +93,23 @@ def test_an_unknown_target_is_a_clear_error(project, cli):
     result = cli("test", "deployments.yaml", "--emulator", "--target", "nope")
     assert result.code == 1
     assert "names no deployment" in result.err
+
+
+def test_apply_test_runs_the_test_after_a_successful_apply(project, cli):
+    shutil.copy(REPO / "deployments.yaml", project.spec)
+    result = cli("apply", "deployments.yaml", "--emulator", "--auto-approve", "--test",
+                 "--target", "aoai-prod-swc/chat-mini")
+    assert result.code == 0, result.out + result.err
+    assert "Test after apply" in result.out
+    assert "aoai-prod-swc/deployments/chat-mini" in result.out and "0 failed" in result.out
+    assert "aoai-prod-eus2/deployments" not in result.out.split("Test after apply")[1]
+
+
+def test_apply_test_exits_1_when_a_deployment_does_not_serve(azure):
+    """An emulator reached through PROVISION_EMULATOR_* with a token file: that token is for Resource
+    Manager only, so the apply succeeds and its Entra ID test is refused with an explained 401."""
+    spec = base_spec(EAST)
+    result = azure.apply(spec, "--test", "--target", f"{EAST}/chat")
+    assert result.code == 1
+    assert f"Failed: {EAST}/deployments/chat: 401 not authorised" in result.out
+    assert azure.deployments(EAST)["chat"].properties.provisioning_state == "Succeeded"
