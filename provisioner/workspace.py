@@ -308,6 +308,23 @@ class Workspace:
 
         return read_outputs(self.clients, self.spec.desired)
 
+    def test(self, *, targets: Iterable[str] = (), use_key: bool = False) -> list[dict[str, Any]]:
+        """One small real request per deployment of the spec (or of `targets`: ACCOUNT or
+        ACCOUNT/DEPLOYMENT), as an application makes it: a row per deployment with its status
+        (ok, failed, skipped), latency, the model that answered and the rate-limit headers seen.
+        Entra ID by default; `use_key` reads the account key with listKeys (never returned)."""
+        from provisioner.azure.inference import probe
+
+        wanted = tuple(targets)
+        resources = self.spec.desired.resources
+        accounts = {r.name: r for r in resources if r.kind is Kind.ACCOUNT}
+        deployments = [r for r in resources if r.kind is Kind.DEPLOYMENT
+                       and (not wanted or any(t in (r.scope.account, f"{r.scope.account}/{r.name}") for t in wanted))]
+        if wanted and not deployments:
+            raise ProvisionerError(f"--target {', '.join(wanted)} names no deployment of this spec",
+                                   hint="use ACCOUNT or ACCOUNT/DEPLOYMENT as written in the spec")
+        return [probe(self.clients, accounts[d.scope.account], d, use_key=use_key) for d in deployments]
+
     def export(self, format: str = "arm") -> dict[str, str]:
         """The desired state as templates, one per resource group: file name -> text. Live state fills in
         what the spec leaves open (default versions, flexible capacities), as a plan does."""

@@ -30,6 +30,8 @@ CLOUDS = {
     "usgov": "https://management.usgovcloudapi.net",
 }
 EMULATOR_ENV = ("PROVISION_EMULATOR_URL", "PROVISION_EMULATOR_CA", "PROVISION_EMULATOR_TOKEN_FILE")
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"  # Azure OpenAI's data plane
+INFERENCE_API_VERSION = "2024-10-21"  # the GA inference API (data-plane/AzureOpenAI/inference/stable/2024-10-21)
 RETAIL_PRICES_URL = "https://prices.azure.com"  # the Azure Retail Prices API: public, no credential
 
 
@@ -185,6 +187,21 @@ class Clients:
 
     def deployments(self, subscription: str) -> DeploymentsMgmtClient:
         return self._client("deployments", subscription, DeploymentsMgmtClient)
+
+    def inference(self, endpoint: str, *, key: str | None = None) -> Any:
+        """The `openai` package's Azure client for an account's endpoint: the account key when given,
+        else an Entra token for the Cognitive Services scope from this connection's credential. No
+        retries: a 429 is something to report, not to hide."""
+        import ssl
+
+        import httpx
+        from openai import AzureOpenAI
+
+        verify = ssl.create_default_context(cafile=self.connection.ca_file) if self.connection.ca_file else True
+        auth: dict[str, Any] = {"api_key": key} if key is not None else {
+            "azure_ad_token_provider": lambda: self.connection.credential.get_token(COGNITIVE_SERVICES_SCOPE).token}
+        return AzureOpenAI(azure_endpoint=endpoint, api_version=INFERENCE_API_VERSION, max_retries=0, timeout=60,
+                           http_client=httpx.Client(verify=verify), **auth)
 
     def close(self) -> None:
         for client in self._cache.values():

@@ -26,6 +26,7 @@ from provisioner.errors import ExitCode, ProvisionerError
 from provisioner.workspace import ApplyResult, Plan, load_plan
 from provisioner.render.human import render_plan
 from provisioner.render.progress import progress_for, render_outcomes
+from provisioner.render.serving import render_test
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +48,8 @@ def apply(
     no_adopt: bool = NO_ADOPT,
     engine: str = typer.Option("sdk", "--engine", help="sdk: provision issues each write; arm: Azure runs an "
                                                        "exported template per resource group."),
+    test: bool = typer.Option(False, "--test", help="After a successful apply, run `provision test` (Entra ID) on "
+                                                    "the deployments applied."),
 ) -> int:
     """Make Azure match the spec (or carry out a saved plan, if it still holds)."""
     if engine not in ("sdk", "arm"):
@@ -61,8 +64,13 @@ def apply(
     with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
         plan = ws.verified(saved) if saved is not None else planned(
             ws, targets=target, retirement_warning_days=retirement_warning_days, adopt=not no_adopt)
-        return _carry_out(ws, plan, auto_approve=auto_approve or saved is not None, parallelism=parallelism,
+        code = _carry_out(ws, plan, auto_approve=auto_approve or saved is not None, parallelism=parallelism,
                           engine=engine)
+        if code != ExitCode.OK or not test:
+            return code
+        rows = ws.test(targets=target)
+        render_test(rows, console())
+        return ExitCode.ERROR if any(r["status"] == "failed" for r in rows) else ExitCode.OK
 
 
 def destroy(

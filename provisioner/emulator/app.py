@@ -2,7 +2,8 @@
 
 Every request goes through the same steps, in ARM's order: authentication,
 api-version, throttling, injected faults, then the provider's handler, all in
-one store transaction. Paths under /_emulator/ are the control surface.
+one store transaction. Paths under /_emulator/ are the control surface. The Azure OpenAI
+data plane (dataplane.py) is routed as public paths and does its own authentication.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from provisioner.emulator import faults, lro
 from provisioner.emulator.arm import Call, Config, Reply, Router, check_api_version, new_guid
+from provisioner.emulator.dataplane import RateLimiter, point_endpoints
 from provisioner.emulator.errors import ArmError
 from provisioner.emulator.identity import Identity
 from provisioner.emulator.providers.subscriptions import check_subscription_id, cloud_metadata
@@ -36,10 +38,12 @@ FEDERATED_CREDENTIALS = re.compile(r"^principals/([^/]+)/federatedCredentials$")
 
 
 def build_router() -> Router:
+    from provisioner.emulator import dataplane
     from provisioner.emulator.providers import register_all
 
     router = Router()
     register_all(router)
+    dataplane.register(router)
     return router
 
 
@@ -50,6 +54,7 @@ class EmulatorApp:
         self.store = store
         self.router = build_router()
         self.buckets = Buckets()
+        self.limiter = RateLimiter()
         self._log_lock = threading.Lock()
         self.request_counts: Counter[str] = Counter()
         self.identity = Identity(store)
@@ -87,7 +92,8 @@ class EmulatorApp:
             await asyncio.sleep(latency)
         base_url = f"{scope['scheme']}://{request.headers.get('host', '127.0.0.1')}"
         reply = await asyncio.to_thread(self.handle, request.method, request.url.path, dict(request.query_params),
-                                        request.headers.get("authorization"), raw, base_url)
+                                        request.headers.get("authorization"), raw, base_url,
+                                        request_headers=dict(request.headers))
         if reply is None:  # injected dropped connection
             await _drop(send)
             return
@@ -98,7 +104,7 @@ class EmulatorApp:
             return float(self.store.setting("config", {}).get("latency", 0.0))
 
     def handle(self, method: str, path: str, query: dict[str, str], authorization: str | None, raw: bytes,
-               base_url: str) -> Reply | None:
+               base_url: str, *, request_headers: dict[str, str] | None = None) -> Reply | None:
         """Run one request through the pipeline. None means: drop the connection."""
         if path.startswith("//"):  # a client joining "https://host/" and "/metadata/..." (ARM-FACTS §10)
             path = "/" + path.lstrip("/")
@@ -120,7 +126,9 @@ class EmulatorApp:
         try:
             with self.store.transaction():
                 call = Call(method=method, path=path, query=_lower_api_version(query), body=None,
-                            base_url=base_url, store=self.store, now=now(), config=self.config())
+                            base_url=base_url, store=self.store, now=now(), config=self.config(),
+                            headers={k.lower(): v for k, v in (request_headers or {}).items()},
+                            identity=self.identity, limiter=self.limiter)
                 lro.settle(self.store, call.now)
                 matched = self.router.match(method, path)
                 if matched is not None:
@@ -150,6 +158,7 @@ class EmulatorApp:
                 else:
                     call.body = _parse_body(raw)
                     reply = route.handler(call)
+                    point_endpoints(reply, base_url)
                     if reply.status < 300 and (after := faults.take(call, kinds=faults.AFTER_COMMIT)):
                         if after["kind"] == "commit_drop":
                             self._count(route_name)

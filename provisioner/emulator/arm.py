@@ -28,6 +28,9 @@ class Call:
     now: float
     params: dict[str, str] = field(default_factory=dict)
     config: "Config | None" = None
+    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
+    identity: Any = None  # the emulator's Identity: verifies bearer tokens on the data plane
+    limiter: Any = None  # the data plane's rate limiter (in memory, per process)
 
     @property
     def api_version(self) -> str:

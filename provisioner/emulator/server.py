@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import trustme
 import uvicorn
@@ -23,6 +24,7 @@ from provisioner.emulator.app import EmulatorApp
 from provisioner.emulator.arm import TENANT_ID, Config
 from provisioner.emulator.control import Control
 from provisioner.emulator.files import FILE_MODE, private_directory, write_private
+from provisioner.emulator.identity import ARM_AUDIENCES
 from provisioner.emulator.store import Store
 
 
@@ -34,13 +36,21 @@ class AccessToken:
     expires_on: int
 
 
-class EmulatorCredential:
-    """A TokenCredential for the SDK clients: hands out the emulator's token."""
+ARM_RESOURCES = {a.rstrip("/") for a in ARM_AUDIENCES}
 
-    def __init__(self, token: str):
+
+class EmulatorCredential:
+    """A TokenCredential for the SDK clients: hands out the emulator's token. With `mint` (the embedded
+    emulator's), a scope of another resource (the Azure OpenAI data plane's) gets a token signed for it."""
+
+    def __init__(self, token: str, mint: Callable[[str], str] | None = None):
         self._token = token
+        self._mint = mint
 
     def get_token(self, *scopes: str, **kwargs) -> AccessToken:
+        resource = scopes[0].removesuffix("/.default").rstrip("/") if scopes else ""
+        if self._mint is not None and resource and resource not in ARM_RESOURCES:
+            return AccessToken(self._mint(resource), int(time.time()) + 3600)
         return AccessToken(self._token, int(time.time()) + 3600)
 
     def close(self) -> None:
@@ -163,7 +173,7 @@ class Emulator:
 
     @property
     def credential(self) -> EmulatorCredential:
-        return EmulatorCredential(self.token)
+        return EmulatorCredential(self.token, mint=lambda resource: self.control.access_token(audience=resource))
 
     @property
     def control(self) -> Control:

@@ -121,7 +121,8 @@ def snapshot(emu: Emulator) -> dict[str, Any]:
                                          for i in cognitive.rai_blocklist_items.list(EXAMPLE_GROUP, a.name, b.name))}
                 for b in cognitive.rai_blocklists.list(EXAMPLE_GROUP, a.name)}
             state[a.name] = {"location": a.location, "kind": a.kind, "sku": a.sku.name, "tags": a.tags,
-                             "subdomain": p.custom_sub_domain_name, "endpoint": p.endpoint,
+                             "subdomain": p.custom_sub_domain_name,
+                             "endpoint": p.endpoint.removeprefix(emu.base_url),  # each emulator has its own port
                              "publicNetworkAccess": p.public_network_access, "disableLocalAuth": p.disable_local_auth,
                              "state": p.provisioning_state, "deployments": deployments, "raiPolicies": policies,
                              "raiBlocklists": blocklists}

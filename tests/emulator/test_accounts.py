@@ -52,7 +52,7 @@ def test_create_answers_201_creating_with_an_operation_to_poll(emulator, cogniti
                   "/locations/EASTUS/operationResults/") + r"[0-9a-f-]{36}\?api-version=2017-04-18", operation)
     assert account.id == ACCOUNT_ID
     assert (account.kind, account.sku.name, account.location) == ("OpenAI", "S0", "eastus")
-    assert account.properties.endpoint == "https://acct.openai.azure.com/"
+    assert account.properties.endpoint == f"{emulator.base_url}/acct.openai.azure.com/"
     assert re.fullmatch(r"[0-9a-f]{32}", account.properties.internal_id)
 
 
@@ -105,12 +105,12 @@ def test_invalid_names_and_bodies(cognitive, group):
 
 
 # read
-def test_get_and_list(resources, cognitive, account):
+def test_get_and_list(emulator, resources, cognitive, account):
     resources.resource_groups.create_or_update("rg2", {"location": "westeurope"})
     cognitive.accounts.begin_create("rg2", "other", {**openai("other"), "location": "westeurope"}).result()
     got = cognitive.accounts.get("rg", "acct")
     assert (got.id, got.etag, got.properties.internal_id) == (account.id, account.etag, account.properties.internal_id)
-    assert got.properties.endpoints["OpenAI Language Model Instance API"] == "https://acct.openai.azure.com/"
+    assert got.properties.endpoints["OpenAI Language Model Instance API"] == f"{emulator.base_url}/acct.openai.azure.com/"
     assert [a.name for a in cognitive.accounts.list_by_resource_group("rg")] == ["acct"]
     assert sorted(a.name for a in cognitive.accounts.list()) == ["acct", "other"]
     with pytest.raises(ResourceNotFoundError) as excinfo:
@@ -171,7 +171,7 @@ def test_delete_is_a_soft_delete(cognitive, account):
         "please purge it first.")
 
 
-def test_restore_keeps_identity_endpoint_and_keys(cognitive, account):
+def test_restore_keeps_identity_endpoint_and_keys(emulator, cognitive, account):
     keys = cognitive.accounts.list_keys("rg", "acct")
     cognitive.accounts.begin_delete("rg", "acct").result()
     # the body `az cognitiveservices account recover` sends: location and the flag, nothing else
@@ -179,7 +179,7 @@ def test_restore_keeps_identity_endpoint_and_keys(cognitive, account):
                                                               "properties": {"restore": True}}).result()
     assert restored.properties.provisioning_state == "Succeeded"
     assert restored.properties.internal_id == account.properties.internal_id
-    assert restored.properties.endpoint == account.properties.endpoint == "https://acct.openai.azure.com/"
+    assert restored.properties.endpoint == account.properties.endpoint == f"{emulator.base_url}/acct.openai.azure.com/"
     assert (restored.kind, restored.sku.name) == ("OpenAI", "S0")
     assert cognitive.accounts.list_keys("rg", "acct").key1 == keys.key1
     assert list(cognitive.deleted_accounts.list()) == []

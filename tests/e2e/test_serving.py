@@ -1,0 +1,115 @@
+"""`provision test` end to end: the CLI, the real `openai` Azure client and the emulator's data plane."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+
+from apply_helpers import EAST, azure, base_spec, deployment_of  # noqa: F401
+from provisioner.workspace import Workspace, load_spec
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def rows_of(result) -> dict[str, dict]:
+    return {row["address"]: row for row in json.loads(result.out)["deployments"]}
+
+
+def example(project, cli, edit=None) -> None:
+    shutil.copy(REPO / "deployments.yaml", project.spec)
+    if edit is not None:
+        project.spec.write_text(edit(project.spec.read_text()))
+    applied = cli("apply", "deployments.yaml", "--emulator", "--auto-approve")
+    assert applied.code == 0, applied.err
+
+
+def test_the_example_spec_serves_after_apply_with_entra_id(project, cli):
+    example(project, cli)
+    result = cli("test", "deployments.yaml", "--emulator", "--output", "json")
+    assert result.code == 0, result.out + result.err
+    rows = rows_of(result)
+    deployments = {r.address for r in load_spec(Path("deployments.yaml")).desired.resources
+                   if r.kind.value == "deployment"}
+    assert set(rows) == deployments
+    assert {row["status"] for row in rows.values()} == {"ok"}
+    chat = rows["aoai-prod-eus2/deployments/chat"]
+    assert chat["kind"] == "chat" and chat["answered_model"].startswith("gpt-4o")
+    assert chat["remaining_requests"] is not None and chat["remaining_tokens"] is not None
+    assert chat["limits"]["token"]["count"] == 1000 * chat["capacity"]
+    embeddings = rows["aoai-prod-eus2/deployments/embeddings"]
+    assert embeddings["kind"] == "embedding" and embeddings["answered_model"] == "text-embedding-ada-002"
+
+    table = cli("test", "deployments.yaml", "--emulator", "--target", "aoai-prod-swc")
+    assert table.code == 0, table.out
+    assert "aoai-prod-swc/deployments/chat-mini" in table.out and "aoai-prod-eus2" not in table.out
+    assert "0 failed" in table.out
+
+
+def test_key_auth_works_and_never_shows_the_key(project, cli):
+    example(project, cli)
+    result = cli("test", "deployments.yaml", "--emulator", "--key", "--target", "aoai-prod-eus2/chat")
+    assert result.code == 0, result.out
+    with Workspace.open("deployments.yaml", emulator=True) as workspace:
+        cognitive = workspace.clients.cognitive(workspace.spec.desired.resources[0].scope.subscription)
+        keys = cognitive.accounts.list_keys("rg-aoai-prod", "aoai-prod-eus2")
+    for key in (keys.key1, keys.key2):
+        assert key not in result.out + result.err
+
+
+def test_key_auth_refused_when_local_auth_is_off(project, cli):
+    def local_auth_off(text: str) -> str:
+        spec = yaml.safe_load(text)
+        spec["accounts"][0]["local_auth"] = False
+        return yaml.safe_dump(spec, sort_keys=False)
+
+    example(project, cli, local_auth_off)
+    result = cli("test", "deployments.yaml", "--emulator", "--key", "--target", "aoai-prod-eus2/chat")
+    assert result.code == 1
+    assert "key authentication is off" in result.out and "local_auth: false" in result.out
+    entra = cli("test", "deployments.yaml", "--emulator", "--target", "aoai-prod-eus2/chat")
+    assert entra.code == 0, entra.out  # Entra ID still works
+
+
+def test_a_deployment_at_its_limit_fails_as_rate_limited(azure):
+    """A running emulator (its rate limits live as long as it does): gpt-4o 2024-11-20 at capacity 1
+    allows one request in 10 s, so a second test within 10 s is answered 429."""
+    spec = base_spec(EAST)
+    deployment_of(spec, EAST, "chat")["capacity"] = 1
+    assert azure.apply(spec).code == 0
+    target = ("--key", "--target", f"{EAST}/chat", "--output", "json")
+    assert azure.run("test", azure.write_spec(spec), *target).code == 0
+    again = azure.run("test", azure.write_spec(spec), *target)
+    assert again.code == 1
+    row = rows_of(again)[f"{EAST}/deployments/chat"]
+    assert row["status"] == "failed" and row["http_status"] == 429
+    assert row["reason"].startswith("429 rate limited") and 0 < row["retry_after_ms"] <= 10000
+    assert row["limits"]["request"] == {"count": 1, "per_seconds": 10}
+
+
+def test_an_unknown_target_is_a_clear_error(project, cli):
+    example(project, cli)
+    result = cli("test", "deployments.yaml", "--emulator", "--target", "nope")
+    assert result.code == 1
+    assert "names no deployment" in result.err
+
+
+def test_apply_test_runs_the_test_after_a_successful_apply(project, cli):
+    shutil.copy(REPO / "deployments.yaml", project.spec)
+    result = cli("apply", "deployments.yaml", "--emulator", "--auto-approve", "--test",
+                 "--target", "aoai-prod-swc/chat-mini")
+    assert result.code == 0, result.out + result.err
+    assert "Test after apply" in result.out
+    assert "aoai-prod-swc/deployments/chat-mini" in result.out and "0 failed" in result.out
+    assert "aoai-prod-eus2/deployments" not in result.out.split("Test after apply")[1]
+
+
+def test_apply_test_exits_1_when_a_deployment_does_not_serve(azure):
+    """An emulator reached through PROVISION_EMULATOR_* with a token file: that token is for Resource
+    Manager only, so the apply succeeds and its Entra ID test is refused with an explained 401."""
+    spec = base_spec(EAST)
+    result = azure.apply(spec, "--test", "--target", f"{EAST}/chat")
+    assert result.code == 1
+    assert f"Failed: {EAST}/deployments/chat: 401 not authorised" in result.out
+    assert azure.deployments(EAST)["chat"].properties.provisioning_state == "Succeeded"
