@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from provisioner.emulator import faults, lro
+from provisioner.emulator import faults, jsonish, lro
 from provisioner.emulator.arm import Call, Config, Reply, Router, check_api_version, new_guid
 from provisioner.emulator.errors import ArmError
 from provisioner.emulator.identity import Identity
@@ -225,11 +225,12 @@ def _subscription(path: str) -> str | None:
 
 
 def _parse_body(raw: bytes) -> Any:
+    """The body as ARM's lenient reader takes it (jsonish: comments and unquoted names allowed)."""
     if not raw or not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return jsonish.loads(raw)
+    except (jsonish.NotJson, UnicodeDecodeError):
         raise ArmError(400, "InvalidRequestContent",
                        "The request content was invalid and could not be deserialized.") from None
 

@@ -127,7 +127,8 @@ def _capacities(call: Call, only_region: str | None) -> list[dict]:
                       f"{fmt}.{name}.{version}/skuCapacities/{sku}",
                 "type": CAPACITY_TYPE, "name": sku, "location": location,
                 "properties": {"model": {"format": fmt, "name": name, "version": version}, "skuName": sku,
-                               "availableCapacity": max(0, limit - used.get(usage, 0))},
+                               "availableCapacity": max(0, limit - used.get(usage, 0)),
+                               "availableFinetuneCapacity": 0},  # fine-tuning capacity is not emulated
             })
     return items
 
