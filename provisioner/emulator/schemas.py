@@ -94,6 +94,11 @@ def _typed(kind: str, value: Any, path: str) -> Any:
     if kind.startswith("{"):
         if not isinstance(value, dict):
             raise _invalid(f"Cannot deserialize the current JSON {_json_kind(value)} into a map.", path)
+        if path == "tags":  # ARM takes tag values as strings only ("Tag values must be strings", ARM's tag rules)
+            for key, item in value.items():
+                if not isinstance(item, str):
+                    raise _invalid(f"The tag '{key}' has a {_json_kind(item)} value; tag values are strings.",
+                                   _join(path, key))
         inner = {"t": kind[1:-1]}
         return {k: _value(inner, v, _join(path, k)) if v is not None else None for k, v in value.items()}
     if kind in SCALARS:
