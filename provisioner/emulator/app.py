@@ -108,9 +108,9 @@ class EmulatorApp:
             self._count("GET /metadata/endpoints")
             version = next((v for k, v in query.items() if k.lower() == "api-version"), None)
             return Reply(200, cloud_metadata(base_url, version), {**COMMON_HEADERS, "x-ms-request-id": new_guid()})
-        with self.store.transaction():
-            sign_in = self.identity.serve(method, path, raw, base_url, now())
-        if sign_in is not None:  # the identity platform (login.microsoftonline.com's part)
+        if self.identity.is_sign_in(path):  # the identity platform (login.microsoftonline.com's part)
+            with self.store.transaction():
+                sign_in = self.identity.serve(method, path, raw, base_url, now())
             self._count(f"{method} /{{tenant}}/{path.split('/', 2)[2]}")
             sign_in.headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache",
                                "x-ms-request-id": new_guid(), **sign_in.headers}
