@@ -53,25 +53,42 @@ def writable(root: str) -> set[str]:
     return {k for k, v in properties_of(model_of(root)).items() if not v.get("ro")}
 
 
-def _object(model: str, value: dict, path: str) -> dict:
+@lru_cache(maxsize=None)
+def _layout(model: str) -> tuple[dict[str, tuple[str, dict]], tuple[str, ...]]:
+    """A model's writable members by lower-cased name, and its required members (cached: every
+    request body of that type walks the same model)."""
     declared = properties_of(model)
-    by_lower = {k.lower(): k for k in declared}
+    writable_members = {k.lower(): (k, v) for k, v in declared.items() if not v.get("ro")}
+    required = tuple(k for k, v in declared.items() if v.get("req") and not v.get("ro"))
+    return writable_members, required
+
+
+@lru_cache(maxsize=None)
+def _inner(kind: str) -> dict:
+    return {"t": kind}
+
+
+def _object(model: str, value: dict, path: str) -> dict:
+    members, required = _layout(model)
     result: dict[str, Any] = {}
     for key, item in value.items():
-        name = by_lower.get(key.lower())
-        if name is None or declared[name].get("ro"):
+        member = members.get(key.lower())
+        if member is None:
             continue  # unknown or read-only: ignored, as the services' JSON binding ignores them
         if item is None:
             continue  # null: as if absent
-        result[name] = _value(declared[name], item, _join(path, name))
-    for name, spec in declared.items():
-        if spec.get("req") and not spec.get("ro") and name not in result:
+        name, spec = member
+        result[name] = _value(spec, item, _join(path, name))
+    for name in required:
+        if name not in result:
             raise _invalid(f"Required property '{name}' not found in JSON.", path)
     return result
 
 
 def _value(spec: dict, value: Any, path: str) -> Any:
     kind = spec["t"]
+    if kind == "str" and value.__class__ is str and len(spec) == 1:
+        return value  # the common case: a plain string member
     converted = _typed(kind, value, path)
     if "enum" in spec:
         match = next((e for e in spec["enum"] if e.lower() == str(converted).lower()), None)
@@ -89,7 +106,7 @@ def _typed(kind: str, value: Any, path: str) -> Any:
     if kind.startswith("["):
         if not isinstance(value, list):
             raise _invalid(f"Cannot deserialize the current JSON {_json_kind(value)} into an array.", path)
-        inner = {"t": kind[1:-1]}
+        inner = _inner(kind[1:-1])
         return [_value(inner, item, f"{path}[{i}]") for i, item in enumerate(value) if item is not None]
     if kind.startswith("{"):
         if not isinstance(value, dict):
@@ -99,7 +116,7 @@ def _typed(kind: str, value: Any, path: str) -> Any:
                 if not isinstance(item, str):
                     raise _invalid(f"The tag '{key}' has a {_json_kind(item)} value; tag values are strings.",
                                    _join(path, key))
-        inner = {"t": kind[1:-1]}
+        inner = _inner(kind[1:-1])
         return {k: _value(inner, v, _join(path, k)) if v is not None else None for k, v in value.items()}
     if kind in SCALARS:
         return SCALARS[kind](value, path)
