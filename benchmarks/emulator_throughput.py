@@ -9,6 +9,10 @@ after the other: a bare httpx.Client GET (the emulator's own cost per read: TLS,
 signature check, api-version, throttling, one SQLite transaction), a bare httpx.Client PUT with
 tags (the same plus the body's validation against the API's model) and the SDK's
 ResourceManagementClient.resource_groups.get (what provision sees). Not a pytest test.
+
+Besides requests/second and latency it reports the emulator process's CPU time per request (user +
+system, from /proc on Linux): on a shared machine the wall-clock numbers follow the load of other
+processes, the CPU cost per request much less.
 """
 from __future__ import annotations
 
@@ -55,20 +59,33 @@ def start_emulator() -> tuple[subprocess.Popen, str, str, str]:
     return process, found["URL"].group(1), found["CA"].group(1), token
 
 
-def measure(call: Callable[[], None], seconds: float, warmup: float = 1.0) -> dict:
-    """Call back to back for `seconds` (after `warmup`); requests/second and latency percentiles."""
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(call: Callable[[], None], seconds: float, pid: int, warmup: float = 1.0) -> dict:
+    """Call back to back for `seconds` (after `warmup`); requests/second, latency percentiles and the
+    emulator's CPU milliseconds per request."""
     end = time.perf_counter() + warmup
     while time.perf_counter() < end:
         call()
     latencies = []
+    cpu_before = cpu_seconds(pid)
     started = time.perf_counter()
     end = started + seconds
     while (before := time.perf_counter()) < end:
         call()
         latencies.append(time.perf_counter() - before)
     elapsed = time.perf_counter() - started
+    cpu_after = cpu_seconds(pid)
     latencies.sort()
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed,
+    cpu_ms = None if cpu_before is None or cpu_after is None else 1000 * (cpu_after - cpu_before) / len(latencies)
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "cpu_ms": cpu_ms,
             "p50_ms": 1000 * latencies[len(latencies) // 2],
             "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
@@ -78,6 +95,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per client (default 10)")
     args = parser.parse_args()
 
+    load_before = _load()
     process, base_url, ca, token = start_emulator()
     try:
         sdk = ResourceManagementClient(EmulatorCredential(token), SUBSCRIPTION, base_url=base_url,
@@ -103,19 +121,29 @@ def main() -> None:
                 if response.status_code != 200:
                     raise SystemExit(f"unexpected {response.status_code}: {response.text}")
 
-            results = {"httpx.Client GET (keep-alive)": measure(bare_get, args.seconds),
-                       "httpx.Client PUT with tags (keep-alive)": measure(bare_put, args.seconds),
-                       "SDK resource_groups.get": measure(lambda: sdk.resource_groups.get("rg"), args.seconds)}
+            pid = process.pid
+            results = {"httpx.Client GET (keep-alive)": measure(bare_get, args.seconds, pid),
+                       "httpx.Client PUT with tags (keep-alive)": measure(bare_put, args.seconds, pid),
+                       "SDK resource_groups.get": measure(lambda: sdk.resource_groups.get("rg"), args.seconds, pid)}
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
 
     print(f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {args.seconds:g} s per client")
-    print("| client | requests | requests/s | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|")
+    print(f"load average before: {load_before}, after: {_load()}")
+    print("| client | requests | requests/s | p50 ms | p99 ms | emulator CPU ms/request |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in results.items():
-        print(f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+        cpu = "n/a" if r["cpu_ms"] is None else f"{r['cpu_ms']:.2f}"
+        print(f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {cpu} |")
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 if __name__ == "__main__":
