@@ -1,7 +1,8 @@
 """Emulator throughput: one client reads (GET) and writes (PUT) one resource group over a
-kept-alive HTTPS connection.
+kept-alive HTTPS connection; then the emulator's CPU per deployment PUT as its subscription grows
+to 10,000 deployments.
 
-    python benchmarks/emulator_throughput.py [--seconds 10]
+    python benchmarks/emulator_throughput.py [--seconds 10] [--deployments 10000]
 
 The emulator runs as `provision emulator serve --port 0 --instant` in its own process (as a
 developer would run it), so client and server do not share a GIL. Three loops are measured one
@@ -13,6 +14,10 @@ ResourceManagementClient.resource_groups.get (what provision sees). Not a pytest
 Besides requests/second and latency it reports the emulator process's CPU time per request (user +
 system, from /proc on Linux): on a shared machine the wall-clock numbers follow the load of other
 processes, the CPU cost per request much less.
+
+The PUT measurement seeds deployments (100 accounts, capacity 1 each) and measures the server
+process's CPU seconds (from /proc) per deployment PUT at 100 deployments and at --deployments:
+quota in use is checked on every PUT, and must not cost more in a larger subscription.
 """
 from __future__ import annotations
 
@@ -38,6 +43,62 @@ from provisioner.emulator import EmulatorCredential  # noqa: E402
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 GROUP_API = "2024-11-01"
+COGNITIVE_API = "2024-10-01"
+ACCOUNTS = 100
+
+
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) the process has used so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def put_cost(process: subprocess.Popen, client: httpx.Client, base_url: str, sizes: list[int],
+             sample: int = 200) -> list[dict]:
+    """Grow one subscription to each size in turn; at each, the server's CPU ms per deployment PUT over
+    `sample` new deployments (and the wall time of seeding, which must grow linearly)."""
+    group = f"{base_url}/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-put"
+    cognitive = f"{group}/providers/Microsoft.CognitiveServices/accounts"
+
+    def ok(response: httpx.Response) -> None:
+        if response.status_code not in (200, 201, 202, 204):
+            raise SystemExit(f"unexpected {response.status_code}: {response.text}")
+
+    ok(client.put(f"{group}?api-version={GROUP_API}", json={"location": "eastus"}))
+    control = f"{base_url}/_emulator/quota"
+    ok(client.put(control, json={"subscription": SUBSCRIPTION, "region": "eastus",
+                                 "usage_name": "OpenAI.Standard.gpt-35-turbo", "limit": 10 ** 7}))
+    for a in range(ACCOUNTS):
+        ok(client.put(f"{cognitive}/put-{a}?api-version={COGNITIVE_API}",
+                      json={"kind": "OpenAI", "sku": {"name": "S0"}, "location": "eastus",
+                            "properties": {"customSubDomainName": f"put-{a}"}}))
+    count = 0
+
+    def put() -> None:
+        nonlocal count
+        body = {"sku": {"name": "Standard", "capacity": 1},
+                "properties": {"model": {"format": "OpenAI", "name": "gpt-35-turbo", "version": "0125"}}}
+        ok(client.put(f"{cognitive}/put-{count % ACCOUNTS}/deployments/d{count}?api-version={COGNITIVE_API}",
+                      json=body))
+        count += 1
+
+    rows = []
+    for size in sizes:
+        started = time.perf_counter()
+        seeded = max(0, size - count)
+        while count < size:
+            put()
+        seeding = time.perf_counter() - started
+        cpu, wall = server_cpu(process.pid), time.perf_counter()
+        for _ in range(sample):
+            put()
+        rows.append({"deployments": size, "cpu_ms": 1000 * (server_cpu(process.pid) - cpu) / sample,
+                     "wall_ms": 1000 * (time.perf_counter() - wall) / sample,
+                     "seed_ms": 1000 * seeding / seeded if seeded else 0.0})
+    return rows
 
 
 def start_emulator() -> tuple[subprocess.Popen, str, str, str]:
@@ -59,15 +120,6 @@ def start_emulator() -> tuple[subprocess.Popen, str, str, str]:
     return process, found["URL"].group(1), found["CA"].group(1), token
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux /proc), or None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(call: Callable[[], None], seconds: float, pid: int, warmup: float = 1.0) -> dict:
     """Call back to back for `seconds` (after `warmup`); requests/second, latency percentiles and the
     emulator's CPU milliseconds per request."""
@@ -75,14 +127,14 @@ def measure(call: Callable[[], None], seconds: float, pid: int, warmup: float = 
     while time.perf_counter() < end:
         call()
     latencies = []
-    cpu_before = cpu_seconds(pid)
+    cpu_before = server_cpu(pid)
     started = time.perf_counter()
     end = started + seconds
     while (before := time.perf_counter()) < end:
         call()
         latencies.append(time.perf_counter() - before)
     elapsed = time.perf_counter() - started
-    cpu_after = cpu_seconds(pid)
+    cpu_after = server_cpu(pid)
     latencies.sort()
     cpu_ms = None if cpu_before is None or cpu_after is None else 1000 * (cpu_after - cpu_before) / len(latencies)
     return {"requests": len(latencies), "rps": len(latencies) / elapsed, "cpu_ms": cpu_ms,
@@ -93,6 +145,8 @@ def measure(call: Callable[[], None], seconds: float, pid: int, warmup: float = 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per client (default 10)")
+    parser.add_argument("--deployments", type=int, default=10_000,
+                        help="the largest subscription for the PUT measurement (default 10,000; 0 skips it)")
     args = parser.parse_args()
 
     load_before = _load()
@@ -125,6 +179,7 @@ def main() -> None:
             results = {"httpx.Client GET (keep-alive)": measure(bare_get, args.seconds, pid),
                        "httpx.Client PUT with tags (keep-alive)": measure(bare_put, args.seconds, pid),
                        "SDK resource_groups.get": measure(lambda: sdk.resource_groups.get("rg"), args.seconds, pid)}
+            puts = put_cost(process, client, base_url, [100, args.deployments]) if args.deployments else []
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
@@ -137,6 +192,12 @@ def main() -> None:
     for name, r in results.items():
         cpu = "n/a" if r["cpu_ms"] is None else f"{r['cpu_ms']:.2f}"
         print(f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {cpu} |")
+
+    if puts:
+        print("\n| deployments in the subscription | emulator CPU ms per PUT | wall ms per PUT | seeding ms per PUT |")
+        print("|---:|---:|---:|---:|")
+        for r in puts:
+            print(f"| {r['deployments']} | {r['cpu_ms']:.2f} | {r['wall_ms']:.2f} | {r['seed_ms']:.2f} |")
 
 
 def _load() -> str:

@@ -77,10 +77,12 @@ class ApplyError(ProvisionerError):
 class TransientError(ProvisionerError):
     """Worth retrying (409 RequestConflict, 429, 5xx, dropped connection)."""
 
-    def __init__(self, message: str, *, delay: float | None = None, code: str | None = None):
+    def __init__(self, message: str, *, delay: float | None = None, code: str | None = None,
+                 failed_operation: bool = False):
         super().__init__(message)
         self.delay = delay
         self.code = code
+        self.failed_operation = failed_operation  # an operation ended Failed; writing again may repair it
 
 
 class PermanentError(ProvisionerError):

@@ -53,7 +53,7 @@ class ArmEngine:
         if before.interrupted:
             return before
         failed = {o.address for o in before.outcomes if o.status != SUCCEEDED}
-        writes = [c for c in plan.pending if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE)
+        writes = [c for c in plan.pending if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT)
                   and c.kind is not Kind.RESOURCE_GROUP and not _restores(c)]
         blocked = [c for c in writes if c.address in failed or any(d in failed for d in c.depends_on)]
         writes = [c for c in writes if c not in blocked]
@@ -65,8 +65,8 @@ class ArmEngine:
         with ThreadPoolExecutor(max_workers=min(self.parallelism, max(1, len(groups)))) as pool:
             for result in pool.map(lambda g: self._deploy(*g, plan=plan, writes=writes), groups):
                 outcomes += result
-        order = [c.address for c in plan.pending]
-        outcomes.sort(key=lambda o: order.index(o.address) if o.address in order else len(order))
+        order = {c.address: i for i, c in enumerate(plan.pending)}
+        outcomes.sort(key=lambda o: order.get(o.address, len(order)))
         return ApplyResult(tuple(outcomes))
 
     def _sdk_part(self, plan: Plan) -> ApplyResult:

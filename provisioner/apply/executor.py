@@ -89,7 +89,8 @@ def order_account_changes(changes: list[Change]) -> list[Change]:
     decreases = {c.address: capacity_decrease(c) for c in deployments}
     freeing = [c if c.action is Action.DELETE else decreases[c.address] for c in deployments
                if c.action is Action.DELETE or decreases[c.address] is not None]
-    growing = [c for c in deployments if c.action is not Action.DELETE and decreases[c.address] is not c]
+    growing = [_after_decrease(c, decreases[c.address]) for c in deployments
+               if c.action is not Action.DELETE and decreases[c.address] is not c]
     writes = [c for c in changes if c.kind in (Kind.BLOCKLIST, Kind.RAI_POLICY) and c.action is not Action.DELETE]
     deletes = [c for c in changes if c.kind in (Kind.RAI_POLICY, Kind.BLOCKLIST) and c.action is Action.DELETE]
     writes.sort(key=lambda c: c.kind is Kind.RAI_POLICY)  # blocklists before the policies that use them
@@ -99,15 +100,20 @@ def order_account_changes(changes: list[Change]) -> list[Change]:
 
 
 def capacity_decrease(change: Change) -> Change | None:
-    """For an update that lowers a deployment's capacity: the change that lowers only the capacity
+    """For an update (or adoption) that lowers a deployment's capacity: the change that lowers only the capacity
     (the change itself when that is all it does); None for any other change."""
     lowered = [f for f in change.fields if f.path == "capacity" and isinstance(f.before, int)
                and isinstance(f.after, int) and f.after < f.before]
-    if change.action is not Action.UPDATE or not lowered:
+    if change.action not in (Action.UPDATE, Action.ADOPT) or not lowered:
         return None
     if len(change.fields) == 1:
         return change
     return replace(change, after={**(change.before or {}), "capacity": lowered[0].after}, fields=tuple(lowered))
+
+
+def _after_decrease(change: Change, decrease: Change | None) -> Change:
+    """The rest of a change whose capacity decrease runs first: it starts from what the decrease left."""
+    return change if decrease is None else replace(change, before=decrease.after)
 
 
 def _by_spillover(changes: list[Change], reverse: bool = False,
@@ -154,12 +160,12 @@ class Executor:
         except KeyboardInterrupt:
             interrupted = True
         interrupted = interrupted or self.stopping.is_set()  # stopped from outside (a signal handler)
-        order = [c.address for c in plan.pending]
+        order = {c.address: i for i, c in enumerate(plan.pending)}
         for change in plan.pending:  # anything never started (interrupted): say so
             if change.address not in self._outcomes:
                 self._outcomes[change.address] = Outcome(change.address, change.action.value, SKIPPED,
                                                          "interrupted before it started")
-        return ApplyResult(tuple(sorted(self._outcomes.values(), key=lambda o: order.index(o.address))),
+        return ApplyResult(tuple(sorted(self._outcomes.values(), key=lambda o: order[o.address])),
                            interrupted=interrupted)
 
     def _run_parallel(self, work: list[list[Change]]) -> None:
@@ -216,6 +222,10 @@ class Executor:
             except ProvisionerError as exc:
                 outcome = Outcome(change.address, change.action.value, FAILED, _reason(exc),
                                   seconds=time.monotonic() - start)
+            except Exception as exc:  # noqa: BLE001 - a surprise fails this change only; the rest go on
+                outcome = Outcome(change.address, change.action.value, FAILED,
+                                  f"unexpected {type(exc).__name__}: {_first_line(exc)}",
+                                  seconds=time.monotonic() - start)
             self._record(change, outcome)
 
     def _blocked_by(self, change: Change) -> str | None:
@@ -236,6 +246,10 @@ class Executor:
         with self._lock:
             self._outcomes[change.address] = outcome
         self.events.finished(change, outcome)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]
 
 
 def _reason(exc: ProvisionerError) -> str:

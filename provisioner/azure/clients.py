@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from azure.core import PipelineClient
 from azure.core.exceptions import ClientAuthenticationError
+from azure.core.pipeline.policies import HeadersPolicy, UserAgentPolicy
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from provisioner.azure.budget import ArmBudget, ArmBudgetPolicy
 from provisioner.errors import ProvisionerError
 
 CLOUDS = {
@@ -27,6 +30,7 @@ CLOUDS = {
     "usgov": "https://management.usgovcloudapi.net",
 }
 EMULATOR_ENV = ("PROVISION_EMULATOR_URL", "PROVISION_EMULATOR_CA", "PROVISION_EMULATOR_TOKEN_FILE")
+RETAIL_PRICES_URL = "https://prices.azure.com"  # the Azure Retail Prices API: public, no credential
 
 
 @dataclass(frozen=True)
@@ -43,23 +47,69 @@ class Connection:
         return f"Connection({self.base_url!r}, emulator={self.is_emulator})"
 
 
-def azure_connection(cloud: str = "public") -> Connection:
+def azure_connection(cloud: str = "public", *, ca_file: str | None = None) -> Connection:
+    """Azure through DefaultAzureCredential (workload identity federation, a service principal's
+    AZURE_* variables, managed identity, `az login`...). `cloud` is a known cloud's name, or the URL of
+    an Azure Resource Manager whose endpoints are discovered from its /metadata/endpoints, as
+    sovereign and private clouds are registered (`ca_file`: trust that CA for it and its sign-in)."""
     from azure.identity import AzureAuthorityHosts, DefaultAzureCredential
 
-    if cloud not in CLOUDS:
-        raise ProvisionerError(f"unknown cloud {cloud!r}", hint=f"use one of: {', '.join(CLOUDS)}")
-    authority = {"public": AzureAuthorityHosts.AZURE_PUBLIC_CLOUD, "china": AzureAuthorityHosts.AZURE_CHINA,
-                 "usgov": AzureAuthorityHosts.AZURE_GOVERNMENT}[cloud]
-    base_url = CLOUDS[cloud]
-    credential = DefaultAzureCredential(authority=authority)
+    options: dict[str, Any] = {}
+    if cloud in CLOUDS:
+        base_url = CLOUDS[cloud]
+        options["authority"] = {"public": AzureAuthorityHosts.AZURE_PUBLIC_CLOUD, "china": AzureAuthorityHosts.AZURE_CHINA,
+                                "usgov": AzureAuthorityHosts.AZURE_GOVERNMENT}[cloud]
+        scope = base_url + "/.default"
+    elif cloud.startswith("https://"):
+        endpoints = discover_cloud(cloud, ca_file)
+        base_url = endpoints["resourceManager"]
+        options["authority"] = endpoints["authority"]
+        options["disable_instance_discovery"] = True  # instance discovery asks the public cloud
+        scope = endpoints["audience"].rstrip("/") + "/.default"
+        if ca_file:
+            options["connection_verify"] = ca_file
+    else:
+        raise ProvisionerError(f"unknown cloud {cloud!r}",
+                               hint=f"use one of: {', '.join(CLOUDS)}, or the https:// URL of a Resource Manager")
+    credential = DefaultAzureCredential(**options)
     try:  # once, up front: one clear error instead of one per parallel read
-        credential.get_token(base_url + "/.default")
+        credential.get_token(scope)
     except ClientAuthenticationError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or ["(no detail)"]
+        detail = next((line for line in lines if "AADSTS" in line), lines[0])  # Entra's own reason, when given
         raise ProvisionerError(
-            "could not get an Azure access token: " + str(exc).splitlines()[0],
+            "could not get an Azure access token: " + detail[:500],
             hint="run `az login`, set AZURE_CLIENT_ID and AZURE_TENANT_ID (with AZURE_CLIENT_SECRET or a "
                  "federated token) for a service principal, or use --emulator to try without Azure") from None
-    return Connection(base_url, credential, credential_scopes=(base_url + "/.default",))
+    return Connection(base_url, credential, ca_file=ca_file, credential_scopes=(scope,))
+
+
+def discover_cloud(arm_url: str, ca_file: str | None = None) -> dict[str, str]:
+    """A cloud's endpoints from its Resource Manager's /metadata/endpoints (read without a token):
+    {"resourceManager", "authority", "audience"} (ARM-FACTS §10)."""
+    from azure.core import PipelineClient
+    from azure.core.exceptions import AzureError
+    from azure.core.rest import HttpRequest
+
+    base = arm_url.rstrip("/")
+    client = PipelineClient(base, **({"connection_verify": ca_file} if ca_file else {}))
+    try:
+        with client:
+            response = client.send_request(HttpRequest("GET", f"{base}/metadata/endpoints?api-version=2022-09-01"))
+            response.raise_for_status()
+            document = response.json()
+        if isinstance(document, list):  # api-versions from 2019-05-01 list every cloud that ARM knows
+            document = next((c for c in document if str(c.get("resourceManager", "")).rstrip("/") == base),
+                            document[0])
+        authentication = document["authentication"]
+        return {"resourceManager": str(document.get("resourceManager") or base).rstrip("/"),
+                "authority": str(authentication["loginEndpoint"]).rstrip("/"),
+                "audience": str(authentication["audiences"][0])}
+    except (AzureError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ProvisionerError(f"cannot discover the cloud at {base}: {type(exc).__name__}: "
+                               f"{(str(exc).splitlines() or [''])[0][:200]}",
+                               hint="give the Resource Manager URL of the cloud (it serves /metadata/endpoints)"
+                               ) from None
 
 
 def emulator_connection(base_url: str, ca_file: str, credential: Any) -> Connection:
@@ -72,6 +122,10 @@ def emulator_connection_from_env() -> Connection | None:
     url, ca_file, token_file = (os.environ.get(name) for name in EMULATOR_ENV)
     if not url:
         return None
+    if ca_file and not token_file and os.environ.get("AZURE_CLIENT_ID"):
+        # sign in as anywhere else: DefaultAzureCredential with the standard AZURE_* variables,
+        # against the cloud that the emulator's /metadata/endpoints describes
+        return azure_connection(url, ca_file=ca_file)
     if not (ca_file and token_file):
         raise ProvisionerError("PROVISION_EMULATOR_URL is set but PROVISION_EMULATOR_CA or "
                                "PROVISION_EMULATOR_TOKEN_FILE is not",
@@ -81,11 +135,24 @@ def emulator_connection_from_env() -> Connection | None:
     return emulator_connection(url, ca_file, EmulatorCredential(Path(token_file).read_text().strip()))
 
 
+def retail_prices_client(connection: Connection | None = None) -> PipelineClient:
+    """A plain HTTP client for the Azure Retail Prices API, or for an emulator's copy of it (its URL, and
+    its CA trusted as for the management clients). No credential: the API is unauthenticated. No retry
+    policy: provisioner.azure.retry is the one retry layer."""
+    base_url = connection.base_url if connection is not None else RETAIL_PRICES_URL
+    verify: bool | str = connection.ca_file if connection is not None and connection.ca_file else True
+    return PipelineClient(base_url, policies=[HeadersPolicy({"Accept": "application/json"}),
+                                              UserAgentPolicy(user_agent="provision")],
+                          connection_verify=verify, read_timeout=120)
+
+
 @dataclass
 class Clients:
-    """SDK clients per subscription, built on first use and reused."""
+    """SDK clients per subscription, built on first use and reused. All of them spend one ArmBudget:
+    ARM's buckets are per subscription, whichever client sends the request."""
 
     connection: Connection
+    budget: ArmBudget = field(default_factory=ArmBudget)
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def _options(self) -> dict[str, Any]:
@@ -93,6 +160,7 @@ class Clients:
             "base_url": self.connection.base_url,
             "retry_total": 0,  # provisioner.azure.retry owns retries
             "logging_enable": False,  # request logs could carry keys
+            "per_retry_policies": [ArmBudgetPolicy(self.budget)],  # every attempt waits for ARM's tokens
         }
         if self.connection.credential_scopes:
             options["credential_scopes"] = list(self.connection.credential_scopes)

@@ -1,21 +1,36 @@
 """Reading live state for a desired state, cheaply.
 
-Per account: one GET of the account, one list each of deployments, RAI
-policies and blocklists (plus the items of blocklists we manage), never a GET
-per deployment. Per resource group one GET. Per (subscription, region) with
-deployments: one list of models and one of usages, whatever the number of
-accounts there. All of it in parallel.
+Per subscription: one list of resource groups and one of accounts (Azure's list
+answers carry every field the plan compares), never a GET per group or account.
+Per existing account: one list each of deployments, RAI policies and blocklists
+(plus the items of blocklists we manage), never a GET per deployment. Per
+(subscription, region) with deployments: one list of models and one of usages,
+whatever the number of accounts there. An account missing from the list costs one
+more read: is it soft-deleted? So `plan` of a spec whose resources all exist sends
+2S + 3A + 2R requests (plus one per managed blocklist), whatever the number of
+deployments. All of it in parallel, and every list is read as JSON through the
+client's own pipeline: building SDK models only to turn them back into dicts cost
+most of a large plan's time.
 """
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
+from urllib.parse import quote
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    map_error,
+)
 from azure.core.rest import HttpRequest
+from azure.mgmt.core.exceptions import ARMErrorFormat
 
 from provisioner.azure import retry
 from provisioner.azure.clients import Clients
+from provisioner.azure.polling import get_json
 from provisioner.errors import AzureReadError, ProvisionerError
 from provisioner.model import rest
 from provisioner.model.observed import (
@@ -31,6 +46,9 @@ from provisioner.model.observed import (
 from provisioner.model.resources import DesiredState, Kind, Resource, Scope, is_managed
 
 READ_POLICY = retry.RetryPolicy(deadline=120.0)
+COGNITIVE = "providers/Microsoft.CognitiveServices"
+# as the generated SDK operations map them (azure/mgmt/cognitiveservices/operations/*.py)
+ERROR_MAP = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
 
 
 def _doc(model: Any) -> dict:
@@ -56,67 +74,147 @@ def _observed(kind: Kind, name: str, scope: Scope, doc: dict, properties: dict) 
     resource = Resource(kind=kind, name=name, scope=scope, properties=properties)
     return ObservedResource(resource=resource, azure_id=doc.get("id", ""), etag=doc.get("etag"),
                             managed=is_managed(doc.get("tags")),
-                            provisioning_state=(doc.get("properties") or {}).get("provisioningState"))
+                            provisioning_state=(doc.get("properties") or {}).get("provisioningState"),
+                            created_at=_timestamp(doc, "createdAt"), modified_at=_timestamp(doc, "lastModifiedAt"))
+
+
+def _timestamp(doc: dict, key: str) -> str | None:
+    value = (doc.get("systemData") or {}).get(key)
+    return value if isinstance(value, str) else None
+
+
+def _key(*parts: str) -> tuple[str, ...]:
+    return tuple(p.lower() for p in parts)  # ARM names are case-insensitive
+
+
+def _group_of(azure_id: str) -> str:
+    """The resource group named in an ARM id (/subscriptions/s/resourceGroups/{group}/...)."""
+    parts = azure_id.split("/")
+    lowered = [p.lower() for p in parts]
+    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
 
 
 def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int = 8) -> ObservedState:
     accounts = [r for r in desired.resources if r.kind is Kind.ACCOUNT]
     groups = [r for r in desired.resources if r.kind is Kind.RESOURCE_GROUP]
+    wanted_blocklists: dict[tuple[str, ...], set[str]] = {}
+    for r in desired.resources:
+        if r.kind is Kind.BLOCKLIST and r.scope.account:
+            wanted_blocklists.setdefault(_key(r.scope.subscription, r.scope.resource_group, r.scope.account),
+                                         set()).add(r.name)
     found: dict[str, ObservedResource] = {}
     soft_deleted: dict[str, SoftDeletedAccount] = {}
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         region_results = pool.map(lambda sr: _read_region(clients, *sr), regions_of(desired))
-        group_results = pool.map(lambda g: _read_group(clients, g), groups)
-        account_results = pool.map(lambda a: _read_account(clients, a, desired), accounts)
-        regions = {region_key(r.subscription, r.region): r for r in region_results}
-        for observed in group_results:
-            if observed:
+        live_groups = pool.map(lambda s: _list_groups(clients, s), sorted({g.scope.subscription for g in groups}))
+        live_accounts = pool.map(lambda s: _list_accounts(clients, s),
+                                 sorted({a.scope.subscription for a in accounts}))
+        listed_groups = {k: doc for listing in live_groups for k, doc in listing.items()}
+        listed_accounts = {k: doc for listing in live_accounts for k, doc in listing.items()}
+        account_results = pool.map(
+            lambda a: _read_account(clients, a, listed_accounts.get(_key(a.scope.subscription, a.scope.resource_group,
+                                                                         a.name)),
+                                    wanted_blocklists.get(_key(a.scope.subscription, a.scope.resource_group, a.name),
+                                                          set())),
+            accounts)
+        for group in groups:
+            doc = listed_groups.get(_key(group.scope.subscription, group.name))
+            if doc is not None:
+                observed = _observed(Kind.RESOURCE_GROUP, group.name, group.scope, doc,
+                                     rest.resource_group_properties(doc))
                 found[observed.resource.address] = observed
         for observed_children, deleted in account_results:
             for observed in observed_children:
                 found[observed.resource.address] = observed
             if deleted:
                 soft_deleted[deleted.name] = deleted
+        regions = {region_key(r.subscription, r.region): r for r in region_results}
     return ObservedState(resources=found, soft_deleted=soft_deleted, regions=regions)
 
 
-def _read_group(clients: Clients, group: Resource) -> ObservedResource | None:
-    client = clients.resources(group.scope.subscription)
-    model = _read(f"resource group {group.name}", lambda: client.resource_groups.get(group.name))
-    if model is None:
-        return None
-    doc = _doc(model)
-    return _observed(Kind.RESOURCE_GROUP, group.name, group.scope, doc, rest.resource_group_properties(doc))
+def _list_groups(clients: Clients, subscription: str) -> dict[tuple[str, ...], dict]:
+    client = clients.resources(subscription)
+    listed = _read(f"resource groups of subscription {subscription}",
+                   lambda: _list_json(client, f"/subscriptions/{quote(subscription)}/resourcegroups")) or []
+    return {_key(subscription, doc.get("name", "")): doc for doc in listed}
 
 
-def _read_account(clients: Clients, account: Resource, desired: DesiredState
+def read_inventory(clients: Clients, *, resource_groups: Iterable[tuple[str, str]] = (),
+                   account_ids: Iterable[str] = (), parallelism: int = 8) -> list[ObservedResource]:
+    """Every account in these resource groups and these accounts (ARM ids), with everything on them
+    (blocklist items included), for `provision import`. A missing group or account is an error."""
+    accounts: list[tuple[Resource, dict | None]] = []
+    for subscription, group in resource_groups:
+        client = clients.cognitive(subscription)
+        path = f"/subscriptions/{quote(subscription)}/resourceGroups/{quote(group)}/{COGNITIVE}/accounts"
+        listed = _read(f"accounts of resource group {group}", lambda: _list_json(client, path))
+        if listed is None:
+            raise AzureReadError(f"resource group {group} was not found in subscription {subscription}")
+        accounts += [(Resource(Kind.ACCOUNT, doc["name"], Scope(subscription, group)), doc) for doc in listed]
+    for account_id in account_ids:
+        account = _account_of_id(account_id)
+        client = clients.cognitive(account.scope.subscription)
+        path = (f"/subscriptions/{quote(account.scope.subscription)}/resourceGroups/"
+                f"{quote(account.scope.resource_group)}/{COGNITIVE}/accounts/{quote(account.name)}")
+        accounts.append((account, _read(f"account {account.name}", lambda: get_json(client, f"{path}?api-version={client._config.api_version}"))))
+    found: list[ObservedResource] = []
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        results = pool.map(lambda pair: _read_account(clients, pair[0], pair[1], None) if pair[1] else ([], None),
+                           accounts)
+        for (account, _), (observed, _) in zip(accounts, results):
+            if not observed:
+                raise AzureReadError(f"account {account.name} was not found in resource group "
+                                     f"{account.scope.resource_group}")
+            found += [o for o in observed if o.resource.address not in {f.resource.address for f in found}]
+    return found
+
+
+def _account_of_id(account_id: str) -> Resource:
+    parts = account_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if (len(parts) != 8 or lowered[0] != "subscriptions" or lowered[2] != "resourcegroups"
+            or lowered[4] != "providers" or lowered[5] != "microsoft.cognitiveservices" or lowered[6] != "accounts"):
+        raise ProvisionerError(f"{account_id!r} is not an account id",
+                               hint="pass /subscriptions/SUB/resourceGroups/RG/providers/"
+                                    "Microsoft.CognitiveServices/accounts/NAME")
+    return Resource(Kind.ACCOUNT, parts[7], Scope(parts[1], parts[3]))
+
+
+def _list_accounts(clients: Clients, subscription: str) -> dict[tuple[str, ...], dict]:
+    client = clients.cognitive(subscription)
+    listed = _read(f"accounts of subscription {subscription}",
+                   lambda: _list_json(client, f"/subscriptions/{quote(subscription)}/{COGNITIVE}/accounts")) or []
+    return {_key(subscription, _group_of(doc.get("id", "")), doc.get("name", "")): doc for doc in listed}
+
+
+def _read_account(clients: Clients, account: Resource, doc: dict | None, wanted_blocklists: set[str] | None
                   ) -> tuple[list[ObservedResource], SoftDeletedAccount | None]:
+    """The account's children, from its listed document; a missing account may be soft-deleted. Blocklist
+    items are read for the blocklists in `wanted_blocklists` (None: for all)."""
+    if doc is None:
+        return [], _read_soft_deleted(clients, account)
     scope = account.scope
     client = clients.cognitive(scope.subscription)
-    group, name = scope.resource_group, account.name
-    model = _read(f"account {name}", lambda: client.accounts.get(group, name))
-    if model is None:
-        return [], _read_soft_deleted(clients, account)
-    doc = _doc(model)
+    name = account.name
     results = [_observed(Kind.ACCOUNT, name, scope, doc, rest.account_properties(doc))]
-    child_scope = Scope(scope.subscription, group, account=name)
-    for item in _read(f"deployments of {name}", lambda: list(client.deployments.list(group, name))) or []:
-        d = _doc(item)
+    child_scope = Scope(scope.subscription, scope.resource_group, account=name)
+    base = (f"/subscriptions/{quote(scope.subscription)}/resourceGroups/{quote(scope.resource_group)}"
+            f"/{COGNITIVE}/accounts/{quote(name)}")
+
+    def children(what: str, path: str) -> list[dict]:
+        return _read(f"{what} of {name}", lambda: _list_json(client, base + path)) or []
+
+    for d in children("deployments", "/deployments"):
         results.append(_observed(Kind.DEPLOYMENT, d["name"], child_scope, d, rest.deployment_properties(d)))
-    for item in _read(f"RAI policies of {name}", lambda: list(client.rai_policies.list(group, name))) or []:
-        d = _doc(item)
+    for d in children("RAI policies", "/raiPolicies"):
         if (d.get("properties") or {}).get("type") == "SystemManaged" or d["name"].startswith("Microsoft."):
             continue  # built-in policies are Azure's, never ours to plan
         results.append(_observed(Kind.RAI_POLICY, d["name"], child_scope, d, rest.rai_policy_properties(d)))
-    wanted_blocklists = {r.name for r in desired.resources
-                         if r.kind is Kind.BLOCKLIST and r.scope.account == name}
-    for item in _read(f"blocklists of {name}", lambda: list(client.rai_blocklists.list(group, name))) or []:
-        d = _doc(item)
+    for d in children("blocklists", "/raiBlocklists"):
         items: list[dict] = []
-        if d["name"] in wanted_blocklists:  # items only matter where we compare them
-            listed = _read(f"items of blocklist {d['name']}",
-                           lambda: list(client.rai_blocklist_items.list(group, name, d["name"])))
-            items = [_doc(i) for i in listed or []]
+        if wanted_blocklists is None or d["name"] in wanted_blocklists:  # items only matter where compared
+            items = children(f"items of blocklist {d['name']}",
+                             f"/raiBlocklists/{quote(d['name'])}/raiBlocklistItems")
         results.append(_observed(Kind.BLOCKLIST, d["name"], child_scope, d, rest.blocklist_properties(d, items)))
     return results, None
 
@@ -129,11 +227,12 @@ def _read_soft_deleted(clients: Clients, account: Resource) -> SoftDeletedAccoun
                   lambda: client.deleted_accounts.get(location, scope.resource_group, account.name))
     if model is None:
         return None
-    props = _doc(model).get("properties") or {}
+    doc = _doc(model)
+    props = doc.get("properties") or {}
     return SoftDeletedAccount(name=account.name, subscription=scope.subscription,
                               resource_group=scope.resource_group, location=location,
                               deletion_date=props.get("deletionDate"),
-                              scheduled_purge_date=props.get("scheduledPurgeDate"))
+                              scheduled_purge_date=props.get("scheduledPurgeDate"), tags=dict(doc.get("tags") or {}))
 
 
 def regions_of(desired: DesiredState) -> list[tuple[str, str]]:
@@ -151,17 +250,21 @@ def read_regions(clients: Clients, pairs: Iterable[tuple[str, str]], *, parallel
 
 def _read_region(clients: Clients, subscription: str, region: str) -> RegionInfo:
     client = clients.cognitive(subscription)
-    path = f"/subscriptions/{subscription}/providers/Microsoft.CognitiveServices/locations/{region}/models"
+    path = f"/subscriptions/{quote(subscription)}/{COGNITIVE}/locations/{quote(region)}/models"
     listed = _read(f"models in {region}", lambda: _list_json(client, path)) or []
-    usages = _read(f"quota usages in {region}", lambda: list(client.usages.list(region))) or []
+    usages = _read(f"quota usages in {region}", lambda: _list_json(client, path.rsplit("/", 1)[0] + "/usages")) or []
     offers = {}
     for item in listed:  # the list repeats each model once per account kind (OpenAI, AIServices)
         offer = _model_offer(item.get("model") or {})
         offers.setdefault((offer.format, offer.name, offer.version), offer)
     return RegionInfo(subscription=subscription, region=region, models=tuple(offers.values()),
-                      usages={u.name.value: Usage(u.name.value, u.name.localized_value or u.name.value,
-                                                  int(u.limit or 0), int(u.current_value or 0))
-                              for u in usages if u.name and u.name.value})
+                      usages=dict(_usage(u) for u in usages if (u.get("name") or {}).get("value")))
+
+
+def _usage(doc: dict) -> tuple[str, Usage]:
+    name = doc["name"]["value"]
+    return name, Usage(name, doc["name"].get("localizedValue") or name, int(doc.get("limit") or 0),
+                       int(doc.get("currentValue") or 0))
 
 
 def _list_json(client: Any, path: str) -> list[dict]:
@@ -171,8 +274,11 @@ def _list_json(client: Any, path: str) -> list[dict]:
     items: list[dict] = []
     url: str | None = f"{path}?api-version={client._config.api_version}"
     while url:
-        response = client._send_request(HttpRequest("GET", url))
-        response.raise_for_status()
+        send = getattr(client, "send_request", None) or client._send_request  # TypeSpec- / msrest-generated
+        response = send(HttpRequest("GET", url, headers={"Accept": "application/json"}))
+        if response.status_code != 200:  # the errors the SDK's own operations would raise
+            map_error(status_code=response.status_code, response=response, error_map=ERROR_MAP)
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
         page = response.json()
         items.extend(page.get("value") or [])
         url = page.get("nextLink")

@@ -15,13 +15,13 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from provisioner.azure import retry
 from provisioner.azure.clients import Clients
-from provisioner.errors import ProvisionerError
+from provisioner.errors import PermanentError, ProvisionerError
 from provisioner.model.resources import (
     DesiredState,
     KeyVaultTarget,
     Kind,
     Resource,
-    is_managed,
+    owner_of,
     ownership_tags,
 )
 from provisioner.plan.result import FAILED, SUCCEEDED, Outcome
@@ -55,39 +55,59 @@ def publish(clients: Clients, desired: DesiredState, accounts: list[str]) -> lis
                                                                desired.spec_name), POLICY)
                 outcomes.append(Outcome(address, "publish", SUCCEEDED, "" if changed else "unchanged"))
             except ProvisionerError as exc:
-                outcomes.append(Outcome(address, "publish", FAILED, str(exc)))
+                outcomes.append(Outcome(address, "publish", FAILED, str(exc) + (f" ({exc.hint})" if exc.hint else "")))
     return outcomes
 
 
 def unpublish(clients: Clients, desired: DesiredState, accounts: list[str]) -> list[Outcome]:
-    """Remove the secrets we published for these accounts (destroy)."""
+    """Remove the secrets this spec published for these accounts (destroy). Only a secret or vault that
+    does not exist means "nothing to remove"; any other error reading them is a failure."""
     target = desired.key_vault
     if target is None:
         return []
     client = clients.keyvault(target.scope.subscription)
+    group = target.scope.resource_group
     outcomes = []
+    try:
+        if retry.call(lambda: _get_or_none(lambda: client.vaults.get(group, target.name)), POLICY) is None:
+            return []  # no vault: nothing was published
+    except ProvisionerError as exc:
+        return [Outcome(target.name, "unpublish", FAILED, f"reading the vault: {exc}")]
     for name in accounts:
         for template in (target.endpoint_secret, target.key_secret):
             secret_name = template.format(account=name)
             address = f"{target.name}/secrets/{secret_name}"
             try:
-                secret = retry.call(lambda: client.secrets.get(target.scope.resource_group, target.name,
-                                                               secret_name), POLICY)
-            except (ResourceNotFoundError, ProvisionerError):
-                continue  # nothing to remove (or no vault)
-            if not is_managed(secret.tags):
+                secret = retry.call(lambda: _get_or_none(lambda: client.secrets.get(group, target.name,
+                                                                                    secret_name)), POLICY)
+            except ProvisionerError as exc:
+                outcomes.append(Outcome(address, "unpublish", FAILED, f"reading the secret: {exc}"))
                 continue
-            outcomes.append(_delete_secret(clients, target, secret_name, address))
+            if secret is None or owner_of(secret.tags) != desired.spec_name:
+                continue  # not there, or not ours to remove
+            if DIGEST_TAG not in (secret.tags or {}):
+                continue  # emptied by an earlier destroy
+            outcomes.append(_delete_secret(clients, target, secret_name, address, desired.spec_name))
     return outcomes
 
 
-def _delete_secret(clients: Clients, target: KeyVaultTarget, secret_name: str, address: str) -> Outcome:
+def _get_or_none(read):
+    try:
+        return read()
+    except ResourceNotFoundError:
+        return None
+
+
+def _delete_secret(clients: Clients, target: KeyVaultTarget, secret_name: str, address: str,
+                   spec_name: str) -> Outcome:
     """The management plane cannot delete a secret; disabling it and clearing its value is what it can do."""
     client = clients.keyvault(target.scope.subscription)
     try:
         retry.call(lambda: client.secrets.create_or_update(
             target.scope.resource_group, target.name, secret_name,
-            {"properties": {"value": "", "attributes": {"enabled": False}}, "tags": {}}), POLICY)
+            # still ours (the ownership tags stay), so a later apply may publish into it again
+            {"properties": {"value": "", "attributes": {"enabled": False}}, "tags": ownership_tags(spec_name)}),
+            POLICY)
         return Outcome(address, "unpublish", SUCCEEDED, "disabled and emptied")
     except ProvisionerError as exc:
         return Outcome(address, "unpublish", FAILED, str(exc))
@@ -136,16 +156,24 @@ def _secrets_of(clients: Clients, account: Resource, target: KeyVaultTarget) -> 
 
 def _write_if_changed(clients: Clients, target: KeyVaultTarget, secret_name: str, value: str,
                       spec_name: str) -> bool:
+    """Write the secret unless it already holds this value. A secret that exists without this spec's
+    ownership tags is someone else's: never overwritten, unless `key_vault.adopt_existing` says so."""
     client = clients.keyvault(target.scope.subscription)
     group = target.scope.resource_group
     digest = hashlib.sha256(value.encode()).hexdigest()
-    try:
-        existing = client.secrets.get(group, target.name, secret_name)
+    existing = _get_or_none(lambda: client.secrets.get(group, target.name, secret_name))
+    if existing is not None:
+        owner = owner_of(existing.tags)
+        if owner != spec_name and not (target.adopt_existing and owner is None):
+            whose = f"spec '{owner}'" if owner else "no spec (it has no ownership tags)"
+            raise PermanentError(f"secret {secret_name} already exists and is managed by {whose}; it is not "
+                                 "overwritten",
+                                 hint="choose other names with key_vault.endpoint_secret / key_secret, or set "
+                                      "key_vault.adopt_existing: true to take over secrets without tags")
         if (existing.tags or {}).get(DIGEST_TAG) == digest:
             return False
-    except ResourceNotFoundError:
-        pass
     tags = {**ownership_tags(spec_name), DIGEST_TAG: digest}
     client.secrets.create_or_update(group, target.name, secret_name,
-                                    {"properties": {"value": value, "contentType": "text/plain"}, "tags": tags})
+                                    {"properties": {"value": value, "contentType": "text/plain",
+                                                    "attributes": {"enabled": True}}, "tags": tags})
     return True

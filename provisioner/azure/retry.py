@@ -8,6 +8,7 @@ backoff and full jitter, honours Retry-After, and stops at a deadline.
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable, TypeVar
@@ -19,6 +20,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.polling.base_polling import OperationFailed
 
 from provisioner.errors import PermanentError, TransientError
 
@@ -26,6 +28,9 @@ T = TypeVar("T")
 
 TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 TRANSIENT_CODES = {"RequestConflict", "Conflict", "AnotherOperationInProgress", "OperationNotAllowed"}
+# An operation that ended Failed with one of these is worth writing again (a repair), a few times.
+TRANSIENT_OPERATION_CODES = {"InternalServerError", "InternalError", "ServiceUnavailable", "GatewayTimeout",
+                             "RequestTimeout", "OperationTimedOut", "RequestConflict", "Conflict"}
 
 # What a user can do about the errors Azure OpenAI provisioning hits most.
 ADVICE = {
@@ -50,6 +55,7 @@ class RetryPolicy:
     first_delay: float = 1.0
     max_delay: float = 30.0
     deadline: float = 600.0  # seconds for one change, all attempts and waits included
+    failed_operations: int = 3  # writes whose operation ended Failed (transiently) are tried this often
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
@@ -77,10 +83,23 @@ def classify(exc: Exception) -> TransientError | PermanentError | None:
     status = exc.status_code
     code = error_code(exc)
     message = error_message(exc)
-    if status in TRANSIENT_STATUS or (status == 409 and code in TRANSIENT_CODES):
+    if failed_operation(exc):  # the poll itself answered 200: the operation's body says what went wrong
+        text = f"the operation ended Failed: {code or 'Failed'}: {message}"
+        if code in TRANSIENT_OPERATION_CODES:
+            return TransientError(text, code=code, failed_operation=True)
+        return PermanentError(text, code=code, hint=ADVICE.get(code or ""))
+    busy_account = code == "AccountProvisioningStateInvalid" and not re.search(r"state (Failed|Canceled)", message)
+    if status in TRANSIENT_STATUS or (status == 409 and code in TRANSIENT_CODES) or busy_account:
         return TransientError(f"{status} {code or ''}: {message}".replace(" :", ":"), delay=retry_after(exc),
                               code=code)
     return PermanentError(f"{status} {code or 'Error'}: {message}", code=code, hint=ADVICE.get(code or ""))
+
+
+def failed_operation(exc: HttpResponseError) -> bool:
+    """Did polling read an operation (or resource) that ended Failed or Canceled?"""
+    return isinstance(getattr(exc, "inner_exception", None), OperationFailed) \
+        or isinstance(exc.__cause__, OperationFailed) \
+        or (exc.message or "").startswith("the resource ended in provisioning state")
 
 
 def _connection_broken(exc: Exception) -> bool:
@@ -111,19 +130,23 @@ def call(operation: Callable[[], T], policy: RetryPolicy = RetryPolicy(),
          on_retry: Callable[[TransientError, int, float], None] | None = None) -> T:
     """Run `operation`, retrying transient failures until the policy's deadline."""
     start = policy.clock()
-    attempt = 0
+    attempt = failures = 0
     while True:
         try:
             return operation()
         except Exception as exc:  # noqa: BLE001 - classified below, re-raised if not ours
-            ours = classify(exc)
+            ours = exc if isinstance(exc, (TransientError, PermanentError)) else classify(exc)
             if ours is None:
                 raise
             if isinstance(ours, PermanentError):
                 raise ours from None
+            if ours.failed_operation:
+                failures += 1
+                if failures >= policy.failed_operations:
+                    raise PermanentError(f"{ours} ({failures} times)", code=ours.code) from None
             attempt += 1
             backoff = random.uniform(0, min(policy.max_delay, policy.first_delay * 2 ** (attempt - 1)))
-            delay = ours.delay if ours.delay is not None else backoff
+            delay = ours.delay if ours.delay else backoff  # Retry-After: 0 must not mean a tight loop
             if policy.clock() - start + delay > policy.deadline:
                 raise TransientError(f"gave up after {attempt} attempt(s): {ours}", code=ours.code) from None
             if on_retry:

@@ -1,18 +1,13 @@
 """`provision export`: the desired state as ARM templates or Bicep, one per resource group."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from provisioner.azure.observe import read_observed
-from provisioner.cli.plan import CLOUD_OPTION, EMULATOR_OPTION
-from provisioner.cli.session import connect, load_spec
+from provisioner.cli.options import CLOUD_OPTION, EMULATOR_OPTION, ENV_OPTION, workspace
 from provisioner.errors import ExitCode
-from provisioner.export import arm, bicep
-from provisioner.plan import differ
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +21,7 @@ def export(
                                                                    "(default: print, if there is one group)."),
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
+    env: Optional[str] = ENV_OPTION,
 ) -> int:
     """Write the spec as ARM templates (az deployment group create, deployment stacks) or Bicep.
 
@@ -33,13 +29,8 @@ def export(
     versions and flexible capacities. Ownership tags are included; Key Vault secrets are not."""
     if format not in ("arm", "bicep"):
         raise typer.BadParameter("must be arm or bicep", param_hint="--format")
-    loaded = load_spec(spec)
-    with connect(spec, emulator=emulator, cloud=cloud) as clients:
-        resources = differ.resolve(loaded.desired, read_observed(clients, loaded.desired))
-    groups = arm.group_templates(resources, loaded.desired.spec_name)
-    texts = {f"{g.subscription}-{g.resource_group}.{'json' if format == 'arm' else 'bicep'}":
-             json.dumps(g.template, indent=2) + "\n" if format == "arm" else bicep.render(g.template)
-             for g in groups}
+    with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
+        texts = ws.export(format)
     if out_dir is None:
         if len(texts) > 1:
             raise typer.BadParameter(f"the spec spans {len(texts)} resource groups: pass --out-dir",

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
-from rich.console import Console
 
-from provisioner.azure.observe import read_regions
-from provisioner.cli.plan import CLOUD_OPTION, EMULATOR_OPTION
-from provisioner.cli.session import connect, load_spec
-from provisioner.errors import ExitCode, ProvisionerError
-from provisioner.model.observed import RegionInfo
-from provisioner.model.resources import Kind
+from provisioner.cli.options import CLOUD_OPTION, EMULATOR_OPTION, ENV_OPTION, console, workspace
+from provisioner.errors import ExitCode
 from provisioner.render.capacity import render_quota
+from provisioner.workspace import connect, quota_report
 
 
 def register(app: typer.Typer) -> None:
@@ -32,47 +29,20 @@ def quota(
     output: str = typer.Option("text", "--output", "-o", help="text or json."),
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
+    env: Optional[str] = ENV_OPTION,
 ) -> int:
     """Where is capacity? Quota limits, use and availability per region, model and SKU."""
     if output not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--output")
-    subscriptions, regions, models = list(subscription), list(region), list(model)
-    if not (subscriptions and regions) or not (models or all_models):
-        loaded = load_spec(spec)
-        accounts = [r for r in loaded.desired.resources if r.kind is Kind.ACCOUNT]
-        subscriptions = subscriptions or sorted({a.scope.subscription for a in accounts})
-        regions = regions or sorted({a.properties["location"] for a in accounts})
-        if not (models or all_models):
-            models = sorted({r.properties["model"] for r in loaded.desired.resources if r.kind is Kind.DEPLOYMENT})
-    if not subscriptions or not regions:
-        raise ProvisionerError("no subscription or region to report on", hint="pass --subscription and --region")
-    with connect(spec, emulator=emulator, cloud=cloud) as clients:
-        infos = read_regions(clients, [(s, r.replace(" ", "").lower()) for s in subscriptions for r in regions])
-    rows = quota_rows(infos, models=None if all_models else models, skus=sku)
+    options = dict(subscriptions=subscription, regions=region, models=model, skus=sku, all_models=all_models)
+    if subscription and region and (model or all_models):  # everything given: no spec needed
+        with connect(spec, emulator=emulator, cloud=cloud) as clients:
+            rows = quota_report(clients, **options)
+    else:
+        with workspace(spec, emulator=emulator, cloud=cloud, env=env) as ws:
+            rows = ws.quota(**options)
     if output == "json":
         typer.echo(json.dumps({"format_version": "1", "rows": rows}, indent=2))
     else:
-        render_quota(rows, Console())
+        render_quota(rows, console())
     return ExitCode.OK
-
-
-def quota_rows(infos: list[RegionInfo], *, models: list[str] | None, skus: list[str]) -> list[dict]:
-    """One row per (subscription, region, model, version, SKU) that has a quota."""
-    wanted_skus = {s.lower() for s in skus}
-    rows = []
-    for info in infos:
-        for offer in info.models:
-            if models is not None and offer.name not in models:
-                continue
-            for sku in offer.skus:
-                if wanted_skus and sku.name.lower() not in wanted_skus:
-                    continue
-                usage = info.usages.get(sku.usage_name or "")
-                if usage is None:
-                    continue
-                rows.append({"subscription": info.subscription, "region": info.region, "model": offer.name,
-                             "version": offer.version, "sku": sku.name, "usage": usage.name,
-                             "limit": usage.limit, "in_use": usage.current,
-                             "available": max(usage.limit - usage.current, 0),
-                             "minimum": sku.minimum, "step": sku.step})
-    return sorted(rows, key=lambda r: (r["model"], r["version"], r["sku"], r["subscription"], r["region"]))

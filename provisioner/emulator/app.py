@@ -125,10 +125,11 @@ class EmulatorApp:
                 matched = self.router.match(method, path)
                 if matched is not None:
                     route_name = f"{method} {matched[0].template}"
-                self.identity.authenticate(authorization, call.now, base_url)
-                if not call.api_version:
-                    raise ArmError(400, "MissingApiVersionParameter",
-                                   "The api-version query parameter (?api-version=) is required for all requests.")
+                if matched is None or not matched[0].public:
+                    self.identity.authenticate(authorization, call.now, base_url)
+                    if not call.api_version:
+                        raise ArmError(400, "MissingApiVersionParameter",
+                                       "The api-version query parameter (?api-version=) is required for all requests.")
                 subscription = _subscription(path)
                 if subscription:
                     headers.update(self.buckets.take(call.config.throttle, subscription, method, call.now))

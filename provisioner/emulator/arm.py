@@ -59,6 +59,7 @@ class Route:
     pattern: re.Pattern
     handler: Handler
     resource_type: str | None  # whose api-versions apply ("Microsoft.Resources/resourceGroups"); None: any
+    public: bool = False  # served without a token or api-version (the Retail Prices API)
 
 
 AUTO = "auto"  # Router.add: read the resource type from the template
@@ -70,9 +71,11 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, template: str, resource_type: str | None = AUTO) -> Callable[[Handler], Handler]:
+    def add(self, method: str, template: str, resource_type: str | None = AUTO, *,
+            public: bool = False) -> Callable[[Handler], Handler]:
         """Register a handler. `resource_type` names the type whose api-versions the route accepts; by default
-        it is read from the template; None accepts any api-version (URLs the emulator itself hands out)."""
+        it is read from the template; None accepts any api-version (URLs the emulator itself hands out).
+        A `public` route needs neither a token nor an api-version."""
         from provisioner.emulator.registry import resource_type_of
 
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
@@ -84,7 +87,8 @@ class Router:
             resource_type = resource_type_of("/".join(segments[:-1]) if action else template)
 
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method.upper(), template, pattern, handler, resource_type))
+            self.routes.append(Route(method.upper(), template, pattern, handler, None if public else resource_type,
+                                     public))
             return handler
 
         return register
@@ -128,6 +132,7 @@ class Config:
     throttle: dict[str, Any] = field(default_factory=lambda: {"enabled": True, **ARM_THROTTLE})
     # the day the model catalog is seen from (ISO date); None: today. Lifecycle dates move with it.
     catalog_date: str | None = None
+    retail_prices_page_size: int = 1000  # items per page of GET /api/retail/prices
 
     def duration(self, resource: str, action: str) -> float:
         durations = self.lro_durations

@@ -37,7 +37,7 @@ class Control:
 
     def configure(self, *, lro_durations: dict[str, float] | None = None, retry_after: int | None = None,
                   latency: float | None = None, throttle: dict[str, Any] | None = None,
-                  catalog_date: str | None = None) -> dict:
+                  catalog_date: str | None = None, retail_prices_page_size: int | None = None) -> dict:
         """Change behaviour; returns the whole configuration. lro_durations are merged key by key
         ("deployments.create": 5, "default": 0); throttle keys too ({"enabled": False})."""
         with self._store.transaction():
@@ -52,6 +52,8 @@ class Control:
                 config.throttle = {**config.throttle, **throttle}
             if catalog_date is not None:
                 config.catalog_date = catalog_date or None  # "" goes back to today
+            if retail_prices_page_size is not None:
+                config.retail_prices_page_size = max(1, int(retail_prices_page_size))
             self._store.set_setting("config", asdict(config))
             return asdict(config)
 

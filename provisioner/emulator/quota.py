@@ -13,14 +13,8 @@ from provisioner.emulator.errors import ArmError
 from provisioner.emulator.store import Store, key_of
 
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
-DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
 OPENAI_ACCOUNT_COUNT = "OpenAI.S0.AccountCount"
 ACCOUNT_COUNT = "AccountCount"
-
-
-def account_of(deployment_id: str) -> str:
-    """The account key of a deployment id (.../accounts/{a}/deployments/{d} -> .../accounts/{a})."""
-    return key_of(deployment_id).rsplit("/deployments/", 1)[0]
 
 
 def deployment_usage(catalog: Catalog, region: str, doc: dict) -> str | None:
@@ -34,20 +28,18 @@ def in_use(store: Store, catalog: Catalog, subscription: str, region: str, *,
            account_id: str | None = None) -> dict[str, int]:
     """usage name -> sum of sku.capacity of the deployments of the subscription in `region`
     (only those of `account_id` if given). Every stored deployment counts, whatever its
-    provisioningState, until it is gone."""
+    provisioningState, until it is gone. Read from the store's aggregates (one row per account and
+    model, updated on every deployment write), so its cost does not grow with the deployments."""
     region = normalize_location(region)
-    regions = {key_of(a["id"]): normalize_location(a.get("location", ""))
-               for a in store.under(f"/subscriptions/{subscription}", ACCOUNT_TYPE)}
+    account = key_of(account_id) if account_id is not None else None
     totals: dict[str, int] = {}
-    for doc in store.under(f"/subscriptions/{subscription}", DEPLOYMENT_TYPE):
-        parent = account_of(doc["id"])
-        if regions.get(parent) != region:
+    for row in store.capacity_in_use(subscription, region):
+        if account is not None and row["account"] != account:
             continue
-        if account_id is not None and parent != key_of(account_id):
-            continue
-        usage = deployment_usage(catalog, region, doc)
+        model_format, name, version, sku = row["model"].split("/", 3)
+        usage = catalog.usage_name(region, model_format, name, version, sku)
         if usage is not None:
-            totals[usage] = totals.get(usage, 0) + int((doc.get("sku") or {}).get("capacity") or 0)
+            totals[usage] = totals.get(usage, 0) + int(row["used"])
     return totals
 
 

@@ -40,16 +40,72 @@ CREATE TABLE IF NOT EXISTS operations (
     doc TEXT NOT NULL            -- the operation status document (name, startTime, ...)
 );
 CREATE INDEX IF NOT EXISTS operations_pending ON operations(settled, finishes);
+-- every write asks whether its account or resource is busy: without these, a scan of every operation ever
+CREATE INDEX IF NOT EXISTS operations_lock ON operations(lock_key, finishes);
+CREATE INDEX IF NOT EXISTS operations_resource ON operations(resource_key, finishes);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS quota_limits (
     subscription TEXT NOT NULL, region TEXT NOT NULL, usage_name TEXT NOT NULL, quota_limit INTEGER NOT NULL,
     PRIMARY KEY (subscription, region, usage_name)
+);
+CREATE TABLE IF NOT EXISTS deployment_capacity (
+    key TEXT PRIMARY KEY,        -- the deployment's resource key
+    subscription TEXT NOT NULL, region TEXT NOT NULL, account TEXT NOT NULL, model TEXT NOT NULL,
+    capacity INTEGER NOT NULL    -- what it counts against quota as stored
+);
+CREATE TABLE IF NOT EXISTS capacity_in_use (
+    subscription TEXT NOT NULL, region TEXT NOT NULL, account TEXT NOT NULL,
+    model TEXT NOT NULL,         -- format/name/version/sku: the catalog maps it to a usage name
+    used INTEGER NOT NULL,
+    PRIMARY KEY (subscription, region, account, model)
 );
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     rule TEXT NOT NULL,          -- JSON: {"kind", "method", "path", "times", "probability", ...}
     remaining INTEGER            -- None: unlimited (probability rules)
 );
+"""
+
+
+# Quota in use, kept as aggregates by triggers on every deployment write and delete (O(1) each, a
+# cascade included), inside the writing transaction: every process sharing the state agrees, and
+# reading what is in use never parses the deployments. The region is the account's, read when the
+# deployment is written (an account's location never changes).
+DEPLOYMENT_TYPE = "microsoft.cognitiveservices/accounts/deployments"
+_CAPACITY_ROW = f"""
+    SELECT d.key, substr(d.key, 16, instr(substr(d.key, 16), '/') - 1),
+           lower(replace(coalesce(json_extract(a.doc, '$.location'), ''), ' ', '')), d.parent,
+           coalesce(json_extract(d.doc, '$.properties.model.format'), '') || '/' ||
+           coalesce(json_extract(d.doc, '$.properties.model.name'), '') || '/' ||
+           coalesce(json_extract(d.doc, '$.properties.model.version'), '') || '/' ||
+           coalesce(json_extract(d.doc, '$.sku.name'), ''),
+           coalesce(json_extract(d.doc, '$.sku.capacity'), 0)
+    FROM resources AS d LEFT JOIN resources AS a ON a.key = d.parent
+    WHERE d.type = '{DEPLOYMENT_TYPE}'"""
+_FORGET = """
+    UPDATE capacity_in_use SET used = used - (SELECT capacity FROM deployment_capacity WHERE key = OLD.key)
+        WHERE (subscription, region, account, model) =
+              (SELECT subscription, region, account, model FROM deployment_capacity WHERE key = OLD.key);
+    DELETE FROM deployment_capacity WHERE key = OLD.key;"""
+_COUNT = f"""
+    INSERT INTO deployment_capacity {_CAPACITY_ROW} AND d.key = NEW.key;
+    INSERT INTO capacity_in_use SELECT subscription, region, account, model, capacity
+        FROM deployment_capacity WHERE key = NEW.key
+        ON CONFLICT DO UPDATE SET used = used + excluded.used;"""
+CAPACITY_TRIGGERS = f"""
+CREATE TRIGGER IF NOT EXISTS capacity_insert AFTER INSERT ON resources WHEN NEW.type = '{DEPLOYMENT_TYPE}'
+BEGIN {_COUNT} END;
+CREATE TRIGGER IF NOT EXISTS capacity_update AFTER UPDATE ON resources WHEN NEW.type = '{DEPLOYMENT_TYPE}'
+BEGIN {_FORGET} {_COUNT} END;
+CREATE TRIGGER IF NOT EXISTS capacity_delete AFTER DELETE ON resources WHEN OLD.type = '{DEPLOYMENT_TYPE}'
+BEGIN {_FORGET} END;
+"""
+# A state written before the aggregates existed is counted once when opened: linear, then O(1) per write.
+CAPACITY_BACKFILL = f"""
+DELETE FROM deployment_capacity; DELETE FROM capacity_in_use;
+INSERT INTO deployment_capacity {_CAPACITY_ROW};
+INSERT INTO capacity_in_use SELECT subscription, region, account, model, sum(capacity)
+    FROM deployment_capacity GROUP BY subscription, region, account, model;
 """
 
 
@@ -83,6 +139,10 @@ class Store:
         else:
             self._db = _connect(":memory:")
             self._db.executescript(SCHEMA)
+        counted = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'capacity_insert'").fetchone()
+        self._db.executescript(CAPACITY_TRIGGERS)
+        if not counted:  # idempotent, in one transaction: safe if two processes open an old state at once
+            self._db.executescript(f"BEGIN IMMEDIATE; {CAPACITY_BACKFILL} COMMIT;")
 
     def close(self) -> None:
         with self._lock:
@@ -108,7 +168,8 @@ class Store:
 
     def reset(self) -> None:
         with self.transaction():
-            for table in ("resources", "operations", "quota_limits", "faults"):
+            for table in ("resources", "operations", "quota_limits", "faults", "deployment_capacity",
+                          "capacity_in_use"):
                 self._db.execute(f"DELETE FROM {table}")
             # config, token and the identity platform (keys, principals) survive a reset (Control.reset's
             # contract): requests need them, and clients keep their credentials
@@ -148,6 +209,12 @@ class Store:
         rows = self._db.execute("SELECT DISTINCT substr(key, 16, instr(substr(key, 16), '/') - 1) AS s "
                                 "FROM resources WHERE key LIKE '/subscriptions/%/%'").fetchall()
         return [r["s"] for r in rows if r["s"]]
+
+    def capacity_in_use(self, subscription: str, region: str) -> list[sqlite3.Row]:
+        """(account key, "format/name/version/sku", capacity) in use in a region: one row per account and
+        model, kept up to date by the capacity triggers."""
+        return self._db.execute("SELECT account, model, used FROM capacity_in_use WHERE subscription = ? AND "
+                                "region = ? AND used != 0", (subscription.lower(), region)).fetchall()
 
     # operations
     def add_operation(self, op_id: str, *, resource_id: str, lock_id: str | None, action: str,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner import __version__
+from provisioner.version import VERSION
 from provisioner.model import rest
 from provisioner.model.resources import Kind, Resource
 
@@ -55,7 +55,7 @@ def template(resources: list[Resource], spec_name: str, *, restore: frozenset[st
         body += _account_chain(account, mine, variables, (Kind.ACCOUNT, account, account) in present,
                                account in restore)
     return {"$schema": SCHEMA, "contentVersion": "1.0.0.0",
-            "metadata": {"generator": {"name": "provision", "version": __version__}, "spec": spec_name},
+            "metadata": {"generator": {"name": "provision", "version": VERSION}, "spec": spec_name},
             "parameters": {}, "variables": variables, "resources": body, "outputs": {}}
 
 

@@ -19,6 +19,8 @@ class ObservedResource:
     etag: str | None = None
     managed: bool = False  # carries our ownership tag
     provisioning_state: str | None = None
+    created_at: str | None = None  # systemData (ISO 8601), when Azure reports it: for drift
+    modified_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class SoftDeletedAccount:
     location: str
     deletion_date: str | None = None
     scheduled_purge_date: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)  # as the account had them when it was deleted
 
 
 @dataclass(frozen=True)

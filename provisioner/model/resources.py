@@ -79,6 +79,9 @@ class Resource:
     depends_on: tuple[str, ...] = ()  # addresses that must exist before this one
     prevent_destroy: bool = False
     source: SourceLocation | None = None  # where the spec declares it (desired only)
+    # desired only: the spec uses this resource but another spec (or nobody) owns it (`existing: true`
+    # accounts): it must exist, is read, and is never written or deleted
+    reference: bool = False
 
     @property
     def address(self) -> str:
@@ -103,6 +106,11 @@ def is_managed(tags: Mapping[str, str] | None) -> bool:
     return bool(tags) and tags.get(OWNER_TAG) == OWNER_VALUE
 
 
+def owner_of(tags: Mapping[str, str] | None) -> str | None:
+    """The spec that manages a live resource according to its tags; None when no spec does."""
+    return (tags or {}).get(SPEC_TAG) if is_managed(tags) else None
+
+
 def ownership_tags(spec_name: str) -> dict[str, str]:
     return {OWNER_TAG: OWNER_VALUE, SPEC_TAG: spec_name}
 
@@ -117,6 +125,7 @@ class KeyVaultTarget:
     key_secret: str = "{account}-key"
     create: bool = False  # create the vault when it does not exist
     location: str = ""  # where a created vault goes
+    adopt_existing: bool = False  # take over same-named secrets that carry no ownership tags
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,8 @@ class DesiredState:
     resources: tuple[Resource, ...]
     on_soft_deleted: Mapping[str, str] = field(default_factory=dict)  # account -> restore|purge|fail
     key_vault: KeyVaultTarget | None = None
+    adopt: bool = True  # declared resources without ownership tags are adopted (False: a plan error)
+    environment: str | None = None  # the spec's environment, when it has environments (spec_name is NAME@ENV)
 
     def by_address(self) -> dict[str, Resource]:
         return {r.address: r for r in self.resources}

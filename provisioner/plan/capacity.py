@@ -62,6 +62,9 @@ class CapacityError(PlanError):
 
     def __init__(self, errors: list[str], findings: Findings):
         self.findings = findings
+        # (format, model, version) -> SKU -> [(region, available)]: where what is missing is offered,
+        # filled in by whoever can ask Azure (the workspace)
+        self.offered: Mapping[tuple[str, str, str], Mapping[str, list[tuple[str, int]]]] = {}
         lines = list(errors)
         lines += [f"{u.address}: {u.reason}" for u in findings.unavailable]
         lines += [f"quota {s.usage} in {s.region}: limit {s.limit}, in use {s.in_use}, this plan asks "
@@ -160,7 +163,7 @@ def check(changes: list[Change], desired: list[Resource], observed: ObservedStat
 
 
 def _availability(change: Change, observed: ObservedState, regions_of: Mapping[str, str]) -> Unavailable | None:
-    if change.kind is not Kind.DEPLOYMENT or change.action not in (Action.CREATE, Action.UPDATE, Action.REPLACE):
+    if change.kind is not Kind.DEPLOYMENT or change.action not in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT):
         return None
     props = change.after or {}
     region_name = regions_of.get(change.scope.account or "", "")

@@ -1,7 +1,15 @@
 """The differ: a pure function from (desired, observed) to a Plan.
 
 Comparison is left-scoped: only what the spec declares is compared, so fields
-Azure fills in (or tags someone else adds) never show up as drift. No I/O here.
+Azure fills in (or tags someone else adds) never show up as drift. A resource
+whose provisioningState is Failed or Canceled differs from the spec even when
+its properties match: it is written again (repaired). Ownership decides what
+may be written at all: a resource another spec manages is never touched, and
+nothing is deleted, directly or with its parent, unless this spec manages it. A declared
+resource that exists without ownership tags (made in the portal, by a script) is adopted:
+its own action, writing our tags and any real differences, or a plan error when adoption
+is off (`adopt: false`, `--no-adopt`), as Terraform's "already exists".
+No I/O here.
 """
 from __future__ import annotations
 
@@ -10,13 +18,14 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from provisioner.errors import PlanError
-from provisioner.model.observed import ObservedState
+from provisioner.model.observed import ObservedResource, ObservedState
 from provisioner.model.resources import (
-    SPEC_TAG,
+    ADDRESS_SEGMENT,
     DesiredState,
     Kind,
     Resource,
-    is_managed,
+    address_of,
+    owner_of,
 )
 from provisioner.plan import capacity
 from provisioner.plan.model import Action, Change, FieldChange, Plan, Unmanaged, _plain
@@ -30,24 +39,34 @@ ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kin
 AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"}}
 # What `destroy` removes; accounts only with include_accounts, resource groups never.
 DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST}
+CHILD_KINDS = (Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST)
+# provisioningStates after which a resource does not serve until it is written again (ARM-FACTS §1)
+BROKEN_STATES = {"failed", "canceled"}
+STATE_FIELD = "provisioning_state"  # a pseudo-field: a repair shows as provisioning_state Failed → Succeeded
 
 
 def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str, spec_digest: str,
               destroy: bool = False, include_accounts: bool = False, purge: bool = False,
-              targets: Iterable[str] = (), retirement_warning_days: int = 90, now: datetime | None = None) -> Plan:
+              delete_unowned: bool = False, targets: Iterable[str] = (), retirement_warning_days: int = 90,
+              adopt: bool = True, now: datetime | None = None) -> Plan:
+    """`adopt`: False refuses adoption as the spec's `adopt: false` does."""
     targets = tuple(targets)
     errors: list[str] = []
     regions = {r.name: r.properties["location"] for r in desired.resources if r.kind is Kind.ACCOUNT}
     resolved = [_resolve_version(r, observed, regions, errors) for r in desired.resources]
     findings = capacity.Findings()
+    _check_references(resolved, observed, errors)
     if destroy:
-        changes = _destroy_changes(resolved, observed, desired.spec_name, include_accounts, purge, errors)
+        changes = _destroy_changes(resolved, desired, observed, include_accounts, purge, delete_unowned, errors)
         unmanaged: list[Unmanaged] = []
     else:
         resolved, notes = _resolve_capacities(resolved, desired, observed, regions, errors)
         changes, unmanaged = _apply_changes(resolved, desired, observed, errors)
         changes = [replace(c, notes=c.notes + (notes[c.address],)) if c.address in notes else c for c in changes]
     changes = _select(changes, targets, errors)
+    errors.extend(_prevented(changes))
+    if not (adopt and desired.adopt):
+        errors.extend(_refused_adoptions(changes))
     if not destroy:
         selected = {c.address for c in changes}
         findings = capacity.check(changes, [r for r in desired.resources if r.address in selected], observed,
@@ -61,7 +80,8 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
     return Plan(spec_file=spec_file, spec_digest=spec_digest, spec_name=desired.spec_name,
                 observed_fingerprint=observed.fingerprint(), changes=tuple(changes),
                 unmanaged=tuple(sorted(unmanaged, key=lambda u: u.address)), warnings=warnings,
-                destroy=destroy, targets=targets)
+                destroy=destroy, targets=targets, include_accounts=include_accounts, purge=purge,
+                delete_unowned=delete_unowned, environment=desired.environment)
 
 
 def resolve(desired: DesiredState, observed: ObservedState) -> list[Resource]:
@@ -74,6 +94,20 @@ def resolve(desired: DesiredState, observed: ObservedState) -> list[Resource]:
     if errors:
         raise PlanError("the desired state cannot be resolved:\n  " + "\n  ".join(errors))
     return resolved
+
+
+def differences(kind: Kind, desired: Mapping[str, Any], observed: Mapping[str, Any]) -> list[FieldChange]:
+    """What differs between desired and observed properties of one resource, by the differ's rules
+    (left-scoped; what the spec leaves to Azure is not compared; a resource group's tags are its own).
+    The Azure layer uses the same rules to tell whether a write already happened."""
+    declared = {k: v for k, v in desired.items() if not (v is None and k in AZURE_DEFAULTS.get(kind, ()))}
+    if kind is Kind.RESOURCE_GROUP:  # create-only: an existing group (often not ours) keeps its tags
+        declared.pop("tags", None)
+    return diff_properties(declared, observed)
+
+
+def broken(observed: ObservedResource) -> bool:
+    return (observed.provisioning_state or "").lower() in BROKEN_STATES
 
 
 def _resolve_capacities(resolved: list[Resource], desired: DesiredState, observed: ObservedState,
@@ -107,21 +141,33 @@ def _resolve_version(resource: Resource, observed: ObservedState, regions: Mappi
     return replace(resource, properties=props)
 
 
+def _check_references(resolved: list[Resource], observed: ObservedState, errors: list[str]) -> None:
+    for resource in resolved:
+        if resource.reference and observed.get(resource.address) is None:
+            errors.append(f"{resource.address}: the spec says `existing: true`, but there is no such "
+                          f"{resource.kind.value.replace('_', ' ')} in resource group {resource.scope.resource_group}; "
+                          "create it first (with the spec that owns it), or drop `existing`")
+
+
 def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: ObservedState,
                    errors: list[str], keep: frozenset[str] = frozenset()) -> tuple[list[Change], list[Unmanaged]]:
     """Changes for everything declared, and deletions of what we manage but no longer declare (except `keep`)."""
     changes: list[Change] = []
     wanted = {r.address for r in resolved} | keep
     for resource in resolved:
+        if resource.reference:
+            continue  # read, never written
         live = observed.get(resource.address)
         if live is None:
             changes.append(_create(resource, desired, observed, errors))
             continue
-        declared = {k: v for k, v in resource.properties.items()
-                    if not (v is None and k in AZURE_DEFAULTS.get(resource.kind, ()))}
-        if resource.kind is Kind.RESOURCE_GROUP:  # create-only: an existing group (often not ours) keeps its tags
-            declared = {k: v for k, v in declared.items() if k != "tags"}
-        fields = diff_properties(declared, live.resource.properties)
+        other = _foreign_owner(live, desired.spec_name, resource.kind)
+        if other is not None:
+            errors.append(f"{resource.address}: is managed by spec '{other}', not by '{desired.spec_name}': a "
+                          "resource belongs to one spec; rename it here, or remove it from one of the specs "
+                          "(see \"Sharing an account\" in the README)")
+            continue
+        fields = differences(resource.kind, resource.properties, live.resource.properties)
         fixed = [f for f in fields if f.path.split(".")[0] in FIXED_FIELDS.get(resource.kind, ())]
         if fixed:
             errors.append(f"{resource.address}: {', '.join(f.path for f in fixed)} cannot change on an existing "
@@ -130,31 +176,60 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
             continue
         replace_keys = REPLACE_FIELDS.get(resource.kind, set())
         fields = [FieldChange(f.path, f.before, f.after, f.path.split(".")[0] in replace_keys) for f in fields]
+        repair = broken(live)
+        if repair:
+            fields.append(FieldChange(STATE_FIELD, live.provisioning_state, "Succeeded"))
         if any(f.forces_replace for f in fields):
-            if resource.prevent_destroy:
-                errors.append(f"{resource.address}: has prevent_destroy, but changing "
-                              f"{', '.join(f.path for f in fields if f.forces_replace)} means replacing it")
+            replacing = ", ".join(f.path for f in fields if f.forces_replace)
+            if owner_of(live.resource.properties.get("tags")) != desired.spec_name:
+                errors.append(f"{resource.address}: changing {replacing} means deleting and creating it again, "
+                              "but it exists without this spec's ownership tags; provision never deletes what it "
+                              "does not manage: delete it yourself, or give the deployment another name")
             changes.append(_change(resource, Action.REPLACE, live.resource.properties, fields,
-                                   reason=f"{', '.join(f.path for f in fields if f.forces_replace)} cannot be "
-                                          "changed in place",
+                                   reason=f"{replacing} cannot be changed in place",
                                    notes=(f"{resource.address} is deleted and created again: requests to it fail "
                                           "until the new deployment is ready",)))
+        elif _unowned(live, resource.kind):
+            changes.append(_change(resource, Action.ADOPT, live.resource.properties, fields,
+                                   reason="exists without ownership tags: adopted by this spec"))
         elif fields:
-            changes.append(_change(resource, Action.UPDATE, live.resource.properties, fields,
-                                   reason="differs from the spec"))
+            reason = (f"provisioning state is {live.provisioning_state}: written again to repair it" if repair
+                      else "differs from the spec")
+            changes.append(_change(resource, Action.UPDATE, live.resource.properties, fields, reason=reason))
         else:
             changes.append(_change(resource, Action.NOOP, live.resource.properties, [], reason="up to date"))
     unmanaged: list[Unmanaged] = []
     for address, live in sorted(observed.resources.items()):
         if address in wanted or live.resource.kind in (Kind.ACCOUNT, Kind.RESOURCE_GROUP):
             continue
-        if _owned(live.resource.properties, desired.spec_name):
-            changes.append(Change(kind=live.resource.kind, name=live.resource.name, scope=live.resource.scope,
-                                  action=Action.DELETE, before=_plain(live.resource.properties), after=None,
-                                  reason="managed by this spec but no longer in it"))
+        if owner_of(live.resource.properties.get("tags")) == desired.spec_name:
+            changes.append(_delete(live, reason="managed by this spec but no longer in it"))
         else:
             unmanaged.append(Unmanaged(live.resource.kind, live.resource.name, live.resource.scope))
     return changes, unmanaged
+
+
+def _unowned(live: ObservedResource, kind: Kind) -> bool:
+    """Exists without our ownership tags, so writing it takes it over (resource groups are nobody's)."""
+    return kind is not Kind.RESOURCE_GROUP and owner_of(live.resource.properties.get("tags")) is None
+
+
+def _refused_adoptions(changes: list[Change]) -> list[str]:
+    adopted = [c.address for c in changes if c.action is Action.ADOPT]
+    if not adopted:
+        return []
+    return [f"{', '.join(adopted)}: already exist{'s' if len(adopted) == 1 else ''} without ownership tags, and "
+            "adoption is off (`adopt: false` in the spec, or --no-adopt); let this spec adopt "
+            f"{'it' if len(adopted) == 1 else 'them'} (drop --no-adopt, or set `adopt: true`), write the spec from "
+            "them with `provision import`, or choose other names"]
+
+
+def _foreign_owner(live: ObservedResource, spec_name: str, kind: Kind) -> str | None:
+    """The other spec that manages this live resource, if any (resource groups are nobody's)."""
+    if kind is Kind.RESOURCE_GROUP:
+        return None
+    owner = owner_of(live.resource.properties.get("tags"))
+    return owner if owner is not None and owner != spec_name else None
 
 
 def _create(resource: Resource, desired: DesiredState, observed: ObservedState, errors: list[str]) -> Change:
@@ -176,30 +251,95 @@ def _create(resource: Resource, desired: DesiredState, observed: ObservedState, 
     return replace(change, options=options) if options else change
 
 
-def _destroy_changes(resolved: list[Resource], observed: ObservedState, spec_name: str, include_accounts: bool,
-                     purge: bool, errors: list[str]) -> list[Change]:
-    kinds = DESTROYABLE | ({Kind.ACCOUNT} if include_accounts else set())
-    changes = []
-    for resource in resolved:
-        live = observed.get(resource.address)
-        if live is None or resource.kind not in kinds:
+def _destroy_changes(resolved: list[Resource], desired: DesiredState, observed: ObservedState,
+                     include_accounts: bool, purge: bool, delete_unowned: bool, errors: list[str]) -> list[Change]:
+    """Everything this spec manages on its accounts (declared or left over), children before parents;
+    accounts too with include_accounts, but only when nothing on them belongs to anyone else."""
+    spec = desired.spec_name
+    accounts = [r for r in resolved if r.kind is Kind.ACCOUNT]
+    declared = {r.address: r for r in resolved}
+    changes: list[Change] = []
+    for account in accounts:
+        children = [o for o in observed.resources.values()
+                    if o.resource.kind in CHILD_KINDS and o.resource.scope.account == account.name
+                    and o.resource.scope.subscription == account.scope.subscription]
+        ours = [o for o in children if owner_of(o.resource.properties.get("tags")) == spec]
+        deletions = [_delete(o, reason="destroy", declared=declared.get(o.resource.address)) for o in ours]
+        changes += _ordered_deletions(deletions)
+        if not include_accounts or account.reference:
             continue
-        if not _owned(live.resource.properties, spec_name):
-            continue  # never delete what we did not create
-        if resource.prevent_destroy:
-            errors.append(f"{resource.address}: has prevent_destroy: true; remove it from the spec first if you "
-                          "really mean to destroy it")
-        changes.append(Change(kind=resource.kind, name=resource.name, scope=resource.scope, action=Action.DELETE,
+        live = observed.get(account.address)
+        if live is None:
+            deleted = observed.soft_deleted.get(account.name)
+            if purge and deleted is not None and owner_of(deleted.tags) == spec:
+                changes.append(Change(kind=Kind.ACCOUNT, name=account.name, scope=account.scope,
+                                      action=Action.DELETE, before={"location": deleted.location,
+                                                                    "tags": dict(deleted.tags)},
+                                      after=None, reason="soft-deleted by an earlier destroy: purge",
+                                      prevent_destroy=account.prevent_destroy,
+                                      options={"purge": True, "soft_deleted": True}))
+            continue
+        owner = owner_of(live.resource.properties.get("tags"))
+        if owner != spec:
+            errors.append(f"{account.address}: the account is {_owned_by(owner)}, so destroy leaves it; drop "
+                          "--include-accounts, or destroy it with the spec that manages it")
+            continue
+        foreign = [o for o in children if o not in ours]
+        if foreign and not delete_unowned:
+            listing = ", ".join(f"{_relative(o)} ({_owned_by(owner_of(o.resource.properties.get('tags')))})"
+                                for o in sorted(foreign, key=lambda o: o.resource.address))
+            errors.append(f"{account.address}: deleting the account would delete what this spec does not manage: "
+                          f"{listing}; delete or move them first, or pass --delete-unowned to delete them with "
+                          "the account")
+            continue
+        options: dict[str, Any] = {"purge": True} if purge else {}
+        if foreign:
+            options["delete_unowned"] = sorted(_relative(o) for o in foreign)
+        changes.append(Change(kind=Kind.ACCOUNT, name=account.name, scope=account.scope, action=Action.DELETE,
                               before=_plain(live.resource.properties), after=None,
-                              reason="destroy" + (" and purge" if purge and resource.kind is Kind.ACCOUNT else ""),
-                              depends_on=resource.depends_on, prevent_destroy=resource.prevent_destroy,
-                              options={"purge": True} if purge and resource.kind is Kind.ACCOUNT else {}))
+                              reason="destroy" + (" and purge" if purge else ""),
+                              depends_on=tuple(c.address for c in deletions),
+                              prevent_destroy=account.prevent_destroy, options=options))
     return changes
 
 
-def _owned(properties: Mapping[str, Any], spec_name: str) -> bool:
-    tags = properties.get("tags") or {}
-    return is_managed(tags) and tags.get(SPEC_TAG) == spec_name
+def _ordered_deletions(deletions: list[Change]) -> list[Change]:
+    """A policy is deleted after the deployments that use it, a blocklist after the policies that use it:
+    each deletion depends on the deletions of what uses the resource."""
+    users: dict[str, list[str]] = {}
+    for change in deletions:
+        before = change.before or {}
+        if change.kind is Kind.DEPLOYMENT and before.get("content_filter"):
+            policy = address_of(Kind.RAI_POLICY, before["content_filter"], change.scope)
+            users.setdefault(policy, []).append(change.address)
+        if change.kind is Kind.RAI_POLICY:
+            for name in before.get("blocklists") or []:
+                users.setdefault(address_of(Kind.BLOCKLIST, name, change.scope), []).append(change.address)
+    return [replace(c, depends_on=tuple(sorted(users.get(c.address, ())))) for c in deletions]
+
+
+def _delete(live: ObservedResource, *, reason: str, declared: Resource | None = None) -> Change:
+    resource = live.resource
+    return Change(kind=resource.kind, name=resource.name, scope=resource.scope, action=Action.DELETE,
+                  before=_plain(resource.properties), after=None, reason=reason,
+                  prevent_destroy=bool(declared and declared.prevent_destroy))
+
+
+def _owned_by(owner: str | None) -> str:
+    return f"managed by spec '{owner}'" if owner else "not managed by provision"
+
+
+def _relative(observed: ObservedResource) -> str:
+    resource = observed.resource
+    return f"{ADDRESS_SEGMENT[resource.kind]}/{resource.name}"
+
+
+def _prevented(changes: list[Change]) -> list[str]:
+    """prevent_destroy, for the changes that are actually in the plan (after --target)."""
+    return [f"{c.address}: has prevent_destroy: true, but this plan would "
+            f"{'replace' if c.action is Action.REPLACE else 'delete'} it; remove prevent_destroy from the spec "
+            "first if you really mean it" for c in changes
+            if c.prevent_destroy and c.action in (Action.DELETE, Action.REPLACE)]
 
 
 def _change(resource: Resource, action: Action, before: Mapping[str, Any] | None, fields: list[FieldChange], *,

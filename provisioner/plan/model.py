@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from provisioner.model.resources import Kind, Scope, address_of
+from provisioner.plan.cost import CostEstimate
 
 FORMAT_VERSION = "1"
 
@@ -21,10 +22,12 @@ class Action(str, Enum):
     REPLACE = "replace"
     DELETE = "delete"
     NOOP = "no-op"
+    # exists without ownership tags: take it over (write our tags, and any real differences)
+    ADOPT = "adopt"
 
     @property
     def symbol(self) -> str:
-        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " "}[self.value]
+        return {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " ", "adopt": ">"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,12 @@ class Plan:
     warnings: tuple[str, ...] = ()
     destroy: bool = False
     targets: tuple[str, ...] = ()
+    include_accounts: bool = False  # destroy: the accounts too
+    purge: bool = False  # destroy: purge deleted accounts
+    delete_unowned: bool = False  # destroy: an account may take resources no spec of ours manages with it
     format_version: str = FORMAT_VERSION
+    cost: CostEstimate | None = None  # shown to the user; apply never reads it
+    environment: str | None = None  # the spec's environment (see "Environments" in the README)
 
     @property
     def pending(self) -> tuple[Change, ...]:
@@ -101,15 +109,19 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "format_version": self.format_version,
-            "spec": {"file": self.spec_file, "name": self.spec_name, "digest": self.spec_digest},
+            "spec": {"file": self.spec_file, "name": self.spec_name, "digest": self.spec_digest,
+                     "environment": self.environment},
             "observed_fingerprint": self.observed_fingerprint,
             "destroy": self.destroy,
             "targets": list(self.targets),
+            "options": {"include_accounts": self.include_accounts, "purge": self.purge,
+                        "delete_unowned": self.delete_unowned},
             "summary": self.summary(),
             "changes": [_change_to_dict(c) for c in self.changes],
             "unmanaged": [{"address": u.address, "kind": u.kind.value, "name": u.name, "scope": _scope(u.scope)}
                           for u in self.unmanaged],
             "warnings": list(self.warnings),
+            "cost": self.cost.to_dict() if self.cost is not None else None,
         }
 
     @classmethod
@@ -119,6 +131,7 @@ class Plan:
             raise ValueError(f"plan format_version {version!r} is not supported (this provision reads "
                              f"{FORMAT_VERSION!r})")
         spec = data["spec"]
+        options = data.get("options") or {}
         return cls(
             spec_file=spec["file"], spec_digest=spec["digest"], spec_name=spec["name"],
             observed_fingerprint=data["observed_fingerprint"],
@@ -126,6 +139,10 @@ class Plan:
             unmanaged=tuple(Unmanaged(Kind(u["kind"]), u["name"], Scope(**u["scope"])) for u in data["unmanaged"]),
             warnings=tuple(data.get("warnings", ())), destroy=bool(data.get("destroy")),
             targets=tuple(data.get("targets", ())), format_version=version,
+            include_accounts=bool(options.get("include_accounts")), purge=bool(options.get("purge")),
+            delete_unowned=bool(options.get("delete_unowned")),
+            cost=CostEstimate.from_dict(data.get("cost")),  # absent in documents from before costs
+            environment=spec.get("environment"),  # absent in documents from before environments
         )
 
 

@@ -45,7 +45,7 @@ def render_quota(rows: Sequence[Mapping[str, Any]], console: Console) -> None:
                          else "left")
     for row in rows:
         style = "green" if row["available"] > 0 else "red"
-        table.add_row(row["subscription"][:8] + "…", row["region"], row["model"], row["version"], row["sku"],
+        table.add_row(row["subscription"], row["region"], row["model"], row["version"], row["sku"],
                       row["usage"], str(row["limit"]), str(row["in_use"]),
                       f"[{style}]{row['available']}[/{style}]")
     console.print(table)

@@ -11,15 +11,21 @@ from typing import Any, Mapping
 from rich.console import Console
 from rich.markup import escape
 
-STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
-SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
-VERB = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
+from provisioner.render import cost as cost_text
+from provisioner.render.values import flatten, show
+
+STYLE = {"adopt": "cyan", "create": "green", "update": "yellow", "replace": "magenta", "delete": "red"}
+SYMBOL = {"adopt": ">", "create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+VERB = {"adopt": "to adopt", "create": "to create", "update": "to update", "replace": "to replace",
+        "delete": "to delete"}
 
 
 def render_plan(document: Mapping[str, Any], console: Console) -> None:
     pending = [c for c in document["changes"] if c["action"] != "no-op"]
     title = "Destroy plan" if document.get("destroy") else "Plan"
+    environment = document["spec"].get("environment")
     console.print(f"[bold]{title}[/bold] for {escape(document['spec']['file'])}"
+                  + (f" (environment {escape(environment)})" if environment else "")
                   + (f" (targets: {', '.join(document['targets'])})" if document.get("targets") else ""))
     console.print()
     if not pending:
@@ -33,9 +39,15 @@ def render_plan(document: Mapping[str, Any], console: Console) -> None:
         console.print()
     for warning in document.get("warnings", ()):
         console.print(f"[yellow]Warning:[/yellow] {escape(warning)}")
-    summary = document["summary"]
-    parts = [f"{summary[action]} {VERB[action]}" for action in ("create", "update", "replace", "delete")]
-    console.print(f"[bold]Plan:[/bold] {', '.join(parts)}.")
+    if document.get("cost") and document["cost"]["lines"]:
+        _render_cost(document["cost"], console)
+    console.print(f"[bold]Plan:[/bold] {summary_text(document['summary'])}.")
+
+
+def summary_text(summary: Mapping[str, int]) -> str:
+    """"1 to create, 0 to update, ..."; adoptions only when there are some (plans before them had none)."""
+    parts = [f"{summary.get(action, 0)} {VERB[action]}" for action in ("create", "update", "replace", "delete")]
+    return ", ".join(([f"{summary['adopt']} {VERB['adopt']}"] if summary.get("adopt") else []) + parts)
 
 
 def _render_change(change: Mapping[str, Any], console: Console) -> None:
@@ -47,40 +59,25 @@ def _render_change(change: Mapping[str, Any], console: Console) -> None:
         header += f" [dim]— {escape(change['reason'])}[/dim]"
     console.print(header)
     if action == "create":
-        for path, value in _flatten(change["after"] or {}):
-            console.print(f"        {escape(path)}: {escape(_show(value))}")
-    elif action in ("update", "replace"):
+        for path, value in flatten(change["after"] or {}):
+            console.print(f"        {escape(path)}: {escape(show(value))}")
+    elif action in ("update", "replace", "adopt"):
         for field in change["fields"]:
             mark = "  [magenta]# forces replacement[/magenta]" if field["forces_replace"] else ""
-            console.print(f"        {escape(field['path'])}: {escape(_show(field['before']))} → "
-                          f"{escape(_show(field['after']))}{mark}")
+            console.print(f"        {escape(field['path'])}: {escape(show(field['before']))} → "
+                          f"{escape(show(field['after']))}{mark}")
     for note in change.get("notes", ()):
         if action != "replace":  # replace notes are repeated as warnings at the end
             console.print(f"        [yellow]note:[/yellow] {escape(note)}")
     console.print()
 
 
-def _flatten(value: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    rows: list[tuple[str, Any]] = []
-    for key, item in value.items():
-        if isinstance(item, Mapping) and item:
-            rows.extend(_flatten(item, f"{prefix}{key}."))
-        elif item is not None and item != {} and item != []:
-            rows.append((f"{prefix}{key}", item))
-    return rows
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) if not isinstance(v, Mapping) else _inline(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return _inline(value)
-    return str(value)
-
-
-def _inline(value: Mapping[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+def _render_cost(cost: Mapping[str, Any], console: Console) -> None:
+    console.print(f"[bold]Cost[/bold] ({escape(cost_text.heading(cost))}):")
+    for line in cost["lines"]:
+        console.print(f"    {escape(cost_text.change_line(line, cost['currency']))}")
+        for note in line.get("notes", ()):
+            console.print(f"        [dim]note: {escape(note)}[/dim]")
+    for total in cost_text.totals(cost):
+        console.print(f"  {escape(total)}")
+    console.print()

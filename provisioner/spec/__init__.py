@@ -12,26 +12,41 @@ from pathlib import PurePath
 from provisioner.errors import SpecError
 from provisioner.model.resources import DesiredState
 from provisioner.spec.desired import build_desired
+from provisioner.spec.environments import select
 from provisioner.spec.loader import load_spec, load_text
 from provisioner.spec.schema import Spec
 from provisioner.spec.validate import validate_spec
 
-__all__ = ["Spec", "build_desired", "load", "load_from_text", "load_spec", "load_text", "validate_spec"]
+__all__ = ["Spec", "build_desired", "environments_of", "load", "load_from_text", "load_spec", "load_text", "validate_spec"]
 
 
-def load(path: str | PurePath) -> tuple[Spec, DesiredState]:
-    """Read, check and translate a spec file; the spec name defaults to the file's stem."""
-    return _checked(load_spec(path), PurePath(path).stem)
+def load(path: str | PurePath, env: str | None = None) -> tuple[Spec, DesiredState]:
+    """Read, check and translate a spec file; the spec name defaults to the file's stem. A spec with
+    `environments` needs `env` (and one without must not get it)."""
+    return _checked(load_spec(path), PurePath(path).stem, env)
 
 
-def load_from_text(text: str, filename: str = "deployments.yaml") -> tuple[Spec, DesiredState]:
+def load_from_text(text: str, filename: str = "deployments.yaml", env: str | None = None) -> tuple[Spec, DesiredState]:
     """Like `load`, for text already in memory; `filename` is used in diagnostics and as the default name."""
-    return _checked(load_text(text, filename), PurePath(filename).stem)
+    return _checked(load_text(text, filename), PurePath(filename).stem, env)
 
 
-def _checked(spec: Spec, default_name: str) -> tuple[Spec, DesiredState]:
-    diagnostics = validate_spec(spec)
+def environments_of(path: str | PurePath) -> list[str]:
+    """The environments a spec file defines (parsed and schema-checked; SpecError otherwise)."""
+    return sorted(load_spec(path).environments)
+
+
+def _checked(spec: Spec, default_name: str, env: str | None = None) -> tuple[Spec, DesiredState]:
+    if spec.environments and env is None:
+        raise SpecError([spec.source.diagnostic(("environments",), "the spec defines environments ("
+                                                + ", ".join(sorted(spec.environments))
+                                                + "): choose one with --env NAME or PROVISION_ENV", at_key=True)])
+    if env is not None and not spec.environments:
+        raise SpecError([spec.source.diagnostic((), f"--env {env}: the spec defines no environments")])
+    if env is not None:
+        spec = select(spec, env, default_name)
+    diagnostics = validate_spec(spec, default_name)
     if any(diagnostic.severity == "error" for diagnostic in diagnostics):
         raise SpecError(diagnostics)
     spec._warnings = tuple(diagnostics)  # all warnings by now
-    return spec, build_desired(spec, spec.name or default_name)
+    return spec, build_desired(spec, spec.name or default_name, environment=env)

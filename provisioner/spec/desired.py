@@ -31,7 +31,7 @@ PROMPT_SHIELDS = ("jailbreak", "indirect_attack")  # act on the prompt
 PROTECTED_MATERIAL = ("protected_material_text", "protected_material_code")  # act on the completion
 
 
-def build_desired(spec: Spec, spec_name: str) -> DesiredState:
+def build_desired(spec: Spec, spec_name: str, *, environment: str | None = None) -> DesiredState:
     """Everything `spec` asks for; `spec_name` goes into the ownership tags. Expects a validated spec."""
     owner_tags = ownership_tags(spec_name)
     resources = _resource_groups(spec, owner_tags)
@@ -42,6 +42,8 @@ def build_desired(spec: Spec, spec_name: str) -> DesiredState:
         resources=tuple(resources),
         on_soft_deleted={account.name: account.on_soft_deleted for account in spec.accounts},
         key_vault=_key_vault_target(spec),
+        adopt=spec.adopt,
+        environment=environment,
     )
 
 
@@ -87,7 +89,7 @@ def _key_vault_target(spec: Spec) -> KeyVaultTarget | None:
     )
     location = (vault.location or _key_vault_group_location(spec)).replace(" ", "").lower()
     return KeyVaultTarget(vault.name, scope, vault.endpoint_secret, vault.key_secret, create=vault.create,
-                          location=location)
+                          location=location, adopt_existing=vault.adopt_existing)
 
 
 def _account_resources(spec: Spec, index: int, account: Account, owner_tags: dict[str, str]) -> list[Resource]:
@@ -111,6 +113,7 @@ def _account_resources(spec: Spec, index: int, account: Account, owner_tags: dic
         depends_on=(address_of(Kind.RESOURCE_GROUP, group_scope.resource_group, group_scope),),
         prevent_destroy=account.prevent_destroy,
         source=spec.source.locate(("accounts", index)),
+        reference=account.existing,
     )
     resources = [account_resource]
 

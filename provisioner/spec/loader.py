@@ -8,26 +8,61 @@ raised as one SpecError.
 YAML details: only true/false are booleans (yes/no/on/off stay text, so
 `jailbreak: off` means what it says); dates stay text (`version: 2024-11-20`);
 merge keys (`<<: *defaults`) work; duplicate keys are errors.
+
+Hostile input is stopped early, each limit with a file:line error: at most
+MAX_CHARACTERS characters, nesting at most MAX_DEPTH levels deep, and at most
+MAX_NODES values read, where an alias counts as everything it repeats each time
+it is used (so a small "billion laughs" file stops after a few hundred events).
+The composer checks the last two while it builds the node tree, before anything
+is expanded or recursed into.
+
+libyaml parses when PyYAML was built with it (about 10 times faster than
+PyYAML's own parser), which has the last word wherever the two could differ:
+it reads again every text libyaml finds an error in or reads differently (see
+_compose), so the diagnostics are the same either way.
 """
 from __future__ import annotations
 
 import difflib
+import gc
 import os
 import re
 import types
+from contextlib import contextmanager
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Iterator, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+from yaml.composer import Composer, ComposerError
+from yaml.events import AliasEvent, ScalarEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner, ScannerError
 
 from provisioner.errors import Diagnostic, SpecError
+from provisioner.model.names import MAX_TAG_NAME, is_printable, shown
 from provisioner.spec.schema import Path, SourceMap, Spec, format_path
+
+try:
+    from yaml.cyaml import CParser  # PyYAML built with libyaml
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    CParser = None
+
+# Bicep's loadYamlContent() reads at most 1,048,576 characters, and infra/main.bicep reads this
+# same file with it (learn.microsoft.com/azure/azure-resource-manager/bicep/bicep-functions-files).
+MAX_CHARACTERS = 1_048_576
+MAX_DEPTH = 64  # a spec nests about 6 levels deep
+# More than a file of MAX_CHARACTERS can hold without aliases (a value takes at least 2 characters).
+MAX_NODES = 1_000_000
+MAX_KEY = MAX_TAG_NAME  # no key a spec defines is longer than a tag name
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -50,7 +85,8 @@ def load_spec(path: str | FilePath) -> Spec:
     """Read and validate a spec file; raise SpecError listing every problem."""
     file = str(path)
     try:
-        text = FilePath(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read(MAX_CHARACTERS + 1)  # enough to tell that a file is too long
     except FileNotFoundError:
         raise SpecError([Diagnostic(file, None, None, "", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -60,10 +96,32 @@ def load_spec(path: str | FilePath) -> Spec:
 
 def load_text(text: str, filename: str = "deployments.yaml") -> Spec:
     """Parse and validate spec text; `filename` is used in diagnostics."""
+    if len(text) > MAX_CHARACTERS:
+        raise SpecError([_too_long(text, filename)])
+    with _cycle_collector_paused():
+        return _parsed(text, filename)
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Reading makes a dozen objects per value and no reference cycles to collect; left on, the
+    cycle collector rescans them all, again and again (a third of the time for 10,000 deployments)."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parsed(text: str, filename: str) -> Spec:
+    try:
+        root = _compose(text)
     except yaml.YAMLError as exc:
         raise SpecError([_syntax_diagnostic(exc, filename)]) from None
+    except _TooLarge as exc:
+        raise SpecError([Diagnostic(filename, exc.mark.line + 1, exc.mark.column + 1, "", exc.message)]) from None
     if root is None:
         raise SpecError([Diagnostic(filename, None, None, "", "the file is empty; a spec starts with `version: 1`")])
 
@@ -81,6 +139,182 @@ def load_text(text: str, filename: str = "deployments.yaml") -> Spec:
         raise SpecError(_sorted_unique(diagnostics))
     spec._source = source  # the spec package's own bookkeeping (see Spec.source)
     return spec
+
+
+def _too_long(text: str, filename: str) -> Diagnostic:
+    line = text.count("\n", 0, MAX_CHARACTERS) + 1
+    column = MAX_CHARACTERS - (text.rfind("\n", 0, MAX_CHARACTERS) + 1) + 1
+    message = (
+        f"the file is longer than {MAX_CHARACTERS:,} characters, the most Bicep's loadYamlContent()"
+        " reads (infra/main.bicep reads this file with it); split the accounts over several specs"
+    )
+    return Diagnostic(filename, line, column, "", message)
+
+
+class _TooLarge(Exception):
+    """The document nests too deep or expands to too many values; `mark` is where."""
+
+    def __init__(self, mark: Any, message: str):
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+class _BoundedComposer(Composer):
+    """PyYAML's composer, stopping at MAX_DEPTH levels and MAX_NODES values.
+
+    An alias counts as the whole node it repeats (nodes and levels), every time
+    it is used, because that is what reading the tree costs. The resolver's
+    answer is remembered per scalar text, and plain scalars get style None
+    from either parser (libyaml reports '').
+    """
+
+    def __init__(self) -> None:
+        Composer.__init__(self)
+        self._depth = 0  # levels open now
+        self._deepest = 0  # deepest level reached inside the node being composed
+        self._nodes = 0  # values read so far, aliases expanded
+        self._extent: dict[Node, tuple[int, int]] = {}  # anchored node -> (values, levels) in it
+        self._tags: dict[tuple[str, Any], str] = {}
+        self.read_differently = False  # a tag, an empty value or " ?" in plain text was read (see _compose)
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        event = self.peek_event()
+        if event.__class__ is AliasEvent:
+            node = Composer.compose_node(self, parent, index)  # raises for an undefined alias
+            if node not in self._extent:
+                raise _TooLarge(event.start_mark, f"alias *{event.anchor} is used inside its own anchor (a loop)")
+            values, levels = self._extent[node]
+            self._count(values, self._depth + levels, event.start_mark)
+            return node
+        if event.tag is not None or (event.__class__ is ScalarEvent and not event.style
+                                     and (not event.value or " ?" in event.value)):
+            self.read_differently = True
+        anchor = event.anchor
+        if anchor is not None and anchor in self.anchors:
+            raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence",
+                                self.anchors[anchor].start_mark, "second occurrence", event.start_mark)
+        depth = self._depth = self._depth + 1
+        start, outer_deepest = self._nodes, self._deepest
+        self._count(1, depth, event.start_mark)
+        if event.__class__ is ScalarEvent:
+            node = self.compose_scalar_node(anchor)
+        elif event.__class__ is SequenceStartEvent:
+            node = self.compose_sequence_node(anchor)
+        else:
+            node = self.compose_mapping_node(anchor)
+        if anchor is not None:
+            self._extent[node] = (self._nodes - start, self._deepest - depth + 1)
+        if outer_deepest > self._deepest:
+            self._deepest = outer_deepest
+        self._depth = depth - 1
+        return node  # no path resolvers are registered, so none are descended or ascended
+
+    def compose_scalar_node(self, anchor: str | None) -> ScalarNode:
+        event = self.get_event()
+        tag = event.tag
+        if tag is None or tag == "!":
+            key = (event.value, event.implicit)
+            tag = self._tags.get(key)
+            if tag is None:
+                tag = self._tags[key] = self.resolve(ScalarNode, *key)
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style or None)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        return node
+
+    def _count(self, values: int, depth: int, mark: Any) -> None:
+        self._nodes += values
+        if depth > self._deepest:
+            self._deepest = depth
+            if depth > MAX_DEPTH:
+                raise _TooLarge(mark, f"the document nests more than {MAX_DEPTH} levels deep here (aliases"
+                                      " included); a spec needs fewer than 10")
+        if self._nodes > MAX_NODES:
+            raise _TooLarge(mark, f"the document expands to more than {MAX_NODES:,} values here: aliases repeat"
+                                  " everything they refer to, every time they are used")
+
+
+class _LinearScanner(Scanner):
+    """PyYAML's scanner with its simple-key bookkeeping linear instead of quadratic in the nesting.
+
+    PyYAML walks every open flow level's possible simple key for every token, so
+    `[[[[...` took half a second before the composer could stop it. Keys are
+    only ever saved at the deepest open level, so the dict holds them in level
+    order, oldest first: the stale ones are a prefix, and the nearest key is the
+    first (as the comment in PyYAML's next_possible_simple_key notes).
+    """
+
+    def next_possible_simple_key(self) -> int | None:
+        for key in self.possible_simple_keys.values():
+            return key.token_number
+        return None
+
+    def stale_possible_simple_keys(self) -> None:
+        stale = []
+        for level, key in self.possible_simple_keys.items():
+            if key.line == self.line and self.index - key.index <= 1024:
+                break
+            if key.required:
+                raise ScannerError("while scanning a simple key", key.mark,
+                                   "could not find expected ':'", self.get_mark())
+            stale.append(level)
+        for level in stale:
+            del self.possible_simple_keys[level]
+
+
+class _PythonParser(Reader, _LinearScanner, Parser, _BoundedComposer, Resolver):
+    def __init__(self, text: str):
+        Reader.__init__(self, text)
+        _LinearScanner.__init__(self)
+        Parser.__init__(self)
+        _BoundedComposer.__init__(self)
+        Resolver.__init__(self)
+
+
+PARSERS: dict[str, type] = {"python": _PythonParser}
+if CParser is not None:
+
+    class _LibyamlParser(_BoundedComposer, CParser, Resolver):  # libyaml's events, the composer above
+        def __init__(self, text: str):
+            CParser.__init__(self, text)
+            _BoundedComposer.__init__(self)
+            Resolver.__init__(self)
+
+    PARSERS["libyaml"] = _LibyamlParser
+
+PARSER = "libyaml" if "libyaml" in PARSERS else "python"  # the one load_text uses (tests switch it)
+
+
+def _compose(text: str) -> Node | None:
+    """The document's node tree, the same whichever parser builds it.
+
+    libyaml and PyYAML read a few things differently: tabs and " ?" inside
+    plain text and some odd tags (libyaml accepts them), byte order marks after
+    the first character, the position of an empty value in a flow mapping, and
+    which errors they find first. So libyaml's tree is used only when it read
+    the text cleanly and without any of these; otherwise PyYAML's parser reads
+    it again and has the last word.
+    """
+    if PARSER == "libyaml" and "\t" not in text and text.find("\ufeff", 1) == -1:
+        loader = PARSERS["libyaml"](text)
+        try:
+            root = loader.get_single_node()
+            if not loader.read_differently:
+                return root
+        except (yaml.YAMLError, _TooLarge):
+            pass
+        finally:
+            loader.dispose()
+    return _compose_with(PARSERS["python"], text)
+
+
+def _compose_with(parser: type, text: str) -> Node | None:
+    loader = parser(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 def _syntax_diagnostic(exc: yaml.YAMLError, filename: str) -> Diagnostic:
@@ -124,12 +358,13 @@ class _NodeReader:
             self.unusable_paths.add(format_path(path))
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
-        repeated = self._report_repeated_keys(node, path)
-        try:
-            self._constructor.flatten_mapping(node)  # puts merged (<<) entries first, so own keys win below
-        except yaml.YAMLError as exc:
-            self._report(node, path, f"invalid merge key: {getattr(exc, 'problem', exc)}")
-            return {}
+        repeated, merges = self._report_repeated_keys(node, path)
+        if merges:
+            try:
+                self._constructor.flatten_mapping(node)  # puts merged (<<) entries first, so own keys win below
+            except yaml.YAMLError as exc:
+                self._report(node, path, f"invalid merge key: {getattr(exc, 'problem', exc)}")
+                return {}
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node in repeated:
@@ -138,25 +373,39 @@ class _NodeReader:
                 self._report(key_node, path, "a key must be plain text, not a list or mapping", value_is_unusable=False)
                 continue
             key = key_node.value  # the key as written: `4711:` and `yes:` stay text
+            if (problem := _key_problem(key)) is not None:
+                self._report(key_node, path, problem, value_is_unusable=False)
+                continue
             self.keys[path + (key,)] = _position(key_node)
             result[key] = self.read(value_node, path + (key,))
         return result
 
-    def _report_repeated_keys(self, node: MappingNode, path: Path) -> set[Node]:
+    def _report_repeated_keys(self, node: MappingNode, path: Path) -> tuple[set[Node], bool]:
+        """The keys written a second time (reported), and whether the mapping has merge keys."""
         first_by_key: dict[str, Node] = {}
         repeated = set()
+        merges = False
         for key_node, _ in node.value:
-            if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE_TAG:
+            if key_node.tag == _MERGE_TAG:
+                merges = True
+                continue
+            if not isinstance(key_node, ScalarNode):
                 continue
             first = first_by_key.setdefault(key_node.value, key_node)
             if first is not key_node:
-                message = f"duplicate key '{key_node.value}' (first at line {_position(first)[0]})"
+                message = f"duplicate key {shown(key_node.value)} (first at line {_position(first)[0]})"
                 self._report(key_node, path + (key_node.value,), message, value_is_unusable=False)
                 repeated.add(key_node)
-        return repeated
+        return repeated, merges
 
     def _scalar(self, node: ScalarNode, path: Path) -> Any:
-        if node.tag == _STR_TAG and "${" in node.value:
+        # The two most common values, without construct_object's bookkeeping (same results).
+        value = node.value
+        if node.tag == _STR_TAG and "${" not in value:
+            return value
+        if node.tag == _INT_TAG and value.isascii() and value.isdigit() and (value[0] != "0" or value == "0"):
+            return int(value)  # YAML 1.1 reads a leading 0 as octal: left to construct_object
+        if node.tag == _STR_TAG:
             text = self._expand(node, path)
             if node.style is not None:  # quoted: stays text
                 return text
@@ -168,7 +417,7 @@ class _NodeReader:
             return node.value
         try:
             return self._constructor.construct_object(node)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError) as exc:  # `!!int x` fails inside PyYAML with a ValueError
             self._report(node, path, f"cannot read this value: {getattr(exc, 'problem', exc)}")
             return None
 
@@ -196,6 +445,16 @@ class _NodeReader:
             return value
 
         return _ENV_REFERENCE.sub(replace, node.value)
+
+
+def _key_problem(key: str) -> str | None:
+    """Keys become names and field paths in one-line messages: printable and of sane length."""
+    if len(key) > MAX_KEY:
+        return (f"the key {shown(key)} has {len(key)} characters; keys have at most {MAX_KEY}"
+                " (Azure's limit for tag names, the longest)")
+    if not is_printable(key):
+        return f"the key {shown(key)} contains a control character or line break; keys are printable text"
+    return None
 
 
 def _schema_diagnostics(exc: ValidationError, source: SourceMap) -> list[Diagnostic]:

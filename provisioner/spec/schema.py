@@ -128,14 +128,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
-Tags = Annotated[dict[str, str], Field(description="Azure tags (text values).")]
+Tags = Annotated[dict[str, str], Field(
+    description="Azure tags (text values): names of 1-512 characters without < > % & \\ ? /, values of at most"
+                " 256 characters; at most 46 per resource, inherited ones included."
+)]
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
 
 
 class Defaults(_Model):
     """Settings every account inherits unless it sets its own."""
 
-    subscription: str | None = Field(None, description="Azure subscription id.")
+    subscription: str | None = Field(None, description="Azure subscription id (a GUID).")
     resource_group: str | None = Field(None, description="Resource group of the accounts.")
     location: str | None = Field(None, description="Azure region, e.g. eastus2.")
     tags: Tags = {}
@@ -144,7 +147,8 @@ class Defaults(_Model):
 class KeyVault(_Model):
     """Where endpoints and keys are published after apply."""
 
-    name: str = Field(description="Name of the Key Vault (it must exist unless `create: true`).")
+    name: str = Field(description="Name of the Key Vault: 3-24 letters, digits and single hyphens, starting with a"
+                                   " letter (it must exist unless `create: true`).")
     resource_group: str | None = Field(None, description="Default: defaults.resource_group.")
     subscription: str | None = Field(None, description="Default: defaults.subscription.")
     endpoint_secret: str = Field(
@@ -158,6 +162,27 @@ class KeyVault(_Model):
     )
     location: str | None = Field(None, description="Region for a vault provision creates. Default: defaults.location, "
                                                    "else the first account's location.")
+    adopt_existing: StrictBool = Field(
+        False, description="Take over secrets of the same name that exist without ownership tags (by default "
+                           "such a secret is never overwritten and publishing it fails).")
+
+
+class Waiver(_Model):
+    """A guardrail rule (see `provision validate --rules`) accepted on purpose, with the reason."""
+
+    rule: str = Field(description="Rule id, e.g. PRV002.")
+    reason: str = Field(description="Why the finding is accepted; required and shown in reports.")
+
+
+class SpecWaiver(Waiver):
+    """A waiver for the whole spec, or for some of its accounts."""
+
+    accounts: list[str] | None = Field(
+        None, description="Accounts it applies to (their findings and their deployments'); default: every finding "
+                          "of the rule.")
+
+
+Waivers = Annotated[list[Waiver], Field(description="Guardrail rules waived here, each with a reason.")]
 
 
 class CategoryThresholds(_Model):
@@ -206,6 +231,7 @@ class ContentFilter(_Model):
         None, description="Protected code in completions: block | annotate | off."
     )
     blocklists: list[str] = Field([], description="Names of blocklists (defined under blocklists) to apply.")
+    waive: Waivers = []
 
 
 class RegexItem(_Model):
@@ -217,7 +243,9 @@ BlocklistItem = _scalar_or_mapping(str, RegexItem, _is_text, "a phrase to block 
 
 class Blocklist(_Model):
     description: str = Field("", description="What the list is for.")
-    items: list[BlocklistItem] = Field([], description='Phrases to block, or {regex: "..."} for patterns.')
+    items: list[BlocklistItem] = Field(
+        [], description='Phrases to block, or {regex: "..."} for patterns: 1-1000 characters each, at most 10,000.'
+    )
 
 
 class CapacityRange(_Model):
@@ -233,7 +261,8 @@ Capacity = _scalar_or_mapping(
 
 
 class Deployment(_Model):
-    name: str = Field(description="Deployment name, unique within its account.")
+    name: str = Field(description="Deployment name, unique within its account: 2-64 letters, digits, hyphens,"
+                                  " underscores and periods, starting with a letter or digit.")
     model: str = Field(description="Model name, e.g. gpt-4o.")
     format: str = Field("OpenAI", description="Model format.")
     version: str | None = Field(None, description="Model version; omitted: the region's default version.")
@@ -258,6 +287,7 @@ class Deployment(_Model):
     )
     prevent_destroy: StrictBool = Field(False, description="Refuse plans that would delete this deployment.")
     tags: Tags = {}
+    waive: Waivers = []
 
     def azure_sku(self) -> str | None:
         """The Azure SKU name, or None when type and scope do not combine."""
@@ -267,20 +297,57 @@ class Deployment(_Model):
 
 
 class Account(_Model):
-    name: str = Field(description="Azure resource name (2-64 letters, digits, hyphens).")
+    name: str = Field(description="Azure resource name: 2-64 letters, digits and hyphens, starting and ending"
+                                  " with a letter or digit.")
     location: str | None = Field(None, description="Azure region; default: defaults.location.")
     subscription: str | None = Field(None, description="Default: defaults.subscription.")
     resource_group: str | None = Field(None, description="Default: defaults.resource_group.")
     kind: Literal["OpenAI", "AIServices"] = Field("OpenAI", description="OpenAI | AIServices.")
-    custom_subdomain: str | None = Field(None, description="Endpoint subdomain; default: the account name.")
+    custom_subdomain: str | None = Field(
+        None, description="Endpoint subdomain: 2-63 letters, digits and hyphens; default: the account name."
+    )
     public_network_access: Literal["enabled", "disabled"] = Field("enabled", description="enabled | disabled.")
     local_auth: StrictBool = Field(True, description="false disables API keys (Entra ID only).")
     prevent_destroy: StrictBool = Field(False, description="Refuse plans that would delete this account.")
+    existing: StrictBool = Field(
+        False, description="The account exists and is managed elsewhere (another spec, or by hand): this spec "
+                           "manages only what it declares on it (deployments, content filters, blocklists), "
+                           "never the account itself.")
     on_soft_deleted: Literal["restore", "purge", "fail"] = Field(
         "fail", description="What to do when a soft-deleted account holds the name: restore | purge | fail."
     )
     tags: Tags = Field({}, description="Merged over defaults.tags.")
     deployments: list[Deployment] = []
+    waive: Waivers = []
+
+
+class DeploymentOverlay(_Model):
+    """What one environment changes on a deployment; anything not written keeps the spec's value."""
+
+    enabled: StrictBool = Field(True, description="false: this environment has no such deployment.")
+    version: str | None = Field(None, description="Model version in this environment.")
+    type: DeploymentType | None = Field(None, description="Deployment type in this environment (clears `sku`).")
+    scope: DeploymentScope | None = Field(None, description="Deployment scope in this environment (clears `sku`).")
+    sku: str | None = Field(None, description="Explicit Azure SKU in this environment (clears `type`/`scope`).")
+    capacity: Capacity | None = Field(None, description="Capacity in this environment.")
+    tags: Tags = Field({}, description="Merged over the deployment's tags.")
+
+
+class AccountOverlay(_Model):
+    """What one environment changes on an account (named as the spec's `accounts` name it)."""
+
+    location: str | None = Field(None, description="Azure region in this environment.")
+    subscription: str | None = Field(None, description="Subscription in this environment.")
+    resource_group: str | None = Field(None, description="Resource group in this environment.")
+    tags: Tags = Field({}, description="Merged over the account's tags.")
+    deployments: dict[str, DeploymentOverlay] = Field({}, description="Per deployment, by name.")
+
+
+class Environment(_Model):
+    """One environment's overlay: `provision --env NAME` (or PROVISION_ENV) applies it to the spec."""
+
+    defaults: Defaults = Field(default_factory=Defaults, description="Merged over `defaults` (tags merged too).")
+    accounts: dict[str, AccountOverlay] = Field({}, description="Per account, by the name the spec gives it.")
 
 
 class Spec(_Model):
@@ -289,12 +356,25 @@ class Spec(_Model):
     model_config = ConfigDict(title="provision deployments spec")
 
     version: Literal[1] = Field(description="Spec format version; must be 1.")
-    name: str | None = Field(None, description="Spec name used in ownership tags; default: the file's stem.")
+    name: str | None = Field(None, description="Spec name used in ownership tags (the provision-spec tag value, at"
+                                               " most 256 characters); default: the file's stem.")
     defaults: Defaults = Field(default_factory=Defaults)
+    adopt: StrictBool = Field(
+        True, description="Take over declared resources that exist without ownership tags (shown as `adopt` in "
+                          "the plan); false makes them a plan error, as `--no-adopt` does.")
     key_vault: KeyVault | None = None
-    content_filters: dict[str, ContentFilter] = Field({}, description="Content filters by name.")
-    blocklists: dict[str, Blocklist] = Field({}, description="Blocklists by name.")
+    content_filters: dict[str, ContentFilter] = Field(
+        {}, description="Content filters by name (1-64 letters, digits, hyphens, underscores and periods)."
+    )
+    blocklists: dict[str, Blocklist] = Field(
+        {}, description="Blocklists by name (1-64 letters, digits, hyphens, underscores and periods)."
+    )
     accounts: list[Account] = Field(description="Azure OpenAI accounts and their deployments.")
+    environments: dict[str, Environment] = Field(
+        {}, description="Overlays per environment (dev, prod, ...); `{env}` in any value becomes the "
+                        "environment's name. With environments, every command needs --env or PROVISION_ENV.")
+    waivers: list[SpecWaiver] = Field(
+        [], description="Guardrail rules waived for the whole spec or for some accounts, each with a reason.")
 
     _source: SourceMap = PrivateAttr(default_factory=SourceMap)
     _warnings: tuple[Diagnostic, ...] = PrivateAttr(default=())

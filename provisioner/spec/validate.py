@@ -1,35 +1,45 @@
 """Rules that span fields and sections, checked once the document has the right shape."""
 from __future__ import annotations
 
-import re
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from provisioner.errors import Diagnostic
+from provisioner.model import names
+from provisioner.model.names import MAX_BLOCKLIST_ITEMS, shown
 from provisioner.model.resources import OWNER_TAG, SPEC_TAG
 from provisioner.spec.loader import did_you_mean
+from provisioner.spec.rules import RULES_BY_ID
 from provisioner.spec.schema import (
     BUILT_IN_POLICY_PREFIX,
+    Account,
     DEFAULT_SCOPE,
     DEFAULT_TYPE,
     SKU_BY_TYPE_AND_SCOPE,
     CapacityRange,
+    Defaults,
     Deployment,
+    KeyVault,
     Path,
+    RegexItem,
     Spec,
+    Waiver,
     format_path,
     is_built_in_policy,
 )
 
-ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{1,63}")  # also the rule for custom subdomains
-NAME_RULE = "use 2-64 letters, digits and hyphens, starting with a letter or digit"
-KEY_VAULT_NAME = re.compile(r"(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]")
-SECRET_NAME = re.compile(r"[A-Za-z0-9-]{1,127}")
+PROVISION_TAGS = (OWNER_TAG, SPEC_TAG)
 
 
-def validate_spec(spec: Spec) -> list[Diagnostic]:
-    """Every semantic problem in `spec`, errors and warnings (severity "warning"), in file order."""
-    checks = (_accounts, _deployments, _content_filters, _unused_blocklists, _key_vault, _reserved_tags)
+def validate_spec(spec: Spec, default_name: str | None = None) -> list[Diagnostic]:
+    """Every semantic problem in `spec`, errors and warnings (severity "warning"), in file order.
+
+    `default_name` is the spec's name when it sets none (its file's stem); it is checked too.
+    """
+    checks = (_names, _accounts, _deployments, _content_filters, _unused_blocklists, _key_vault, _tags, _waivers)
     diagnostics = [diagnostic for check in checks for diagnostic in check(spec)]
+    if spec.name is None and default_name is not None and (message := names.problem("spec_name", default_name)):
+        diagnostics.append(spec.source.diagnostic((), f"the spec sets no name, so its file's stem is used: {message};"
+                                                      " set `name:`"))
     return sorted(diagnostics, key=lambda d: (d.line or 0, d.column or 0))
 
 
@@ -44,22 +54,11 @@ def _accounts(spec: Spec) -> Iterator[Diagnostic]:
     for index, account in enumerate(spec.accounts):
         path: Path = ("accounts", index)
         name = account.name
-        if not ACCOUNT_NAME.fullmatch(name):
-            yield spec.source.diagnostic(
-                path + ("name",),
-                f"'{name}' is not a valid account name: {NAME_RULE}",
-            )
         # Azure names are case-insensitive.
         first = first_index.setdefault(name.lower(), index)
         if first != index:
             yield spec.source.diagnostic(
-                path + ("name",), f"duplicate account name '{name}' (first at {_where(spec, ('accounts', first))})"
-            )
-        subdomain = account.custom_subdomain
-        if subdomain is not None and not ACCOUNT_NAME.fullmatch(subdomain):
-            yield spec.source.diagnostic(
-                path + ("custom_subdomain",),
-                f"'{subdomain}' is not a valid subdomain: {NAME_RULE}",
+                path + ("name",), f"duplicate account name {shown(name)} (first at {_where(spec, ('accounts', first))})"
             )
         placement = {
             "subscription": spec.subscription_of(account),
@@ -69,7 +68,8 @@ def _accounts(spec: Spec) -> Iterator[Diagnostic]:
         for field, value in placement.items():
             if not value:
                 yield spec.source.diagnostic(
-                    path, f"account '{name}' has no {field}: set defaults.{field} or {format_path(path + (field,))}"
+                    path,
+                    f"account {shown(name)} has no {field}: set defaults.{field} or {format_path(path + (field,))}",
                 )
 
 
@@ -84,7 +84,7 @@ def _deployments(spec: Spec) -> Iterator[Diagnostic]:
                 first_path = ("accounts", account_index, "deployments", first)
                 yield spec.source.diagnostic(
                     path + ("name",),
-                    f"duplicate deployment name '{deployment.name}' in account '{account.name}'"
+                    f"duplicate deployment name {shown(deployment.name)} in account {shown(account.name)}"
                     f" (first at {_where(spec, first_path)})",
                 )
             yield from _sku(spec, path, deployment)
@@ -119,7 +119,7 @@ def _content_filter_reference(spec: Spec, path: Path, name: str | None) -> Itera
     defined = list(spec.content_filters)
     yield spec.source.diagnostic(
         path + ("content_filter",),
-        f"content filter '{name}' is not defined: define it under content_filters"
+        f"content filter {shown(name)} is not defined: define it under content_filters"
         f" or use a built-in policy ({BUILT_IN_POLICY_PREFIX}DefaultV2, {BUILT_IN_POLICY_PREFIX}Default)"
         + did_you_mean(name, defined),
     )
@@ -141,9 +141,14 @@ def _spillover(
             for other in spec.accounts
             if other.name != account and any(d.name == target for d in other.deployments)
         ]
-        detail = f" ('{target}' is on account '{elsewhere[0]}')" if elsewhere else did_you_mean(target, list(by_name))
+        if elsewhere:
+            detail = f" ({shown(target)} is on account {shown(elsewhere[0])})"
+        else:
+            detail = did_you_mean(target, list(by_name))
         yield spec.source.diagnostic(
-            here, f"spillover must name a deployment on the same account; account '{account}' has no '{target}'{detail}"
+            here,
+            f"spillover must name a deployment on the same account; account {shown(account)} has no {shown(target)}"
+            + detail,
         )
         return
     chain = [name, target]
@@ -171,13 +176,13 @@ def _content_filters(spec: Spec) -> Iterator[Diagnostic]:
             if blocklist not in spec.blocklists:
                 yield spec.source.diagnostic(
                     path + ("blocklists", index),
-                    f"blocklist '{blocklist}' is not defined under blocklists"
+                    f"blocklist {shown(blocklist)} is not defined under blocklists"
                     + did_you_mean(blocklist, list(spec.blocklists)),
                 )
         if name not in used:
             yield spec.source.diagnostic(
                 path,
-                f"content filter '{name}' is used by no deployment, so it is not created",
+                f"content filter {shown(name)} is used by no deployment, so it is not created",
                 severity="warning",
                 at_key=True,
             )
@@ -189,7 +194,7 @@ def _unused_blocklists(spec: Spec) -> Iterator[Diagnostic]:
         if name not in used:
             yield spec.source.diagnostic(
                 ("blocklists", name),
-                f"blocklist '{name}' is used by no content filter, so it is not created",
+                f"blocklist {shown(name)} is used by no content filter, so it is not created",
                 severity="warning",
                 at_key=True,
             )
@@ -200,12 +205,6 @@ def _key_vault(spec: Spec) -> Iterator[Diagnostic]:
     if vault is None:
         return
     path: Path = ("key_vault",)
-    if not KEY_VAULT_NAME.fullmatch(vault.name):
-        yield spec.source.diagnostic(
-            path + ("name",),
-            f"'{vault.name}' is not a valid Key Vault name: use 3-24 letters, digits and single hyphens,"
-            " starting with a letter and ending with a letter or digit",
-        )
     for field, value in (
         ("subscription", vault.subscription or spec.defaults.subscription),
         ("resource_group", vault.resource_group or spec.defaults.resource_group),
@@ -216,42 +215,189 @@ def _key_vault(spec: Spec) -> Iterator[Diagnostic]:
         yield spec.source.diagnostic(path, "key_vault's resource group needs a location: set defaults.location")
     if vault.endpoint_secret == vault.key_secret:
         yield spec.source.diagnostic(path + ("key_secret",), "key_secret must differ from endpoint_secret")
-    for field in ("endpoint_secret", "key_secret"):
-        yield from _secret_template(spec, path + (field,), getattr(vault, field))
-    for index, account in enumerate(spec.accounts):
-        if not account.local_auth:
+    else:
+        yield from _secret_names(spec)
+    # local_auth: false with a key_vault is guardrail PRV006 (provision validate --rules).
+
+
+def _secret_names(spec: Spec) -> Iterator[Diagnostic]:
+    """Each template gives a valid secret name for every account, and no two secrets share a name."""
+    vault = spec.key_vault
+    first: dict[str, str] = {}  # secret name (lowercase: Key Vault ignores case) -> what it holds
+    for field, what in (("endpoint_secret", "endpoint"), ("key_secret", "key")):
+        path: Path = ("key_vault", field)
+        template = getattr(vault, field)
+        if "{account}" not in template and len(spec.accounts) > 1:
             yield spec.source.diagnostic(
-                ("accounts", index, "local_auth"),
-                "local_auth is false, so the account has no key to publish to key_vault (its endpoint still is)",
-                severity="warning",
+                path, f"{shown(template)} must contain {{account}}, else every account writes the same secret"
             )
-
-
-def _secret_template(spec: Spec, path: Path, template: str) -> Iterator[Diagnostic]:
-    if "{account}" not in template and len(spec.accounts) > 1:
-        yield spec.source.diagnostic(
-            path, f"'{template}' must contain {{account}}, else every account writes the same secret"
-        )
-        return
-    for account in spec.accounts:
-        secret = template.replace("{account}", account.name)
-        if not SECRET_NAME.fullmatch(secret):
-            yield spec.source.diagnostic(
-                path,
-                f"'{template}' gives the secret name '{secret}': Key Vault allows 1-127 letters, digits and hyphens",
-            )
-            return
-
-
-def _reserved_tags(spec: Spec) -> Iterator[Diagnostic]:
-    tagged: list[tuple[Path, dict[str, str]]] = [(("defaults", "tags"), spec.defaults.tags)]
-    for account_index, account in enumerate(spec.accounts):
-        tagged.append((("accounts", account_index, "tags"), account.tags))
-        for index, deployment in enumerate(account.deployments):
-            tagged.append((("accounts", account_index, "deployments", index, "tags"), deployment.tags))
-    for path, tags in tagged:
-        for reserved in (OWNER_TAG, SPEC_TAG):
-            if reserved in tags:
+            continue
+        for account in spec.accounts:
+            if names.problem("account", account.name) is not None:
+                continue  # reported at the name
+            secret = template.replace("{account}", account.name)
+            if names.problem("secret", secret) is not None:
                 yield spec.source.diagnostic(
-                    path + (reserved,), f"tag '{reserved}' is set by provision itself", at_key=True
+                    path,
+                    f"{shown(template)} gives the secret name {shown(secret)} for account {shown(account.name)}:"
+                    f" Key Vault secret names {names.RULES['secret'].rule}",
                 )
+                break
+            holder = f"the {what} of account {shown(account.name)}"
+            earlier = first.setdefault(secret.lower(), holder)
+            if earlier != holder:
+                yield spec.source.diagnostic(
+                    path, f"{shown(template)} gives the secret name {shown(secret)} to {holder}, but {earlier}"
+                          " already has it (Key Vault secret names ignore case)"
+                )
+
+
+def _names(spec: Spec) -> Iterator[Diagnostic]:
+    """Every name the spec holds follows Azure's rules (see provisioner.model.names)."""
+    for kind, path, value, at_key in _every_name(spec):
+        if value is not None and (message := names.problem(kind, value)) is not None:
+            yield spec.source.diagnostic(path, message, at_key=at_key)
+    yield from _default_subdomains(spec)
+    for name, blocklist in spec.blocklists.items():
+        if len(blocklist.items) > MAX_BLOCKLIST_ITEMS:
+            yield spec.source.diagnostic(
+                ("blocklists", name, "items"),
+                f"{len(blocklist.items)} items; Azure allows at most {MAX_BLOCKLIST_ITEMS} in one blocklist",
+            )
+
+
+Named = tuple[str, Path, "str | None", bool]  # kind of name, where, the name, written as a mapping key
+
+
+def _every_name(spec: Spec) -> Iterator[Named]:
+    yield "spec_name", ("name",), spec.name, False
+    yield from _placement_names(("defaults",), spec.defaults)
+    if spec.key_vault is not None:
+        yield "key_vault", ("key_vault", "name"), spec.key_vault.name, False
+        yield from _placement_names(("key_vault",), spec.key_vault)
+    for name, content_filter in spec.content_filters.items():
+        if not is_built_in_policy(name):  # reported by _content_filters
+            yield "rai_policy", ("content_filters", name), name, True
+        yield "rai_policy", ("content_filters", name, "base"), content_filter.base, False
+    for name, blocklist in spec.blocklists.items():
+        yield "blocklist", ("blocklists", name), name, True
+        for index, item in enumerate(blocklist.items):
+            if isinstance(item, RegexItem):
+                yield "blocklist_item", ("blocklists", name, "items", index, "regex"), item.regex, False
+            else:
+                yield "blocklist_item", ("blocklists", name, "items", index), item, False
+    for index, account in enumerate(spec.accounts):
+        path: Path = ("accounts", index)
+        yield "account", path + ("name",), account.name, False
+        yield "custom_subdomain", path + ("custom_subdomain",), account.custom_subdomain, False
+        yield from _placement_names(path, account)
+        for deployment_index, deployment in enumerate(account.deployments):
+            deployment_path = path + ("deployments", deployment_index)
+            yield "deployment", deployment_path + ("name",), deployment.name, False
+            if deployment.content_filter and is_built_in_policy(deployment.content_filter):
+                yield "rai_policy", deployment_path + ("content_filter",), deployment.content_filter, False
+
+
+def _placement_names(path: Path, holder: Defaults | KeyVault | Account) -> list[Named]:
+    """The subscription, resource group and location `holder` sets itself (empty ones are reported elsewhere);
+    each field is named like its kind of name."""
+    return [(field, path + (field,), getattr(holder, field) or None, False)
+            for field in ("subscription", "resource_group", "location")]
+
+
+def _default_subdomains(spec: Spec) -> Iterator[Diagnostic]:
+    """An account without custom_subdomain uses its name as subdomain, which allows one character less."""
+    for index, account in enumerate(spec.accounts):
+        if account.custom_subdomain is None and names.problem("account", account.name) is None:
+            if (message := names.problem("custom_subdomain", account.name)) is not None:
+                yield spec.source.diagnostic(
+                    ("accounts", index, "name"), f"{message} (the name is the custom subdomain: set custom_subdomain)"
+                )
+
+
+def _tags(spec: Spec) -> Iterator[Diagnostic]:
+    """Tag names and values follow Azure's rules; a resource carries at most MAX_USER_TAGS of the spec's tags."""
+    defaults: Path = ("defaults", "tags")
+    yield from _tag_map(spec, defaults, spec.defaults.tags, {})
+    yield from _tag_count(spec, defaults, spec.defaults.tags, spec.defaults.tags)
+    for account_index, account in enumerate(spec.accounts):
+        path: Path = ("accounts", account_index, "tags")
+        inherited = _spelled(spec.defaults.tags, defaults)
+        yield from _tag_map(spec, path, account.tags, inherited)
+        account_tags = {**spec.defaults.tags, **account.tags}
+        yield from _tag_count(spec, path, account.tags, account_tags)
+        inherited = {**inherited, **_spelled(account.tags, path)}
+        for index, deployment in enumerate(account.deployments):
+            deployment_path = ("accounts", account_index, "deployments", index, "tags")
+            yield from _tag_map(spec, deployment_path, deployment.tags, inherited)
+            yield from _tag_count(spec, deployment_path, deployment.tags, {**account_tags, **deployment.tags})
+
+
+def _spelled(tags: Mapping[str, str], path: Path) -> dict[str, tuple[str, Path]]:
+    """Each tag name, lowercase -> as written and where."""
+    return {name.lower(): (name, path) for name in tags}
+
+
+def _tag_map(
+    spec: Spec, path: Path, tags: Mapping[str, str], inherited: Mapping[str, tuple[str, Path]]
+) -> Iterator[Diagnostic]:
+    seen: dict[str, str] = {}
+    for name, value in tags.items():
+        here = path + (name,)
+        if name.lower() in (reserved.lower() for reserved in PROVISION_TAGS):
+            yield spec.source.diagnostic(here, f"tag {shown(name)} is set by provision itself", at_key=True)
+            continue
+        if (message := names.tag_name_problem(name)) is not None:
+            yield spec.source.diagnostic(here, message, at_key=True)
+            continue
+        if (message := names.tag_value_problem(name, value)) is not None:
+            yield spec.source.diagnostic(here, message)
+        # Azure tag names ignore case: `Team` and `team` are one tag, and which value wins is unclear.
+        first = seen.setdefault(name.lower(), name)
+        if first != name:
+            yield spec.source.diagnostic(
+                here, f"tag {shown(name)} is also written {shown(first)} here; Azure tag names ignore case",
+                at_key=True,
+            )
+        elif name.lower() in inherited and inherited[name.lower()][0] != name:
+            spelling, where = inherited[name.lower()]
+            yield spec.source.diagnostic(
+                here,
+                f"tag {shown(name)} is written {shown(spelling)} in {format_path(where)}; Azure tag names ignore"
+                " case, so spell it the same way to override it",
+                at_key=True,
+            )
+
+
+def _tag_count(spec: Spec, path: Path, own: Mapping[str, str], merged: Mapping[str, str]) -> Iterator[Diagnostic]:
+    """Reported where a resource's own tags are written; a resource adding none repeats its parent's count."""
+    if own and (message := names.tag_count_problem(merged)) is not None:
+        yield spec.source.diagnostic(path, message)
+
+
+def _waivers(spec: Spec) -> Iterator[Diagnostic]:
+    """A waiver names a known rule, gives a reason and (at the top) names accounts of this spec."""
+    located: list[tuple[Path, Waiver]] = [(("waivers", i), w) for i, w in enumerate(spec.waivers)]
+    for a_index, account in enumerate(spec.accounts):
+        located += [(("accounts", a_index, "waive", i), w) for i, w in enumerate(account.waive)]
+        for d_index, deployment in enumerate(account.deployments):
+            located += [(("accounts", a_index, "deployments", d_index, "waive", i), w)
+                        for i, w in enumerate(deployment.waive)]
+    for name, content_filter in spec.content_filters.items():
+        located += [(("content_filters", name, "waive", i), w) for i, w in enumerate(content_filter.waive)]
+    accounts = [account.name for account in spec.accounts]
+    for path, waiver in located:
+        if waiver.rule not in RULES_BY_ID:
+            yield spec.source.diagnostic(
+                path + ("rule",), f"unknown guardrail rule '{waiver.rule}'; the rules are "
+                f"{RULES_IDS_TEXT}" + did_you_mean(waiver.rule, list(RULES_BY_ID)))
+        if not waiver.reason.strip():
+            yield spec.source.diagnostic(path + ("reason",), f"the waiver of {waiver.rule} needs a reason: say why "
+                                                             "the finding is accepted")
+        for index, name in enumerate(getattr(waiver, "accounts", None) or ()):
+            if name not in accounts:
+                yield spec.source.diagnostic(path + ("accounts", index), f"the waiver names account '{name}', "
+                                             "which this spec does not declare" + did_you_mean(name, accounts))
+
+
+RULES_IDS_TEXT = f"{min(RULES_BY_ID)} to {max(RULES_BY_ID)} (see `provision validate --rules`)"

@@ -444,3 +444,20 @@ def test_when_the_capacity_decrease_fails_the_rest_of_the_update_does_not_run():
 
     assert writer.order == ["a1/deployments/chat"]
     assert outcomes_of(result)["a1/deployments/chat"] == (FAILED, "400 BadRequest: no")
+
+
+def test_an_unexpected_exception_fails_only_its_change():
+    """A bug or a surprise inside one change (here a TypeError) is that change's failure, in one line;
+    its dependents are skipped, everything else still runs, and the run returns its outcomes."""
+    chat, other = deployment("a", "chat"), deployment("b", "other")
+    after = deployment("a", "after-chat", spillover="chat")
+    writer = FakeWriter(fail={chat.address: TypeError("'NoneType' object is not subscriptable\nsecond line")})
+
+    result = Executor(writer).run(plan_of(account("a"), account("b"), chat, after, other))
+
+    outcomes = {o.address: o for o in result.outcomes}
+    assert outcomes[chat.address].status == FAILED
+    assert outcomes[chat.address].reason == "unexpected TypeError: 'NoneType' object is not subscriptable"
+    assert outcomes[after.address].status == SKIPPED
+    assert outcomes[other.address].status == SUCCEEDED and outcomes["a"].status == SUCCEEDED
+    assert result.failed and not result.interrupted

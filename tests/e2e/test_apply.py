@@ -266,7 +266,8 @@ def test_saved_plan_is_refused_when_live_state_changed(azure):
     result = azure.run("apply", saved)
 
     assert result.code == 1, result
-    assert "stale" in result.err and "live Azure changed" in result.err
+    assert "Saved plan is stale" in result.err
+    assert f"{EAST}/deployments/embeddings: planning now would update it; the saved plan does not" in result.err
     assert "provision plan -out" in result.err  # the hint says what to do
     assert azure.writes() == {}
     assert azure.deployments(EAST)["chat"].sku.capacity == 10
@@ -286,7 +287,9 @@ def test_saved_plan_is_refused_when_the_spec_changed(azure):
     result = azure.run("apply", saved)
 
     assert result.code == 1, result
-    assert "stale" in result.err and "the spec changed" in result.err
+    assert "Saved plan is stale" in result.err
+    assert f"{EAST}/deployments/chat: fields, properties differ between the saved plan and planning now" \
+        in result.err
     assert azure.writes() == {}
 
 
@@ -294,7 +297,7 @@ def test_saved_plan_is_refused_when_the_spec_changed(azure):
 
 FAULTS = {  # (fault, what the retry line says)
     "409 RequestConflict": (dict(kind="status", status=409, code="RequestConflict", retry_after=0, times=2),
-                            "retrying in 0.0s (attempt {n}) after 409 RequestConflict: Another operation"),
+                            "(attempt {n}) after 409 RequestConflict: Another operation"),
     "429 with Retry-After": (dict(kind="status", status=429, retry_after=1, times=1),
                              "retrying in 1.0s (attempt {n}) after 429 SubscriptionRequestsThrottled"),
     "500": (dict(kind="status", status=500, times=1), "(attempt {n}) after 500 InternalServerError"),
@@ -325,13 +328,14 @@ def test_insufficient_quota_on_one_account_leaves_the_other_applied(azure):
     # `overflow` spills over to `mini`, so it cannot be made without it; `large` does not care
     account_of(spec, SWEDEN)["deployments"].append(
         {"name": "overflow", "model": "gpt-4o", "version": "2024-11-20", "capacity": 1, "spillover": "mini"})
-    saved = azure.directory / "p.json"
-    assert azure.run("plan", azure.write_spec(spec), "-out", saved).code == 0
-    # The plan checks quota, so lose it after planning (as when another team deploys in the meantime):
-    # Azure then refuses `mini` while apply runs.
-    azure.control.set_quota(SUBSCRIPTION, "swedencentral", "OpenAI.GlobalStandard.gpt-4o-mini", 5)
+    # The plan checks quota, so the quota goes after planning (as when another team deploys in the
+    # meantime): Azure then refuses `mini` while apply runs.
+    azure.control.inject_fault("status", method="PUT", path=r"/deployments/mini$", status=400,
+                               code="InsufficientQuota", message="This operation require 10 new capacity in quota "
+                               "Tokens Per Minute (thousands) - gpt-4o-mini, which is bigger than the current "
+                               "available capacity 5.")
 
-    result = azure.run("apply", saved)
+    result = azure.run("apply", azure.write_spec(spec), "--auto-approve")
 
     assert result.code == 1, result
     rows = outcome_rows(result.out)

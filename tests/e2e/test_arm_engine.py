@@ -190,15 +190,17 @@ def test_the_arm_engine_leaves_azure_as_the_sdk_engine_does(azure, monkeypatch):
 
 
 def test_a_deployment_without_quota_fails_alone_and_the_deployment_history_says_why(azure):
-    """Quota taken between plan and apply (a saved plan): ARM meets InsufficientQuota on `chat`; the
-    deployments after it in its account's serial loop are not attempted; everything else succeeds."""
+    """Quota taken between plan and apply (another team deploys in the meantime): ARM's operation for
+    `chat` ends InsufficientQuota; the deployments after it in its account's serial loop are not
+    attempted; everything else succeeds."""
     spec = with_ptu(base_spec())
-    azure.write_spec(spec)
-    saved = azure.plan(azure.directory / "deployments.yaml", "-out", "plan.json")
-    assert saved.code == 0, saved
-    azure.control.set_quota(SUBSCRIPTION, "eastus2", GPT4O_GLOBAL, 5)  # chat asks for 10
+    azure.control.inject_fault("lro_failed", method="PUT", path=f"/accounts/{EAST}/deployments/chat$",
+                               code="InsufficientQuota", message="This operation require 10 new capacity in quota "
+                               "Tokens Per Minute (thousands) - GPT-4o, which is bigger than the current available "
+                               "capacity 0. The current quota usage is 5 and the quota limit is 5 for quota Tokens "
+                               "Per Minute (thousands) - GPT-4o.")
 
-    result = azure.run("apply", "plan.json", "--engine", "arm")
+    result = azure.run("apply", azure.write_spec(spec), "--auto-approve", "--engine", "arm")
 
     assert result.code == 1, result
     outcome = rows(result)
@@ -211,7 +213,9 @@ def test_a_deployment_without_quota_fails_alone_and_the_deployment_history_says_
     succeeded = {address for address, (_, status, _) in outcome.items() if status == "succeeded"}
     assert {EAST, SWEDEN, f"{EAST}/raiPolicies/strict", f"{EAST}/raiBlocklists/banned", f"{SWEDEN}/deployments/mini",
             f"{SWEDEN}/deployments/large", f"{SWEDEN}/raiPolicies/strict"} <= succeeded
-    assert set(azure.deployments(EAST)) == set()
+    # the failed operation leaves `chat` Failed, as Azure does; the next plan repairs it
+    assert {name: d.properties.provisioning_state for name, d in azure.deployments(EAST).items()} == \
+        {"chat": "Failed"}
     assert set(azure.deployments(SWEDEN)) == {"mini", "large"}
     assert azure.secret(f"{EAST}-endpoint") == azure.account(EAST).properties.endpoint  # the account is fine
 

@@ -112,7 +112,7 @@ def test_prevent_destroy_on_an_account_refuses_and_deletes_nothing(azure):
 
     assert result.code == 1, result
     assert "e2e-eus2: has prevent_destroy: true" in result.err
-    assert "remove it from the spec first" in result.err
+    assert "remove prevent_destroy from the spec first" in result.err
     assert azure.writes() == {}
     assert azure.account_names() == {EAST}
     assert set(azure.deployments(EAST)) == {"chat", "embeddings"}

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from provisioner.cli.app import run
-from provisioner.cli.plan import make
-from provisioner.cli.session import connect, load_spec
+from provisioner.workspace import Workspace, load_spec
 from provisioner.plan import planfile
 from provisioner.plan.model import FORMAT_VERSION, Plan
 
@@ -172,7 +171,7 @@ def test_plan_after_apply_is_a_no_op(applied, cli):
     assert result.out.rstrip().endswith(summary())
 
     document = plan_json(cli)
-    assert document["summary"] == {"create": 0, "update": 0, "replace": 0, "delete": 0}
+    assert document["summary"] == {"create": 0, "update": 0, "replace": 0, "delete": 0, "adopt": 0}
     assert {c["action"] for c in document["changes"]} == {"no-op"}
 
 
@@ -283,7 +282,7 @@ def test_replace_of_a_prevent_destroy_deployment_is_refused(applied, cli):
 
     result = cli("plan", "deployments.yaml", "--emulator", "--detailed-exitcode")
     assert result.code == 1
-    assert f"{CHAT}: has prevent_destroy, but changing sku means replacing it" in result.err
+    assert f"{CHAT}: has prevent_destroy: true, but this plan would replace it" in result.err
 
 
 # 5. unmanaged and removed deployments
@@ -346,7 +345,7 @@ def test_json_output_round_trips(applied, cli):
     assert document["format_version"] == FORMAT_VERSION
     assert document["spec"]["file"] == "deployments.yaml"
     assert document["spec"]["name"] == "e2e"
-    assert document["summary"] == {"create": 1, "update": 0, "replace": 1, "delete": 0}
+    assert document["summary"] == {"create": 1, "update": 0, "replace": 1, "delete": 0, "adopt": 0}
     changes = changes_by_address(document)
     assert changes[f"{ACCOUNT}/deployments/mini"]["action"] == "create"
     assert changes[CHAT]["fields"] == [
@@ -359,16 +358,15 @@ def test_json_output_round_trips(applied, cli):
 
     # the document is the plan: reading it back gives the same value
     assert Plan.from_dict(document).to_dict() == document
-    loaded = load_spec(Path("deployments.yaml"))
-    with connect(Path("deployments.yaml"), emulator=True, cloud="public") as clients:
-        made = make(loaded, clients)
+    with Workspace.open("deployments.yaml", emulator=True) as workspace:
+        made = workspace.plan()
     assert Plan.from_dict(document) == made
     assert made.to_dict() == document
 
 
 # 7. bad specs never reach Azure
 
-HEAD = "version: 1\ndefaults: {subscription: s, resource_group: rg, location: eastus2}\n"
+HEAD = "version: 1\ndefaults: {subscription: 00000000-0000-0000-0000-0000000000e2, resource_group: rg, location: eastus2}\n"
 ONE = HEAD + "accounts:\n  - name: acct\n    deployments:\n"
 
 BAD_SPECS = {
@@ -421,8 +419,8 @@ BAD_SPECS = {
     "spec-version": ("version: 2\naccounts: []\n",
                      "1:10: version: this provision reads spec version 1 only, found version 2"),
     "reserved-tag": (HEAD.replace("eastus2}", "eastus2, tags: {managed-by: me}}") + "accounts: []\n",
-                     "2:75: defaults.tags.managed-by: tag 'managed-by' is set by provision itself"),
-    "no-location": ("version: 1\ndefaults: {subscription: s, resource_group: rg}\naccounts:\n  - name: acct\n",
+                     "2:110: defaults.tags.managed-by: tag 'managed-by' is set by provision itself"),
+    "no-location": ("version: 1\ndefaults: {subscription: 00000000-0000-0000-0000-0000000000e2, resource_group: rg}\naccounts:\n  - name: acct\n",
                     "4:5: accounts[0]: account 'acct' has no location"),
     "empty-file": ("", " the file is empty; a spec starts with `version: 1`"),
     "only-comments": ("# nothing here yet\n", " the file is empty; a spec starts with `version: 1`"),
@@ -491,9 +489,9 @@ def test_plan_requests_do_not_grow_with_deployments(workdir, cli, external_emula
     small = plan_requests(2)
     large = plan_requests(8)
     assert large == small
-    # one GET of the group; per account one GET and one list each of deployments, policies and blocklists,
-    # plus the items of the one blocklist we manage; per region one list of models and one of usages
-    assert small["total"] == 1 + 2 * 5 + 2 * 2, small
+    # one list of groups and one of accounts; per account one list each of deployments, policies and
+    # blocklists, plus the items of the one blocklist we manage; per region one list of models and one of usages
+    assert small["total"] == 2 + 2 * 4 + 2 * 2, small
 
 
 def test_plan_reads_the_model_list_once_per_region(workdir, cli, external_emulator):
@@ -562,7 +560,8 @@ def test_saved_plan_is_refused_when_live_state_changed(applied, cli):
         set_capacity(client, "embeddings", 7)
     stale = cli("apply", "plan.json", "--emulator")
     assert stale.code == 1
-    assert "Saved plan is stale: live Azure changed since the plan was made" in stale.err
+    assert "Saved plan is stale" in stale.err
+    assert f"{EMBEDDINGS}: planning now would update it; the saved plan does not" in stale.err
     with applied.live(SUBSCRIPTION) as client:
         assert client.deployments.get(GROUP, ACCOUNT, "chat").sku.capacity == 10  # nothing was applied
 
@@ -585,7 +584,8 @@ def test_saved_plan_is_refused_when_the_spec_changed(applied, cli):
     applied.write(spec)
     stale = cli("apply", "plan.json", "--emulator")
     assert stale.code == 1
-    assert "Saved plan is stale: the spec changed since the plan was made" in stale.err
+    assert "Saved plan is stale" in stale.err
+    assert f"{CHAT}: fields, properties differ between the saved plan and planning now" in stale.err
 
 
 def test_saved_plan_from_empty_applies(base, cli):
@@ -641,10 +641,18 @@ def test_destroy_plan_deletes_managed_things_only(applied, cli):
     assert "manual" not in result.out
     assert summary(delete=4) in result.out
 
-    document = plan_json(cli, "--destroy", "--include-accounts")
+    # the account holds `manual`, which is not ours: deleting the account would delete it too
+    refused = cli("plan", "deployments.yaml", "--emulator", "--destroy", "--include-accounts")
+    assert refused.code == 1
+    assert (f"{ACCOUNT}: deleting the account would delete what this spec does not manage: deployments/manual "
+            "(not managed by provision)") in refused.err
+    document = plan_json(cli, "--destroy", "--include-accounts", "--delete-unowned")
     assert document["destroy"] is True
     assert {c["address"]: c["action"] for c in document["changes"]} == {
         ACCOUNT: "delete", BANNED: "delete", STRICT: "delete", CHAT: "delete", EMBEDDINGS: "delete"}
+    account = next(c for c in document["changes"] if c["address"] == ACCOUNT)
+    assert account["options"]["delete_unowned"] == ["deployments/manual"]
+    assert set(account["depends_on"]) == {BANNED, STRICT, CHAT, EMBEDDINGS}
 
     assert cli("destroy", "deployments.yaml", "--emulator", "--auto-approve").code == 0
     with applied.live(SUBSCRIPTION) as client:

@@ -486,16 +486,16 @@ def test_azure_yaml_hooks_follow_the_azd_schema():
 def test_azure_yaml_hook_commands_exist_in_the_cli():
     import typer.main
 
-    from provisioner.cli.app import app
+    from provisioner.cli.app import COMMANDS, app
 
-    cli = typer.main.get_command(app)
+    cli = typer.main.get_command(app)  # commands load on first use: load the ones the hooks name
     expected = {"postprovision": ["provision", "apply", "--auto-approve"],
                 "predown": ["provision", "destroy", "--auto-approve"]}
     for name, platform, hook in _hooks():
         words = shlex.split(hook["run"])
         assert words == expected.get(name, words), (name, platform, words)
         assert words[0] == "provision", (name, platform)
-        command = getattr(cli, "commands", {}).get(words[1])
+        command = cli.load(words[1]) if words[1] in COMMANDS else None
         assert command is not None, f"{name} ({platform}): `provision {words[1]}` is no command"
         options = {opt for param in command.params for opt in param.opts + param.secondary_opts}
         for word in words[2:]:

@@ -33,7 +33,7 @@ def test_validate_prints_warnings_but_passes(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(
         "version: 1\n"
-        "defaults: {subscription: s, resource_group: rg, location: eastus2}\n"
+        "defaults: {subscription: 00000000-0000-0000-0000-0000000000c1, resource_group: rg, location: eastus2}\n"
         "blocklists:\n  spare: {}\n"
         "accounts: []\n"
     )

@@ -11,7 +11,7 @@ SPEC = dedent(
     version: 1
     name: team-spec
     defaults:
-      subscription: sub-1
+      subscription: 00000000-0000-0000-0000-0000000000c1
       resource_group: rg-1
       tags: {team: platform}
     key_vault:
@@ -77,9 +77,9 @@ def desired():
 
 def test_addresses_in_creation_order(desired):
     assert [r.address for r in desired.resources] == [
-        "rg:sub-1/rg-1",
-        "rg:sub-1/rg-2",
-        "rg:sub-1/rg-vault",
+        "rg:00000000-0000-0000-0000-0000000000c1/rg-1",
+        "rg:00000000-0000-0000-0000-0000000000c1/rg-2",
+        "rg:00000000-0000-0000-0000-0000000000c1/rg-vault",
         "acct-1",
         "acct-1/raiBlocklists/patterns",
         "acct-1/raiBlocklists/words",
@@ -110,10 +110,10 @@ def test_account_properties(desired):
         "local_auth": False,
         "tags": {"team": "platform", "cost-center": "1", **OWNER},
     }
-    assert account.depends_on == ("rg:sub-1/rg-1",)
+    assert account.depends_on == ("rg:00000000-0000-0000-0000-0000000000c1/rg-1",)
     assert account.prevent_destroy is True
     assert account.source == SourceLocation("spec.yaml", 27, 5)
-    assert (account.scope.subscription, account.scope.resource_group) == ("sub-1", "rg-1")
+    assert (account.scope.subscription, account.scope.resource_group) == ("00000000-0000-0000-0000-0000000000c1", "rg-1")
 
     other = by_address["acct-2"]
     assert other.properties["kind"] == "AIServices"
@@ -187,5 +187,5 @@ def test_account_settings_and_key_vault(desired):
     assert desired.spec_name == "team-spec"
     assert desired.on_soft_deleted == {"acct-1": "restore", "acct-2": "fail"}
     vault = desired.key_vault
-    assert (vault.name, vault.scope.subscription, vault.scope.resource_group) == ("kv-1", "sub-1", "rg-vault")
+    assert (vault.name, vault.scope.subscription, vault.scope.resource_group) == ("kv-1", "00000000-0000-0000-0000-0000000000c1", "rg-vault")
     assert (vault.endpoint_secret, vault.key_secret) == ("{account}-endpoint", "{account}-key")

@@ -9,7 +9,7 @@ from provisioner.spec import load_from_text
 VALID = """\
 version: 1
 defaults:
-  subscription: sub-1
+  subscription: 00000000-0000-0000-0000-0000000000c1
   resource_group: rg-1
   location: eastus2
 accounts:
@@ -129,20 +129,20 @@ CASES = {
         (12, "accounts[0].deployments[0].sku", "give either sku or type/scope, not both"),
     ),
     "missing subscription": (
-        VALID.replace("  subscription: sub-1\n", ""),
+        VALID.replace("  subscription: 00000000-0000-0000-0000-0000000000c1\n", ""),
         (6, "accounts[0]", "account 'acct-1' has no subscription: set defaults.subscription or accounts[0].subscription"),
     ),
     "unset environment variable": (
-        VALID.replace("sub-1", "${PROVISION_TEST_UNSET}"),
+        VALID.replace("00000000-0000-0000-0000-0000000000c1", "${PROVISION_TEST_UNSET}"),
         (3, "defaults.subscription", "environment variable PROVISION_TEST_UNSET is not set"),
     ),
     "malformed reference": (
-        VALID.replace("sub-1", "${1SUB}"),
+        VALID.replace("00000000-0000-0000-0000-0000000000c1", "${1SUB}"),
         (3, "defaults.subscription", "'${1SUB}' is not a valid reference"),
     ),
     "bad account name": (
         VALID.replace("acct-1", "acct_1"),
-        (7, "accounts[0].name", "'acct_1' is not a valid account name"),
+        (7, "accounts[0].name", "'acct_1' is not valid as an account name: use 2-64 letters, digits and hyphens"),
     ),
     "reserved tag": (
         VALID.replace("  location: eastus2\n", "  location: eastus2\n  tags: {managed-by: me}\n"),
@@ -150,7 +150,7 @@ CASES = {
     ),
     "bad key vault secret template": (
         VALID + "key_vault: {name: kv-1, key_secret: '{account}_key'}\n",
-        (12, "key_vault.key_secret", "gives the secret name 'acct-1_key'"),
+        (12, "key_vault.key_secret", "'{account}_key' gives the secret name 'acct-1_key' for account 'acct-1'"),
     ),
 }
 

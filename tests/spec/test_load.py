@@ -11,13 +11,13 @@ from provisioner.spec.schema import CapacityRange, CategoryThresholds, RegexItem
 REPO = Path(__file__).resolve().parents[2]
 
 
-def spec_text(subscription="sub-1", capacity="10", extra_deployment_lines=""):
+def spec_text(resource_group="rg-1", capacity="10", extra_deployment_lines=""):
     return dedent(
         f"""\
         version: 1
         defaults:
-          subscription: {subscription}
-          resource_group: rg-1
+          subscription: 00000000-0000-0000-0000-0000000000c1
+          resource_group: {resource_group}
           location: eastus2
         accounts:
           - name: acct-1
@@ -58,27 +58,27 @@ def test_spec_name_defaults_to_the_file_stem(tmp_path):
 
 
 def test_a_set_variable_is_expanded(monkeypatch):
-    monkeypatch.setenv("SUB", "sub-from-env")
-    spec, _ = load_from_text(spec_text(subscription="${SUB}"))
-    assert spec.defaults.subscription == "sub-from-env"
+    monkeypatch.setenv("GROUP", "rg-from-env")
+    spec, _ = load_from_text(spec_text(resource_group="${GROUP}"))
+    assert spec.defaults.resource_group == "rg-from-env"
 
 
 def test_an_unset_variable_takes_its_default(monkeypatch):
-    monkeypatch.delenv("SUB", raising=False)
-    spec, _ = load_from_text(spec_text(subscription="${SUB:-fallback}"))
-    assert spec.defaults.subscription == "fallback"
+    monkeypatch.delenv("GROUP", raising=False)
+    spec, _ = load_from_text(spec_text(resource_group="${GROUP:-fallback}"))
+    assert spec.defaults.resource_group == "fallback"
 
 
 def test_an_empty_variable_takes_its_default_like_the_shell(monkeypatch):
-    monkeypatch.setenv("SUB", "")
-    spec, _ = load_from_text(spec_text(subscription="pre-${SUB:-fallback}-post"))
-    assert spec.defaults.subscription == "pre-fallback-post"
+    monkeypatch.setenv("GROUP", "")
+    spec, _ = load_from_text(spec_text(resource_group="pre-${GROUP:-fallback}-post"))
+    assert spec.defaults.resource_group == "pre-fallback-post"
 
 
 def test_double_dollar_escapes_a_literal_reference(monkeypatch):
-    monkeypatch.setenv("SUB", "not-used")
-    spec, _ = load_from_text(spec_text(subscription="'$${SUB}'"))
-    assert spec.defaults.subscription == "${SUB}"
+    monkeypatch.setenv("NOTE", "not-used")
+    spec, _ = load_from_text(spec_text() + "blocklists:\n  words: {description: '$${NOTE}'}\n")
+    assert spec.blocklists["words"].description == "${NOTE}"
 
 
 def test_an_unquoted_reference_is_typed_after_expansion(monkeypatch):
@@ -122,7 +122,7 @@ def test_merge_keys_share_settings():
     text = dedent(
         """\
         version: 1
-        defaults: {subscription: s, resource_group: rg, location: eastus2}
+        defaults: {subscription: 00000000-0000-0000-0000-0000000000c1, resource_group: rg, location: eastus2}
         accounts:
           - name: acct-1
             deployments:
@@ -154,3 +154,14 @@ def test_warnings_do_not_stop_loading():
     (warning,) = spec.warnings
     assert (warning.severity, warning.line, warning.path) == ("warning", 13, "content_filters.unused")
     assert "used by no deployment" in warning.message
+
+
+def test_the_cycle_collector_is_back_on_after_loading():
+    import gc
+
+    assert gc.isenabled()
+    load_from_text(spec_text())
+    assert gc.isenabled()
+    with pytest.raises(SpecError):
+        load_from_text("version: [")
+    assert gc.isenabled()

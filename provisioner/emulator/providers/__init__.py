@@ -9,6 +9,7 @@ keyvault    Microsoft.KeyVault vaults, deleted vaults, secrets
 templates   Microsoft.Resources/deployments: template deployments, preflight validation
 availability   Cognitive Services SKUs, SKU and subdomain availability, model capacity calculation
 subscriptions  subscriptions, tenants, locations, providers, the generic resource lists
+prices      the Azure Retail Prices API (GET /api/retail/prices; public, no token)
 """
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ def register_all(router: Router) -> None:
         deployments,
         keyvault,
         models,
+        prices,
         rai,
         resources,
         subscriptions,
         templates,
     )
 
-    for provider in (resources, accounts, deployments, rai, models, availability, keyvault, templates, subscriptions):
+    for provider in (resources, accounts, deployments, rai, models, availability, keyvault, templates, subscriptions,
+                     prices):
         provider.register(router)

@@ -72,13 +72,14 @@ def require_account(call: Call) -> dict:
     return doc
 
 
-def writable_account(call: Call) -> dict:
-    """The account, if a write to it or its children may start now."""
+def writable_account(call: Call, *, itself: bool = False) -> dict:
+    """The account, if a write to it (`itself`) or to its children may start now. A failed account
+    takes writes to itself (that is how it is repaired), never to its children."""
     doc = require_account(call)
     if call.store.running_operation(doc["id"], call.now) is not None:
         raise request_conflict(doc["id"])
     state = doc["properties"].get("provisioningState")
-    if state not in ("Succeeded", None):
+    if state not in ("Succeeded", None) and not (itself and state in ("Failed", "Canceled")):
         raise ArmError(400, "AccountProvisioningStateInvalid",
                        f"Call to Microsoft.CognitiveServices/accounts failed. Error message: Account {doc['id']} "
                        f"in state {state}")
@@ -234,7 +235,7 @@ def _checked_sku(kind: str, sku: dict | None) -> dict:
 def _update_account(call: Call, doc: dict, body: dict) -> Reply:
     """PUT on an existing account replaces its settings: what the body leaves out goes back to the default.
     Kind and location cannot change; the custom subdomain cannot change once set; an omitted SKU stays."""
-    writable_account(call)
+    writable_account(call, itself=True)
     if body.get("kind") and body["kind"].lower() != doc["kind"].lower():
         raise ArmError(409, "CanNotUpdateKind", f"The kind of account '{doc['name']}' cannot be changed.")
     if body.get("location") and normalize_location(body["location"]) != normalize_location(doc["location"]):
@@ -263,9 +264,11 @@ def _change_subdomain(call: Call, doc: dict, subdomain: str | None) -> None:
 def _finish_update(call: Call, doc: dict) -> Reply:
     doc["etag"] = new_etag()
     doc["systemData"] = system_data(call.now, doc.get("systemData"))
-    call.store.put(doc["id"], ACCOUNT_TYPE, doc)
     if call.config.duration("accounts", "update") <= 0:
+        doc["properties"]["provisioningState"] = "Succeeded"  # an update that takes no time is done (a repair too)
+        call.store.put(doc["id"], ACCOUNT_TYPE, doc)
         return Reply(200, doc, {"ETag": doc["etag"]})
+    call.store.put(doc["id"], ACCOUNT_TYPE, doc)
     headers = start_write(call, doc, resource="accounts", action="update", status_while_running="Accepted",
                           lock_id=doc["id"])
     return Reply(200, doc, {**headers, "ETag": doc["etag"]})
@@ -318,7 +321,7 @@ def get_account(call: Call) -> Reply:
 def patch_account(call: Call) -> Reply:
     """PATCH merges: what the body names changes (properties member by member, tags and identity as a
     whole, as the service's Accounts_Update does with an Account body); the rest stays."""
-    doc = writable_account(call)
+    doc = writable_account(call, itself=True)
     body = schemas.clean(ACCOUNT_TYPE, call.json_body())
     if body.get("kind") and body["kind"].lower() != doc["kind"].lower():
         raise ArmError(409, "CanNotUpdateKind", f"The kind of account '{doc['name']}' cannot be changed.")

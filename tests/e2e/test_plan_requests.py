@@ -1,0 +1,73 @@
+"""How many requests `plan` sends when everything exists, counted by the emulator per route.
+
+A accounts in R regions (of one subscription and one resource group: S = G = 1), D deployments each,
+one managed blocklist: the count must not depend on D at all, and is pinned exactly:
+per subscription one list of resource groups and one of accounts (2S), per account one list each of
+deployments, RAI policies and blocklists (3A), per region one list of models and one of usages (2R),
+plus the items of the one blocklist we manage.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+SUBSCRIPTION = "00000000-0000-0000-0000-0000000000e5"
+REGIONS = ("eastus2", "swedencentral", "eastus")
+
+
+def spec(accounts: int, deployments: int, regions: int) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "name": "counts",
+        "defaults": {"subscription": SUBSCRIPTION, "resource_group": "rg-counts", "location": "eastus2"},
+        "content_filters": {"strict": {"mode": "blocking", "categories": {"hate": "low"},
+                                       "blocklists": ["banned"]}},
+        "blocklists": {"banned": {"items": ["forbidden phrase"]}},
+        "accounts": [
+            {"name": f"counts-{a}", "location": REGIONS[a % regions],
+             "deployments": [{"name": f"d{i}", "model": "gpt-4o-mini", "version": "2024-07-18", "capacity": 1,
+                              **({"content_filter": "strict"} if a == 0 and i == 0 else {})}
+                             for i in range(deployments)]}
+            for a in range(accounts)
+        ],
+    }
+
+
+def expected(accounts: int, regions: int, *, subscriptions: int = 1, blocklists: int = 1) -> int:
+    return 2 * subscriptions + 3 * accounts + 2 * regions + blocklists
+
+
+@pytest.mark.parametrize("accounts, regions", [(1, 1), (20, 1), (20, 3)])  # one account is in one region
+def test_plan_request_count_is_pinned_and_independent_of_deployments(workdir, cli, external_emulator,
+                                                                     accounts, regions):
+    for region in REGIONS:  # room for 1,000 deployments of capacity 1
+        external_emulator.control.set_quota(SUBSCRIPTION, region, "OpenAI.GlobalStandard.gpt-4o-mini", 10_000)
+
+    def plan_requests(deployments: int) -> dict:
+        workdir.write(spec(accounts, deployments, regions))
+        applied = cli("apply", "deployments.yaml", "--auto-approve")
+        assert applied.code == 0, applied.out + applied.err
+        external_emulator.control.clear_requests()
+        result = cli("plan", "deployments.yaml", "--detailed-exitcode")
+        assert result.code == 0, result.out + result.err  # everything exists and is up to date
+        return external_emulator.control.requests()
+
+    one = plan_requests(1)
+    fifty = plan_requests(50)
+    assert one["total"] == expected(accounts, regions), one
+    assert fifty == one
+    counts = one["counts"]
+    assert not any(route.startswith("GET") and route.endswith("/accounts/{account}") for route in counts), counts
+    assert not any("/deployments/{deployment}" in route for route in counts), counts  # never a GET per deployment
+
+
+def test_only_missing_accounts_are_looked_up_among_the_soft_deleted(workdir, cli, external_emulator):
+    workdir.write(spec(3, 1, 1))
+    external_emulator.control.clear_requests()
+    result = cli("plan", "deployments.yaml")
+    assert result.code == 0, result.out + result.err
+    counts = external_emulator.control.requests()["counts"]
+    deleted = [n for route, n in counts.items() if "deletedaccounts" in route.lower()]
+    assert deleted == [3], counts  # all three are missing: one look-up each, and no lists of their children
+    assert not any(route.endswith("/deployments") for route in counts), counts
