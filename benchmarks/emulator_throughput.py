@@ -1,12 +1,19 @@
-"""Emulator throughput: one client GETs one resource group over a kept-alive HTTPS connection;
-then the emulator's CPU per deployment PUT as its subscription grows to 10,000 deployments.
+"""Emulator throughput: one client reads (GET) and writes (PUT) one resource group over a
+kept-alive HTTPS connection; then the emulator's CPU per deployment PUT as its subscription grows
+to 10,000 deployments.
 
     python benchmarks/emulator_throughput.py [--seconds 10] [--deployments 10000]
 
 The emulator runs as `provision emulator serve --port 0 --instant` in its own process (as a
-developer would run it), so client and server do not share a GIL. Two clients are measured
-one after the other: a bare httpx.Client (the emulator's own cost) and the SDK's
+developer would run it), so client and server do not share a GIL. Three loops are measured one
+after the other: a bare httpx.Client GET (the emulator's own cost per read: TLS, the token's
+signature check, api-version, throttling, one SQLite transaction), a bare httpx.Client PUT with
+tags (the same plus the body's validation against the API's model) and the SDK's
 ResourceManagementClient.resource_groups.get (what provision sees). Not a pytest test.
+
+Besides requests/second and latency it reports the emulator process's CPU time per request (user +
+system, from /proc on Linux): on a shared machine the wall-clock numbers follow the load of other
+processes, the CPU cost per request much less.
 
 The PUT measurement seeds deployments (100 accounts, capacity 1 each) and measures the server
 process's CPU seconds (from /proc) per deployment PUT at 100 deployments and at --deployments:
@@ -40,9 +47,12 @@ COGNITIVE_API = "2024-10-01"
 ACCOUNTS = 100
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) the process has used so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -110,20 +120,24 @@ def start_emulator() -> tuple[subprocess.Popen, str, str, str]:
     return process, found["URL"].group(1), found["CA"].group(1), token
 
 
-def measure(call: Callable[[], None], seconds: float, warmup: float = 1.0) -> dict:
-    """Call back to back for `seconds` (after `warmup`); requests/second and latency percentiles."""
+def measure(call: Callable[[], None], seconds: float, pid: int, warmup: float = 1.0) -> dict:
+    """Call back to back for `seconds` (after `warmup`); requests/second, latency percentiles and the
+    emulator's CPU milliseconds per request."""
     end = time.perf_counter() + warmup
     while time.perf_counter() < end:
         call()
     latencies = []
+    cpu_before = server_cpu(pid)
     started = time.perf_counter()
     end = started + seconds
     while (before := time.perf_counter()) < end:
         call()
         latencies.append(time.perf_counter() - before)
     elapsed = time.perf_counter() - started
+    cpu_after = server_cpu(pid)
     latencies.sort()
-    return {"requests": len(latencies), "rps": len(latencies) / elapsed,
+    cpu_ms = None if cpu_before is None or cpu_after is None else 1000 * (cpu_after - cpu_before) / len(latencies)
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed, "cpu_ms": cpu_ms,
             "p50_ms": 1000 * latencies[len(latencies) // 2],
             "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
@@ -135,6 +149,7 @@ def main() -> None:
                         help="the largest subscription for the PUT measurement (default 10,000; 0 skips it)")
     args = parser.parse_args()
 
+    load_before = _load()
     process, base_url, ca, token = start_emulator()
     try:
         sdk = ResourceManagementClient(EmulatorCredential(token), SUBSCRIPTION, base_url=base_url,
@@ -152,8 +167,18 @@ def main() -> None:
                 if response.status_code != 200:
                     raise SystemExit(f"unexpected {response.status_code}: {response.text}")
 
-            results = {"httpx.Client GET (keep-alive)": measure(bare_get, args.seconds),
-                       "SDK resource_groups.get": measure(lambda: sdk.resource_groups.get("rg"), args.seconds)}
+            writes = iter(range(10**9))
+
+            def bare_put() -> None:
+                body = {"location": "eastus", "tags": {"team": "platform", "n": str(next(writes))}}
+                response = client.put(url, json=body)
+                if response.status_code != 200:
+                    raise SystemExit(f"unexpected {response.status_code}: {response.text}")
+
+            pid = process.pid
+            results = {"httpx.Client GET (keep-alive)": measure(bare_get, args.seconds, pid),
+                       "httpx.Client PUT with tags (keep-alive)": measure(bare_put, args.seconds, pid),
+                       "SDK resource_groups.get": measure(lambda: sdk.resource_groups.get("rg"), args.seconds, pid)}
             puts = put_cost(process, client, base_url, [100, args.deployments]) if args.deployments else []
     finally:
         process.send_signal(signal.SIGTERM)
@@ -161,15 +186,25 @@ def main() -> None:
 
     print(f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {args.seconds:g} s per client")
-    print("| client | requests | requests/s | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|")
+    print(f"load average before: {load_before}, after: {_load()}")
+    print("| client | requests | requests/s | p50 ms | p99 ms | emulator CPU ms/request |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, r in results.items():
-        print(f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+        cpu = "n/a" if r["cpu_ms"] is None else f"{r['cpu_ms']:.2f}"
+        print(f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {cpu} |")
+
     if puts:
         print("\n| deployments in the subscription | emulator CPU ms per PUT | wall ms per PUT | seeding ms per PUT |")
         print("|---:|---:|---:|---:|")
         for r in puts:
             print(f"| {r['deployments']} | {r['cpu_ms']:.2f} | {r['wall_ms']:.2f} | {r['seed_ms']:.2f} |")
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 if __name__ == "__main__":

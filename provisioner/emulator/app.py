@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from provisioner.emulator import faults, lro
+from provisioner.emulator import faults, jsonish, lro
 from provisioner.emulator.arm import Call, Config, Reply, Router, check_api_version, new_guid
 from provisioner.emulator.dataplane import RateLimiter, point_endpoints
 from provisioner.emulator.errors import ArmError
@@ -114,9 +114,9 @@ class EmulatorApp:
             self._count("GET /metadata/endpoints")
             version = next((v for k, v in query.items() if k.lower() == "api-version"), None)
             return Reply(200, cloud_metadata(base_url, version), {**COMMON_HEADERS, "x-ms-request-id": new_guid()})
-        with self.store.transaction():
-            sign_in = self.identity.serve(method, path, raw, base_url, now())
-        if sign_in is not None:  # the identity platform (login.microsoftonline.com's part)
+        if self.identity.is_sign_in(path):  # the identity platform (login.microsoftonline.com's part)
+            with self.store.transaction():
+                sign_in = self.identity.serve(method, path, raw, base_url, now())
             self._count(f"{method} /{{tenant}}/{path.split('/', 2)[2]}")
             sign_in.headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache",
                                "x-ms-request-id": new_guid(), **sign_in.headers}
@@ -235,11 +235,12 @@ def _subscription(path: str) -> str | None:
 
 
 def _parse_body(raw: bytes) -> Any:
+    """The body as ARM's lenient reader takes it (jsonish: comments and unquoted names allowed)."""
     if not raw or not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return jsonish.loads(raw)
+    except (jsonish.NotJson, UnicodeDecodeError):
         raise ArmError(400, "InvalidRequestContent",
                        "The request content was invalid and could not be deserialized.") from None
 

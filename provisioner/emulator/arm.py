@@ -115,10 +115,12 @@ def check_api_version(route: Route, call: Call) -> None:
         return
     from provisioner.emulator.registry import check_api_version as check
 
-    location = call.params.get("location")
-    if location is None and "group" in call.params:
+    def location() -> str | None:  # for the error message only: looked up when the check fails
+        if "location" in call.params or "group" not in call.params:
+            return call.params.get("location")
         group = call.store.get(group_id(call.params.get("subscription", ""), call.params["group"]))
-        location = (group or {}).get("location")
+        return (group or {}).get("location")
+
     check(route.resource_type, call.api_version, location)
 
 

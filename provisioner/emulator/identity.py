@@ -210,11 +210,13 @@ class Identity:
 
     # --- the identity platform's endpoints ------------------------------------------------------
 
-    def serve(self, method: str, path: str, raw: bytes, base_url: str, now: float) -> Reply | None:
-        """The answer to an identity platform request, or None when `path` is not one."""
+    @staticmethod
+    def is_sign_in(path: str) -> bool:
+        return PATH.match(path) is not None
+
+    def serve(self, method: str, path: str, raw: bytes, base_url: str, now: float) -> Reply:
+        """The answer to an identity platform request (`is_sign_in(path)`)."""
         found = PATH.match(path)
-        if found is None:
-            return None
         tenant, endpoint = found.group("tenant"), found.group("endpoint")
         if tenant.lower() not in (TENANT_ID, TENANT_DOMAIN):
             return _entra_error(400, "invalid_tenant" if "token" not in endpoint else "invalid_request", 90002,

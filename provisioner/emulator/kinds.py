@@ -71,6 +71,11 @@ PROFILES: dict[str, dict] = {
         "usages": [("TextAnalytics.CtAutoTagging", 5000.0), ("TextAnalytics.CtSaAutoTagging", 1000.0),
                    ("TextAnalytics.CtEvaluation", 5000.0), ("TextAnalytics.CustomHealthcare", 10000.0)],
     },
+    "face": {  # the meter of the spec's GetUsages.json example (Microsoft.CognitiveServices 2024-10-01)
+        "endpoints": None,
+        "rules": [_rule("container.billing", 10, 500, ("billing/*", "*")), _rule("default", 1, 30, ("*", "*"))],
+        "usages": [("Face.Transactions", 30000.0)],
+    },
     "*": {
         "endpoints": None,  # one endpoint named after the kind
         "rules": [_rule("container.billing", 10, 500, ("billing/*", "*")), _rule("default", 1, 30, ("*", "*"))],

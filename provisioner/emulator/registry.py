@@ -24,6 +24,7 @@ Provenance:
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 from provisioner.emulator.errors import ArmError
 
@@ -153,7 +154,7 @@ def api_versions(namespace: str) -> tuple[str, ...]:
     return NAMESPACE_VERSIONS.get(namespace.lower(), ())
 
 
-def check_api_version(resource_type: str, api_version: str, location: str | None) -> None:
+def check_api_version(resource_type: str, api_version: str, location: Callable[[], str | None]) -> None:
     """400 unless the namespace serves this api-version, with ARM's code for the namespace:
     InvalidApiVersionParameter for Microsoft.Resources, NoRegisteredProviderFound for providers."""
     namespace, _, type_name = resource_type.partition("/")
@@ -167,7 +168,7 @@ def check_api_version(resource_type: str, api_version: str, location: str | None
                        f"'{', '.join(versions)}'.")
     regions = locations_of(namespace, type_name) or physical_regions()
     raise ArmError(400, "NoRegisteredProviderFound",
-                   f"No registered resource provider found for location '{location or 'global'}' and API version "
+                   f"No registered resource provider found for location '{location() or 'global'}' and API version "
                    f"'{api_version}' for type '{type_name}'. The supported api-versions are '{', '.join(versions)}'. "
                    f"The supported locations are '{', '.join(regions)}'.")
 

@@ -79,8 +79,8 @@ def test_update_capacity_and_version(cognitive, account):
 
 def test_patch_capacity_and_tags(cognitive, account):
     deploy(cognitive)
-    patched = cognitive.deployments.begin_update("rg", "acct", "dpy",
-                                                 {"sku": {"capacity": 3}, "tags": {"a": "b"}}).result()
+    patched = cognitive.deployments.begin_update("rg", "acct", "dpy", {"sku": {"name": "Standard", "capacity": 3},
+                                                                       "tags": {"a": "b"}}).result()
     assert patched.sku.capacity == 3 and patched.properties.current_capacity == 3
     assert patched.tags == {"a": "b"}
     assert cognitive.deployments.get("rg", "acct", "dpy").sku.capacity == 3
@@ -115,7 +115,7 @@ def test_version_omitted_means_the_regions_default(resources, cognitive, account
 
 
 def test_create_runs_as_an_operation_that_locks_the_account(emulator, cognitive, account):
-    emulator.control.configure(lro_durations={"deployments.create": 0.3})
+    emulator.control.configure(lro_durations={"deployments.create": 1.0})
     responses = []
     poller = cognitive.deployments.begin_create_or_update("rg", "acct", "dpy", body(),
                                                           raw_response_hook=lambda r: responses.append(r))
@@ -185,7 +185,7 @@ def test_insufficient_quota(emulator, cognitive, account):
     assert "require 5 new capacity" in error_of(excinfo)[2]
     assert deploy(cognitive, "a", capacity=10).sku.capacity == 10
     with pytest.raises(HttpResponseError) as excinfo:
-        cognitive.deployments.begin_update("rg", "acct", "a", {"sku": {"capacity": 12}})
+        cognitive.deployments.begin_update("rg", "acct", "a", {"sku": {"name": "Standard", "capacity": 12}})
     assert error_of(excinfo)[1] == "InsufficientQuota"
 
 

@@ -11,7 +11,7 @@ import httpx
 import jwt
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
-from azure.identity import ClientSecretCredential, WorkloadIdentityCredential
+from azure.identity import ClientSecretCredential, EnvironmentCredential, WorkloadIdentityCredential
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from provisioner.emulator import Emulator, EmulatorCredential
@@ -105,6 +105,17 @@ def test_the_ca_can_come_from_requests_ca_bundle(emulator, monkeypatch):
     credential = ClientSecretCredential(emulator.tenant_id, principal["client_id"], principal["client_secret"],
                                         authority=emulator.authority, disable_instance_discovery=True)
     assert credential.get_token(ARM_SCOPE).token
+
+
+def test_environment_for_a_principal_drives_environment_credential(emulator, monkeypatch):
+    """emu.environment(principal) gives azure-identity's standard variables; the client still has to
+    turn instance discovery off (azure-identity reads no variable for it) and trust the CA."""
+    principal = emulator.control.add_service_principal()
+    for name, value in {**emulator.environment(principal), "REQUESTS_CA_BUNDLE": emulator.ca_path}.items():
+        monkeypatch.setenv(name, value)
+    credential = EnvironmentCredential(disable_instance_discovery=True)
+    client = arm(emulator, credential)
+    assert client.resource_groups.create_or_update("rg-env", {"location": "eastus"}).name == "rg-env"
 
 
 def test_wrong_secret_fails_with_entras_error(emulator):

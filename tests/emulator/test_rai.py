@@ -114,40 +114,57 @@ def test_builtin_policies_are_listed_and_protected(cognitive, account):
     assert excinfo.value.status_code == 400
 
 
-@pytest.mark.parametrize("properties, named", [
-    ({"basePolicyName": None}, "basePolicyName"),
-    ({"basePolicyName": "Microsoft.Strict"}, "Microsoft.Strict"),
-    ({"mode": "Lenient"}, "Lenient"),
-    ({"contentFilters": [{"name": "Spam", "blocking": True, "enabled": True, "source": "Prompt"}]}, "Spam"),
+INVALID_FILTER = "Resource has invalid content filter"
+UNREADABLE = "InvalidRequestContent"  # a value the model's types or enums cannot hold: the body cannot be read
+
+
+@pytest.mark.parametrize("properties, code, named", [
+    ({"basePolicyName": None}, INVALID_FILTER, "basePolicyName"),
+    ({"basePolicyName": "Microsoft.Strict"}, INVALID_FILTER, "Microsoft.Strict"),
+    ({"mode": "Lenient"}, UNREADABLE, "properties.mode"),
+    ({"contentFilters": [{"name": "Spam", "blocking": True, "enabled": True, "source": "Prompt"}]}, INVALID_FILTER,
+     "Spam"),
     ({"contentFilters": [{"name": "Hate", "blocking": True, "enabled": True, "source": "Both",
-                          "severityThreshold": "Low"}]}, "Hate"),
+                          "severityThreshold": "Low"}]}, UNREADABLE, "properties.contentFilters[0].source"),
     ({"contentFilters": [{"name": "Violence", "blocking": True, "enabled": True, "source": "Prompt"}]},
-     "Violence"),
+     INVALID_FILTER, "Violence"),
     ({"contentFilters": [{"name": "Sexual", "blocking": True, "enabled": True, "source": "Prompt",
-                          "severityThreshold": "Extreme"}]}, "Sexual"),
+                          "severityThreshold": "Extreme"}]}, UNREADABLE, "properties.contentFilters[0].severityThreshold"),
     ({"contentFilters": [{"name": "Selfharm", "enabled": True, "source": "Prompt", "severityThreshold": "Low"}]},
-     "Selfharm"),
+     INVALID_FILTER, "Selfharm"),
     ({"contentFilters": [{"name": "Profanity", "blocking": "yes", "enabled": True, "source": "Prompt"}]},
-     "Profanity"),
+     UNREADABLE, "properties.contentFilters[0].blocking"),
     ({"contentFilters": [{"name": "Jailbreak", "blocking": True, "enabled": True, "source": "Completion"}]},
-     "Jailbreak"),
+     INVALID_FILTER, "Jailbreak"),
     ({"contentFilters": [{"name": "Indirect Attack", "blocking": True, "enabled": True, "source": "Completion"}]},
-     "Indirect Attack"),
+     INVALID_FILTER, "Indirect Attack"),
     ({"contentFilters": [{"name": "Protected Material Code", "blocking": True, "enabled": True,
-                          "source": "Prompt"}]}, "Protected Material Code"),
-    ({"contentFilters": harm_filters() + [harm_filters()[0]]}, "Hate"),
-    ({"customBlocklists": [{"blocklistName": "missing", "blocking": True, "source": "Prompt"}]}, "missing"),
+                          "source": "Prompt"}]}, INVALID_FILTER, "Protected Material Code"),
+    ({"contentFilters": harm_filters() + [harm_filters()[0]]}, INVALID_FILTER, "Hate"),
+    ({"customBlocklists": [{"blocklistName": "missing", "blocking": True, "source": "Prompt"}]}, INVALID_FILTER,
+     "missing"),
 ])
-def test_invalid_policies_are_refused(cognitive, account, properties, named):
+def test_invalid_policies_are_refused(cognitive, account, properties, code, named):
     body = policy_body()
     body["properties"].update(properties)
     with pytest.raises(HttpResponseError) as excinfo:
         cognitive.rai_policies.create_or_update("rg", "acct", "bad", raw(body))
-    status, code, message = error_of(excinfo)
-    assert (status, code) == (400, "Resource has invalid content filter")
+    status, actual_code, message = error_of(excinfo)
+    assert (status, actual_code) == (400, code)
     assert named in message
     with pytest.raises(ResourceNotFoundError):
         cognitive.rai_policies.get("rg", "acct", "bad")
+
+
+def test_filter_names_in_every_spelling_the_api_uses(cognitive, account):
+    """The policy examples spell "Protected Material Code", the filter catalog "ProtectedMaterialCode", some
+    clients "protected_material_code": one filter."""
+    body = policy_body(contentFilters=harm_filters() + [
+        {"name": "protected_material_code", "blocking": True, "enabled": True, "source": "Completion"},
+        {"name": "ProtectedMaterialText", "blocking": True, "enabled": True, "source": "Completion"}])
+    created = cognitive.rai_policies.create_or_update("rg", "acct", "spellings", body)
+    assert [f.name for f in created.properties.content_filters][-2:] == ["protected_material_code",
+                                                                          "ProtectedMaterialText"]
 
 
 def test_filter_names_and_enums_compare_case_insensitively(cognitive, account):

@@ -9,8 +9,9 @@ import re
 import secrets
 import uuid
 
-from provisioner.emulator import kinds, lro
+from provisioner.emulator import kinds, lro, registry, schemas
 from provisioner.emulator.arm import (
+    TENANT_ID,
     Call,
     Reply,
     Router,
@@ -112,16 +113,16 @@ def _location_of(call: Call, doc: dict) -> str:
 def put_account(call: Call) -> Reply:
     p = call.params
     require_group(call, p["subscription"], p["group"])
-    body = call.json_body()
     if not ACCOUNT_NAME.match(p["account"]):
         raise ArmError(400, "InvalidResourceName",
                        f"Resource name '{p['account']}' is invalid. The name can contain only letters, numbers, "
                        "underscores, periods and hyphens, and must be 2-64 characters long.")
-    properties = dict(body.get("properties") or {})
+    body = schemas.clean(ACCOUNT_TYPE, call.json_body())
+    properties = body.get("properties", {})
     new_id = account_id(p["subscription"], p["group"], p["account"])
     existing = call.store.get(new_id)
     if existing is not None:
-        return _update_account(call, existing, body, properties)
+        return _update_account(call, existing, body)
     if not body.get("location"):
         raise ArmError(400, "LocationRequired", "The 'location' property is required.")
     # Before kind/sku: a restore sends only {"location", "properties": {"restore": true}} (az cognitiveservices
@@ -135,43 +136,33 @@ def put_account(call: Call) -> Reply:
                            "you must specify 'restore' to be 'true' in the property. If you don't want to restore "
                            "existing resource, please purge it first.")
         return _restore(call, deleted, new_id)
-    if not body.get("kind"):
-        raise ArmError(400, "InvalidRequestContent", "The 'kind' property is required.")
-    if not (body.get("sku") or {}).get("name"):
-        raise ArmError(400, "InvalidRequestContent", "The 'sku.name' property is required.")
+    registry.check_location(ACCOUNT_TYPE, body["location"])
+    kind = _checked_kind(body.get("kind"), body["location"])
+    sku = _checked_sku(kind, body.get("sku"))
     subdomain = properties.get("customSubDomainName")
     if subdomain:
         _check_subdomain(call, subdomain)
     doc = {
         "id": new_id, "name": p["account"], "type": ACCOUNT_TYPE, "etag": new_etag(),
-        "location": body["location"], "sku": {"name": body["sku"]["name"]}, "kind": body["kind"],
-        "tags": body.get("tags") or {},
+        "location": body["location"], "sku": sku, "kind": kind, "tags": body.get("tags") or {},
         "properties": {
-            "endpoint": _endpoint(body["kind"], body["location"], subdomain),
+            "endpoint": _endpoint(kind, body["location"], subdomain),
             "internalId": uuid.uuid4().hex,
             "dateCreated": iso(call.now),
-            "apiProperties": kinds.api_properties(body["kind"], properties.get("apiProperties")),
-            "callRateLimit": kinds.call_rate_limit(body["kind"]),
+            "callRateLimit": kinds.call_rate_limit(kind),
             "isMigrated": False,
-            "allowProjectManagement": False,
             "privateEndpointConnections": [],
-            "publicNetworkAccess": properties.get("publicNetworkAccess", "Enabled"),
             "capabilities": [{"name": "VirtualNetworks"}, {"name": "CustomerManagedKey"},
                              {"name": "MaxFineTuneCount", "value": "500"}, {"name": "TrustedServices",
                                                                             "value": "Microsoft.CognitiveServices"}],
-            "endpoints": _endpoints(body["kind"], body["location"], subdomain),
+            "endpoints": _endpoints(kind, body["location"], subdomain),
         },
         "systemData": system_data(call.now),
     }
-    quota_limit = kinds.quota_limit(body["kind"])
+    quota_limit = kinds.quota_limit(kind)
     if quota_limit is not None:
         doc["properties"]["quotaLimit"] = quota_limit
-    for key in ("customSubDomainName", "disableLocalAuth", "networkAcls", "allowProjectManagement",
-                "restrictOutboundNetworkAccess"):
-        if key in properties:
-            doc["properties"][key] = properties[key]
-    if body.get("identity"):
-        doc["identity"] = {**body["identity"], "principalId": str(uuid.uuid4()), "tenantId": str(uuid.uuid4())}
+    _set_settings(doc, body)
     call.store.put(new_id, ACCOUNT_TYPE, doc)
     call.store.put(new_id + "/keys/default", KEYS_TYPE, {"key1": secrets.token_hex(16), "key2": secrets.token_hex(16)})
     headers = start_write(call, doc, resource="accounts", action="create", status_while_running="Creating",
@@ -180,20 +171,85 @@ def put_account(call: Call) -> Reply:
     return Reply(201, doc, headers)
 
 
-def _update_account(call: Call, doc: dict, body: dict, properties: dict) -> Reply:
-    """PUT on an existing account: a full update of what the body names (kind and location are fixed)."""
+# Properties the client sets that are requests, not state: never stored or returned.
+REQUEST_ONLY = {"restore", "migrationToken"}
+# Defaults of a new account, as recorded (2025: publicNetworkAccess and allowProjectManagement are always shown).
+DEFAULTS = {"publicNetworkAccess": "Enabled", "allowProjectManagement": False}
+
+
+def _set_settings(doc: dict, body: dict) -> None:
+    """Every setting the body gives, as given (defaults for the rest); identity with its server-made ids.
+    The server-made properties (endpoint, internalId, callRateLimit, ...) are read-only and stay."""
+    given = {k: v for k, v in body.get("properties", {}).items() if k not in REQUEST_ONLY}
+    kept = {k: v for k, v in doc["properties"].items() if k in SERVER_MADE}
+    doc["properties"] = {**kept, **DEFAULTS, **given,
+                         "apiProperties": kinds.api_properties(doc["kind"], given.get("apiProperties"))}
+    previous = doc.pop("identity", None)
+    if body.get("identity"):
+        doc["identity"] = _identity(body["identity"], previous)
+
+
+SERVER_MADE = {"endpoint", "internalId", "dateCreated", "callRateLimit", "quotaLimit", "isMigrated",
+               "privateEndpointConnections", "capabilities", "endpoints", "provisioningState", "customSubDomainName"}
+
+
+def _identity(requested: dict, previous: dict | None) -> dict:
+    """The identity as Azure shows it: a system-assigned one gets a principal and tenant id (kept across
+    updates); user-assigned ones get a principal and client id each."""
+    identity = {"type": requested.get("type", "None")}
+    kinds_ = {t.strip().lower() for t in identity["type"].split(",")}
+    if "systemassigned" in kinds_:
+        identity["principalId"] = (previous or {}).get("principalId") or str(uuid.uuid4())
+        identity["tenantId"] = (previous or {}).get("tenantId") or TENANT_ID
+    if "userassigned" in kinds_:
+        known = (previous or {}).get("userAssignedIdentities") or {}
+        identity["userAssignedIdentities"] = {
+            key: known.get(key) or {"principalId": str(uuid.uuid4()), "clientId": str(uuid.uuid4())}
+            for key in (requested.get("userAssignedIdentities") or {})}
+    return identity
+
+
+def _checked_kind(kind: str | None, location: str) -> str:
+    """The kind as the service spells it, offered in `location`, or 400 InvalidApiSetId (as Azure words it,
+    [ISSUE microsoft/azurechat#274, microsoft/microsoft-foundry-for-vscode#145])."""
+    if not kind:
+        raise ArmError(400, "InvalidRequestContent", "The 'kind' property is required.")  # wording UNVERIFIED
+    canonical = kinds.known_kind(kind)
+    if canonical is None or normalize_location(location) not in kinds.regions_of(canonical, registry.physical_regions()):
+        raise ArmError(400, "InvalidApiSetId",
+                       f"The account type '{kind}' is either invalid or unavailable in given region.")
+    return canonical
+
+
+def _checked_sku(kind: str, sku: dict | None) -> dict:
+    if not sku:
+        raise ArmError(400, "InvalidRequestContent", "The 'sku.name' property is required.")
+    offered = {s.lower(): s for s in kinds.skus_of(kind)}
+    if sku["name"].lower() not in offered:
+        # Code and wording UNVERIFIED (patterned on InvalidApiSetId).
+        raise ArmError(400, "InvalidSkuId", f"The SKU '{sku['name']}' is either invalid or unavailable for account "
+                                            f"type '{kind}' in given region.")
+    return {"name": offered[sku["name"].lower()]}
+
+
+def _update_account(call: Call, doc: dict, body: dict) -> Reply:
+    """PUT on an existing account replaces its settings: what the body leaves out goes back to the default.
+    Kind and location cannot change; the custom subdomain cannot change once set; an omitted SKU stays."""
     writable_account(call, itself=True)
-    if body.get("kind") and body["kind"] != doc["kind"]:
+    if body.get("kind") and body["kind"].lower() != doc["kind"].lower():
         raise ArmError(409, "CanNotUpdateKind", f"The kind of account '{doc['name']}' cannot be changed.")
     if body.get("location") and normalize_location(body["location"]) != normalize_location(doc["location"]):
         raise ArmError(409, "InvalidResourceLocation",
                        f"The resource '{doc['name']}' already exists in location '{doc['location']}'.")
-    _apply_changes(call, doc, body, properties)
+    _change_subdomain(call, doc, body.get("properties", {}).get("customSubDomainName"))
+    doc["tags"] = body.get("tags") or {}
+    if body.get("sku"):
+        doc["sku"] = _checked_sku(doc["kind"], body["sku"])
+    _set_settings(doc, body)
     return _finish_update(call, doc)
 
 
-def _apply_changes(call: Call, doc: dict, body: dict, properties: dict) -> None:
-    subdomain = properties.get("customSubDomainName")
+def _change_subdomain(call: Call, doc: dict, subdomain: str | None) -> None:
     current = doc["properties"].get("customSubDomainName")
     if subdomain and current and subdomain.lower() != current.lower():
         raise ArmError(400, "CustomSubDomainNameCannotBeChanged",
@@ -203,14 +259,6 @@ def _apply_changes(call: Call, doc: dict, body: dict, properties: dict) -> None:
         doc["properties"]["customSubDomainName"] = subdomain
         doc["properties"]["endpoint"] = _endpoint(doc["kind"], doc["location"], subdomain)
         doc["properties"]["endpoints"] = _endpoints(doc["kind"], doc["location"], subdomain)
-    if "tags" in body:
-        doc["tags"] = body["tags"] or {}
-    if (body.get("sku") or {}).get("name"):
-        doc["sku"] = {"name": body["sku"]["name"]}
-    for key in ("publicNetworkAccess", "disableLocalAuth", "networkAcls", "allowProjectManagement",
-                "restrictOutboundNetworkAccess"):
-        if key in properties:
-            doc["properties"][key] = properties[key]
 
 
 def _finish_update(call: Call, doc: dict) -> Reply:
@@ -271,9 +319,20 @@ def get_account(call: Call) -> Reply:
 
 
 def patch_account(call: Call) -> Reply:
+    """PATCH merges: what the body names changes (properties member by member, tags and identity as a
+    whole, as the service's Accounts_Update does with an Account body); the rest stays."""
     doc = writable_account(call, itself=True)
-    body = call.json_body()
-    _apply_changes(call, doc, body, dict(body.get("properties") or {}))
+    body = schemas.clean(ACCOUNT_TYPE, call.json_body())
+    if body.get("kind") and body["kind"].lower() != doc["kind"].lower():
+        raise ArmError(409, "CanNotUpdateKind", f"The kind of account '{doc['name']}' cannot be changed.")
+    given = body.get("properties", {})
+    _change_subdomain(call, doc, given.get("customSubDomainName"))
+    if "tags" in body:
+        doc["tags"] = body["tags"]
+    if body.get("sku"):
+        doc["sku"] = _checked_sku(doc["kind"], body["sku"])
+    merged = {**{k: v for k, v in doc["properties"].items() if k not in SERVER_MADE}, **given}
+    _set_settings(doc, {"properties": merged, "identity": body.get("identity") or doc.get("identity")})
     return _finish_update(call, doc)
 
 

@@ -7,7 +7,7 @@ is being created, updated or deleted gets 409 RequestConflict, as in Azure.
 """
 from __future__ import annotations
 
-from provisioner.emulator import lro, quota
+from provisioner.emulator import lro, quota, schemas
 from provisioner.emulator.arm import (
     Call,
     Reply,
@@ -31,7 +31,6 @@ DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
 RAI_POLICY_TYPE = "Microsoft.CognitiveServices/accounts/raiPolicies"
 DEPLOYMENT = ACCOUNT + "/deployments/{deployment}"
 BUILT_IN_RAI_POLICIES = {"microsoft.default", "microsoft.defaultv2", "microsoft.nil"}
-UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
 
 
 def register(router: Router) -> None:
@@ -65,16 +64,28 @@ def _region(account: dict) -> str:
 # --- validation --------------------------------------------------------------------------
 
 
-def _read_sku(body: dict) -> dict:
+def _read_sku(catalog: Catalog, region: str, body: dict, model: dict) -> dict:
+    """The deployment's SKU: `sku`, or (older api-versions) one named after scaleSettings.scaleType. A
+    capacity left out is the catalog's default for the SKU, else 1 (the API makes it optional)."""
     sku = body.get("sku")
-    if not isinstance(sku, dict) or not isinstance(sku.get("name"), str) or not sku["name"]:
-        raise ArmError(400, "InvalidRequestContent", "The 'sku.name' property of the deployment is required.")
+    if sku is None and body.get("properties", {}).get("scaleSettings", {}).get("scaleType"):
+        scale = body["properties"]["scaleSettings"]
+        # scaleType Standard|Manual named the SKU before `sku` existed; Manual -> Standard is UNVERIFIED
+        sku = {"name": "Standard", "capacity": scale.get("capacity")}
+    if not sku:
+        # Code and wording UNVERIFIED.
+        raise ArmError(400, "InvalidResourceProperties", "The deployment needs a 'sku' (name and capacity).")
+    sku = dict(sku)
+    if sku.get("capacity") is None:
+        entry = catalog.sku(region, model["format"], model["name"], model.get("version") or "", sku["name"])
+        sku["capacity"] = int(((entry or {}).get("capacity") or {}).get("default") or 1)
     return sku
 
 
 def _read_model(properties: dict) -> dict:
     model = properties.get("model")
-    if not isinstance(model, dict) or not all(isinstance(model.get(k), str) and model[k] for k in ("format", "name")):
+    if not isinstance(model, dict) or not all(model.get(k) for k in ("format", "name")):
+        # Code and wording UNVERIFIED.
         raise ArmError(400, "InvalidRequestContent",
                        "The 'properties.model' of the deployment must name a 'format' and a 'name'.")
     return model
@@ -151,7 +162,8 @@ def _fill(call: Call, catalog: Catalog, account: dict, doc: dict, model: dict, s
     sku_entry = catalog.sku(region, model["format"], model["name"], model["version"], sku["name"])
     doc["sku"] = {"name": sku_entry["name"] if sku_entry else sku["name"], "capacity": sku["capacity"]}
     props = doc["properties"]
-    props["model"] = {"format": model["format"], "name": model["name"], "version": model["version"]}
+    props["model"] = {"format": model["format"], "name": model["name"], "version": model["version"],
+                      **{k: model[k] for k in ("publisher", "source", "sourceAccount") if model.get(k)}}
     props["currentCapacity"] = sku["capacity"]
     props["capabilities"] = _capabilities(entry)
     props["rateLimits"] = rate_limits(sku_entry, sku["capacity"])
@@ -162,9 +174,10 @@ def _fill(call: Call, catalog: Catalog, account: dict, doc: dict, model: dict, s
 def _ordered(doc: dict) -> dict:
     """Fields in the order Azure sends them (as recorded)."""
     props = doc["properties"]
-    order = ("model", "versionUpgradeOption", "raiPolicyName", "spilloverDeploymentName", "currentCapacity",
-             "capabilities", "provisioningState", "rateLimits")
+    order = ("model", "versionUpgradeOption", "raiPolicyName", "spilloverDeploymentName", "parentDeploymentName",
+             "scaleSettings", "capacitySettings", "currentCapacity", "capabilities", "provisioningState", "rateLimits")
     ordered_props = {k: props[k] for k in order if k in props}
+    ordered_props.update({k: v for k, v in props.items() if k not in ordered_props})
     ordered = {"id": doc["id"], "type": doc["type"], "name": doc["name"], "sku": doc["sku"]}
     if "tags" in doc:
         ordered["tags"] = doc["tags"]
@@ -174,18 +187,22 @@ def _ordered(doc: dict) -> dict:
 # --- handlers ------------------------------------------------------------------------------
 
 
+# Settings a deployment PUT takes and keeps as given (every writable property of DeploymentProperties
+# but the model, which _fill sets); versionUpgradeOption gets its default.
+SETTINGS = ("raiPolicyName", "versionUpgradeOption", "spilloverDeploymentName", "parentDeploymentName",
+            "capacitySettings", "scaleSettings")
+
+
 def put_deployment(call: Call) -> Reply:
     account = writable_account(call)
-    body = call.json_body()
-    properties = body.get("properties")
-    if not isinstance(properties, dict):
-        raise ArmError(400, "InvalidRequestContent", "The 'properties' of the deployment are required.")
-    sku = dict(_read_sku(body))
+    body = schemas.clean(DEPLOYMENT_TYPE, call.json_body())
+    properties = body.get("properties", {})
     model = dict(_read_model(properties))
     catalog = Catalog.load(call.config.catalog_date)
     region = _region(account)
     if not model.get("version"):  # Azure deploys the region's default version
         model["version"] = catalog.default_version(region, model["format"], model["name"]) or ""
+    sku = _read_sku(catalog, region, body, model)
     existing = _find(call, account)
     if existing is not None:
         _check_fixed(existing, model, sku)
@@ -194,21 +211,15 @@ def put_deployment(call: Call) -> Reply:
         _check_rai_policy(call, account, properties["raiPolicyName"])
     if properties.get("spilloverDeploymentName"):
         _check_spillover(call, account, properties["spilloverDeploymentName"])
-    upgrade = properties.get("versionUpgradeOption") or "OnceNewDefaultVersionAvailable"
-    if upgrade not in UPGRADE_OPTIONS:
-        raise ArmError(400, "InvalidRequestContent",
-                       f"The versionUpgradeOption '{upgrade}' is not valid: use one of {', '.join(UPGRADE_OPTIONS)}.")
     _check_quota(call, catalog, account, model, sku, existing)
 
     doc = existing or {"id": f"{account['id']}/deployments/{call.params['deployment']}",
                        "type": DEPLOYMENT_TYPE, "name": call.params["deployment"]}
-    # A PUT replaces what the body says: optional settings it leaves out are dropped.
-    doc["properties"] = {"versionUpgradeOption": upgrade}
-    for key in ("raiPolicyName", "spilloverDeploymentName"):
-        if properties.get(key):
-            doc["properties"][key] = properties[key]
+    # A PUT replaces: settings the body leaves out are gone.
+    doc["properties"] = {"versionUpgradeOption": "OnceNewDefaultVersionAvailable",
+                         **{k: properties[k] for k in SETTINGS if k in properties}}
     if "tags" in body:
-        doc["tags"] = body["tags"] or {}
+        doc["tags"] = body["tags"]
     else:
         doc.pop("tags", None)
     _fill(call, catalog, account, doc, model, sku)
@@ -247,19 +258,15 @@ def patch_deployment(call: Call) -> Reply:
     """PATCH takes tags and sku (PatchResourceTagsAndSku): a new capacity, never a new SKU name."""
     account = writable_account(call)
     doc = _require(call, account)
-    body = call.json_body()
+    body = schemas.clean(DEPLOYMENT_TYPE + "#patch", call.json_body())
     model = doc["properties"]["model"]
-    sku = dict(doc["sku"])
-    if body.get("sku") is not None:
-        if not isinstance(body["sku"], dict):
-            raise ArmError(400, "InvalidRequestContent", "The 'sku' of the deployment must be an object.")
-        sku.update({k: v for k, v in body["sku"].items() if k in ("name", "capacity") and v is not None})
+    sku = {**doc["sku"], **{k: v for k, v in (body.get("sku") or {}).items() if k in ("name", "capacity")}}
     _check_fixed(doc, model, sku)
     catalog = Catalog.load(call.config.catalog_date)
     _check_catalog(catalog, _region(account), model, sku)
     _check_quota(call, catalog, account, model, sku, doc)
     if "tags" in body:
-        doc["tags"] = body["tags"] or {}
+        doc["tags"] = body["tags"]
     _fill(call, catalog, account, doc, model, sku)
     return _finish_update(call, account, doc)
 
@@ -292,7 +299,10 @@ def list_skus(call: Call) -> Reply:
     entry = Catalog.load(call.config.catalog_date).find(_region(account), model["format"], model["name"], model["version"]) or {}
     items = []
     for sku in entry.get("skus", []):
-        capacity = {k: sku["capacity"][k] for k in ("minimum", "maximum", "step", "default")
-                    if k in sku.get("capacity", {})}
-        items.append({"resourceType": DEPLOYMENT_TYPE, "sku": {"name": sku["name"]}, "capacity": capacity})
+        rules = sku.get("capacity", {})
+        # a catalog SKU without minimum or step takes any whole capacity (ARM-FACTS §2): 1 and 1
+        capacity = {"minimum": rules.get("minimum", 1), "maximum": rules.get("maximum"),
+                    "step": rules.get("step", 1), "default": rules.get("default", 1)}
+        items.append({"resourceType": DEPLOYMENT_TYPE, "sku": {"name": sku["name"], "capacity": capacity["default"]},
+                      "capacity": {k: v for k, v in capacity.items() if v is not None}})
     return list_reply(items)

@@ -1,5 +1,6 @@
 """Microsoft.KeyVault: vaults (global names, soft delete, recover, purge) and secrets
-through the management plane.
+through the management plane. Lists take $top and page with nextLink (listDeletedVaults.json,
+listVaultByResourceGroup.json of the 2024-11-01 spec show both).
 
 Secret values are stored (see `secret_value`) but never returned over ARM, as in
 Azure: the management plane only answers metadata; values live in the data plane,
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from provisioner.emulator import lro
+from provisioner.emulator import lro, paging, registry, schemas
 from provisioner.emulator.arm import (
     Call,
     Reply,
@@ -42,7 +43,6 @@ DAY = 86400
 VAULT_DEFAULTS = {"enabledForDeployment": False, "enabledForDiskEncryption": False,
                   "enabledForTemplateDeployment": False, "enableSoftDelete": True, "softDeleteRetentionInDays": 90,
                   "enableRbacAuthorization": False, "publicNetworkAccess": "Enabled"}
-VAULT_OPTIONAL = ("enablePurgeProtection", "networkAcls")
 
 DELETED_NAME_CONFLICT = ("A vault with the same name already exists in deleted state. You need to either recover or "
                          "purge existing key vault. Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 "
@@ -118,8 +118,9 @@ def put_vault(call: Call) -> Reply:
                        "characters. The name must begin with a letter, end with a letter or digit, and not contain "
                        "consecutive hyphens. Follow this link for more information: "
                        "https://go.microsoft.com/fwlink/?linkid=2147742")
-    body = call.json_body()
-    properties = _validated_properties(body)
+    _validated_properties(call.json_body())  # Key Vault's own checks and wording first
+    body = schemas.clean(VAULT_TYPE, call.json_body())
+    properties = body["properties"]
     new_id = vault_id(p["subscription"], p["group"], p["vault"])
     existing = call.store.get(new_id)
     if existing is not None:
@@ -136,16 +137,12 @@ def put_vault(call: Call) -> Reply:
         return _recover(call, held, new_id)
     if str(properties.get("createMode", "")).lower() == "recover":
         raise not_found(DELETED_TYPE, p["vault"])  # nothing to recover (status and code UNVERIFIED)
+    location = registry.check_location(VAULT_TYPE, body["location"])
     doc = {
-        "id": new_id, "name": p["vault"], "type": VAULT_TYPE, "location": normalize_location(body["location"]),
+        "id": new_id, "name": p["vault"], "type": VAULT_TYPE, "location": location,
         "tags": body.get("tags") or {},
         "properties": {
-            "tenantId": properties["tenantId"],
-            "sku": _sku(properties["sku"]),
-            # The SDK doc calls accessPolicies required (unless recovering); the emulator is lenient: [].
-            "accessPolicies": properties.get("accessPolicies") or [],
-            **{k: properties.get(k, default) for k, default in VAULT_DEFAULTS.items()},
-            **{k: properties[k] for k in VAULT_OPTIONAL if k in properties},
+            **_settings(properties),
             # Real vaults answer with a trailing slash; the REST spec example has none (UNVERIFIED).
             "vaultUri": f"https://{p['vault']}.vault.azure.net/",
             "provisioningState": "Succeeded",
@@ -193,6 +190,17 @@ def _check_settings(properties: dict) -> None:
         raise _bad_request("The property \"accessPolicies\" must be an array.")
 
 
+# Set by the server (or requests, not state): never taken from a body.
+SERVER_SET = {"createMode", "vaultUri", "provisioningState", "hsmPoolResourceId", "privateEndpointConnections"}
+
+
+def _settings(properties: dict) -> dict:
+    """Every setting the body gives (nothing accepted is dropped), with the defaults of the rest."""
+    given = {k: v for k, v in properties.items() if k not in SERVER_SET}
+    # The SDK doc calls accessPolicies required (unless recovering); the emulator is lenient: [].
+    return {**VAULT_DEFAULTS, "accessPolicies": [], **given, "sku": _sku(properties["sku"])}
+
+
 def _sku(sku: dict) -> dict:
     return {"family": "A", "name": str(sku["name"]).lower()}
 
@@ -205,13 +213,7 @@ def _replace_vault(call: Call, doc: dict, body: dict, properties: dict) -> Reply
                        f"group '{call.params['group']}'. A resource with the same name cannot be created in location "
                        f"'{body['location']}'. Please select a new resource name.")
     old = doc["properties"]
-    new = {
-        "tenantId": properties["tenantId"], "sku": _sku(properties["sku"]),
-        "accessPolicies": properties.get("accessPolicies") or [],
-        **{k: properties.get(k, default) for k, default in VAULT_DEFAULTS.items()},
-        **{k: properties[k] for k in VAULT_OPTIONAL if k in properties},
-        "vaultUri": old["vaultUri"], "provisioningState": "Succeeded",
-    }
+    new = {**_settings(properties), "vaultUri": old["vaultUri"], "provisioningState": "Succeeded"}
     new["softDeleteRetentionInDays"] = properties.get("softDeleteRetentionInDays", old["softDeleteRetentionInDays"])
     if old.get("enablePurgeProtection"):
         new["enablePurgeProtection"] = True
@@ -223,18 +225,18 @@ def _replace_vault(call: Call, doc: dict, body: dict, properties: dict) -> Reply
 def patch_vault(call: Call) -> Reply:
     """PATCH merges what the body names (VaultPatchParameters: tags, properties)."""
     doc = require_vault(call)
-    body = call.json_body()
-    properties = body.get("properties") or {}
-    if not isinstance(properties, dict):
+    raw_properties = call.json_body().get("properties") or {}
+    if not isinstance(raw_properties, dict):
         raise _bad_request("The 'properties' property must be an object.")
+    body = schemas.clean(VAULT_TYPE + "#patch", call.json_body())
+    properties = body.get("properties") or {}
     if "tenantId" in properties and not GUID.match(str(properties["tenantId"])):
         raise _bad_request("The 'properties.tenantId' property must be a GUID.")
     if "sku" in properties:
         _check_sku(properties["sku"])
         properties = {**properties, "sku": _sku(properties["sku"])}
     _check_settings(properties)
-    settable = ("tenantId", "sku", "accessPolicies", *VAULT_DEFAULTS, *VAULT_OPTIONAL)
-    doc["properties"].update({k: v for k, v in properties.items() if k in settable and v is not None})
+    doc["properties"].update({k: v for k, v in properties.items() if k not in SERVER_SET})
     if "tags" in body:
         doc["tags"] = body["tags"] or {}
     return _save_vault(call, doc, 200)
@@ -311,25 +313,15 @@ def soft_delete(store: Store, doc: dict, now: float) -> None:
 lro.soft_delete_when_deleted_below(VAULT_TYPE, soft_delete)
 
 
-def _top(call: Call, items: list[dict]) -> list[dict]:
-    """$top: at most that many items (no nextLink to the rest)."""
-    top = call.query.get("$top")
-    if top is None:
-        return items
-    if not top.isdigit():
-        raise _bad_request(f"The value '{top}' of $top is not a valid number.")
-    return items[:int(top)]
-
-
 def list_in_group(call: Call) -> Reply:
     p = call.params
     require_group(call, p["subscription"], p["group"])
-    return list_reply(_top(call, call.store.children(
-        f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}", VAULT_TYPE)))
+    return paging.page(call, call.store.children(f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}",
+                                                 VAULT_TYPE))
 
 
 def list_in_subscription(call: Call) -> Reply:
-    return list_reply(_top(call, call.store.under(f"/subscriptions/{call.params['subscription']}", VAULT_TYPE)))
+    return paging.page(call, call.store.under(f"/subscriptions/{call.params['subscription']}", VAULT_TYPE))
 
 
 def list_nothing(call: Call) -> Reply:
@@ -348,7 +340,7 @@ def get_deleted(call: Call) -> Reply:
 
 def list_deleted(call: Call) -> Reply:
     docs = call.store.under(f"/subscriptions/{call.params['subscription']}", DELETED_TYPE)
-    return list_reply([public(d) for d in docs])
+    return paging.page(call, [public(d) for d in docs])  # $top and nextLink, as listDeletedVaults.json shows
 
 
 def purge_deleted(call: Call) -> Reply:
@@ -375,7 +367,7 @@ def put_secret(call: Call) -> Reply:
     if not SECRET_NAME.match(name):
         raise _bad_request(f"The secret name '{name}' is invalid. It must be 1-127 characters: letters, digits "
                            "and hyphens.")
-    body = call.json_body()
+    body = schemas.clean(SECRET_TYPE, call.json_body())
     properties = body.get("properties")
     if not isinstance(properties, dict) or not isinstance(properties.get("value"), str):
         raise _bad_request("The 'properties.value' property is required.")
@@ -393,10 +385,8 @@ def patch_secret(call: Call) -> Reply:
     """Update what the body names; a new version only when it carries a value."""
     vault = require_vault(call)
     doc = _require_secret(call, vault)
-    body = call.json_body()
+    body = schemas.clean(SECRET_TYPE + "#patch", call.json_body())
     properties = body.get("properties") or {}
-    if not isinstance(properties, dict):
-        raise _bad_request("The 'properties' property must be an object.")
     if "tags" in body:
         doc["tags"] = body["tags"] or {}
     _apply_secret(call, vault, doc, properties)
@@ -441,4 +431,4 @@ def get_secret(call: Call) -> Reply:
 
 def list_secrets(call: Call) -> Reply:
     vault = require_vault(call)
-    return list_reply(_top(call, call.store.children(vault["id"], SECRET_TYPE)))
+    return paging.page(call, call.store.children(vault["id"], SECRET_TYPE))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from provisioner.emulator import kinds, quota
+from provisioner.emulator import kinds, quota, registry
 from provisioner.emulator.arm import Call, Reply, Router, list_reply, normalize_location
 from provisioner.emulator.catalog import Catalog
 from provisioner.emulator.errors import ArmError
@@ -66,7 +66,11 @@ def _usages(call: Call, region: str, account_id: str | None) -> list[dict]:
     used = quota.in_use(store, catalog, subscription, region, account_id=account_id)
     counts = quota.account_counts(store, subscription, region)
     items = []
-    for name, localized in catalog.usage_names(region).items():
+    names = catalog.usage_names(region)
+    if not names and normalize_location(region) in registry.physical_regions():
+        # a region without OpenAI models still counts accounts (ListUsages.json lists AccountCount for WestUS)
+        names = {usage: catalog.localized_name(usage) for usage in catalog.account_usages()}
+    for name, localized in names.items():
         if name in counts and account_id is not None:
             continue  # an account's own usages do not count accounts
         current = counts[name] if name in counts else used.get(name, 0)
@@ -127,7 +131,8 @@ def _capacities(call: Call, only_region: str | None) -> list[dict]:
                       f"{fmt}.{name}.{version}/skuCapacities/{sku}",
                 "type": CAPACITY_TYPE, "name": sku, "location": location,
                 "properties": {"model": {"format": fmt, "name": name, "version": version}, "skuName": sku,
-                               "availableCapacity": max(0, limit - used.get(usage, 0))},
+                               "availableCapacity": max(0, limit - used.get(usage, 0)),
+                               "availableFinetuneCapacity": 0},  # fine-tuning capacity is not emulated
             })
     return items
 

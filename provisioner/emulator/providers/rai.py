@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from provisioner.emulator import lro
+from provisioner.emulator import lro, schemas
 from provisioner.emulator.arm import (
     Call,
     Reply,
@@ -56,7 +56,17 @@ CONTENT_FILTERS = [
     ("Profanity", "Profanity", False, None),
     ("IndirectAttack", "Indirect Attack", False, "Prompt"),
 ]
-FILTERS_BY_NAME = {display.lower(): (display, multi, source) for _, display, multi, source in CONTENT_FILTERS}
+
+
+def filter_key(name: str) -> str:
+    """Filter names compare without case, spaces, underscores or hyphens: "Protected Material Code" (the
+    policy examples), "ProtectedMaterialCode" (the filter catalog's ids) and "protected_material_code"
+    name one filter."""
+    return re.sub(r"[\s_-]", "", name).lower()
+
+
+FILTERS_BY_NAME = {filter_key(key): (display, multi, source)
+                   for filter_id, display, multi, source in CONTENT_FILTERS for key in (filter_id, display)}
 
 
 def register(router: Router) -> None:
@@ -103,15 +113,10 @@ def _check_name(name: str) -> None:
                        "contain only letters, digits, underscores, periods and hyphens.")
 
 
-def _properties(call: Call) -> tuple[dict, dict]:
-    """The body and its `properties` object (malformed shapes are InvalidRequestContent)."""
-    body = call.json_body()
-    properties = body.get("properties")
-    if properties is None:
-        properties = {}
-    if not isinstance(properties, dict):
-        raise _malformed()
-    return body, properties
+def _properties(call: Call, resource_type: str) -> tuple[dict, dict]:
+    """The body, as the API's model reads it (schemas.clean), and its `properties` object."""
+    body = schemas.clean(resource_type, call.json_body())
+    return body, body.get("properties", {})
 
 
 def _malformed() -> ArmError:
@@ -188,7 +193,7 @@ def put_policy(call: Call) -> Reply:
     if is_builtin(name):
         raise ArmError(400, "BadRequest", f"The system managed RAI policy '{name}' cannot be created or updated.")
     _check_name(name)
-    body, properties = _properties(call)
+    body, properties = _properties(call, POLICY_TYPE)
     _validate_policy(call, account, properties)
     properties = {**properties, "type": "UserManaged"}
     return _store_child(call, policy_id(account["id"], name), POLICY_TYPE, name, body, properties)
@@ -218,7 +223,7 @@ def _validate_policy(call: Call, account: dict, properties: dict) -> None:
 
 def _validate_filter(entry: dict, seen: set[tuple[str, str]]) -> None:
     given = entry.get("name")
-    known = FILTERS_BY_NAME.get(given.lower()) if isinstance(given, str) else None
+    known = FILTERS_BY_NAME.get(filter_key(given)) if isinstance(given, str) else None
     if known is None:
         raise _invalid(f"Content filter '{given}' is not a known filter. Known filters: "
                        f"{', '.join(display for _, display, _, _ in CONTENT_FILTERS)}.")
@@ -297,10 +302,7 @@ def put_blocklist(call: Call) -> Reply:
     account = writable_account(call)
     name = call.params["blocklist"]
     _check_name(name)
-    body, properties = _properties(call)
-    description = properties.get("description")
-    if description is not None and not isinstance(description, str):
-        raise _malformed()
+    body, properties = _properties(call, BLOCKLIST_TYPE)
     return _store_child(call, blocklist_id(account["id"], name), BLOCKLIST_TYPE, name, body, dict(properties))
 
 
@@ -361,7 +363,7 @@ def put_item(call: Call) -> Reply:
     blocklist = _require_blocklist(call, account)
     name = call.params["item"]
     _check_name(name)
-    body, properties = _properties(call)
+    body, properties = _properties(call, ITEM_TYPE)
     properties = _item_properties(properties, name)
     return _store_child(call, item_id(account["id"], blocklist["name"], name), ITEM_TYPE, name, body, properties)
 

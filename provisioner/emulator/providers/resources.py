@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from provisioner.emulator import lro, paging
+from provisioner.emulator import lro, paging, registry, schemas
 from provisioner.emulator.arm import (
     Call,
     Reply,
@@ -34,18 +34,20 @@ def register(router: Router) -> None:
 
 def put_group(call: Call) -> Reply:
     subscription, name = call.params["subscription"], call.params["group"]
-    body = call.json_body()
-    if not body.get("location"):
+    if not call.json_body().get("location"):
         raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    body = schemas.clean(GROUP_TYPE, call.json_body())
     existing = call.store.get(group_id(subscription, name))
     doc = {
         "id": existing["id"] if existing else group_id(subscription, name),
         "name": existing["name"] if existing else name,
         "type": GROUP_TYPE,
-        "location": existing["location"] if existing else normalize_location(body["location"]),
+        "location": existing["location"] if existing else registry.check_location(GROUP_TYPE, body["location"]),
         "tags": body.get("tags") or {},
         "properties": {"provisioningState": "Succeeded"},
     }
+    if body.get("managedBy"):
+        doc["managedBy"] = body["managedBy"]
     if existing and normalize_location(body["location"]) != existing["location"]:
         raise ArmError(409, "InvalidResourceGroupLocation",
                        f"Invalid resource group location '{body['location']}'. The Resource group already exists "
