@@ -16,16 +16,16 @@ SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 def never_real_azure(monkeypatch):
     """No test may reach real Azure (or probe for its credentials, which contacts the instance
     metadata service): a command that would is an error instead."""
-    from provisioner.azure import clients
+    from provisioner.azure import clients as connections  # provision's own connection factory, not an SDK client
 
-    real = clients.azure_connection
+    real = connections.azure_connection
 
     def loopback_only(cloud: str = "public", **options):
         if cloud.startswith(("https://127.0.0.1:", "https://localhost:")):
             return real(cloud, **options)  # an emulator, reached the way a private cloud is
         raise ProvisionerError("tests never use real Azure: pass --emulator or set PROVISION_EMULATOR_*")
 
-    monkeypatch.setattr(clients, "azure_connection", loopback_only)
+    monkeypatch.setattr(connections, "azure_connection", loopback_only)
 
 
 @pytest.fixture
