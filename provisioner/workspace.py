@@ -101,7 +101,8 @@ def load_spec(path: str | Path, env: str | None = None) -> LoadedSpec:
     (SpecError lists every problem; nothing touches Azure)."""
     path = Path(path)
     if not path.exists():
-        raise ProvisionerError(f"{path}: no such file", hint="pass the spec file, e.g. `provision plan deployments.yaml`")
+        raise ProvisionerError(f"{path}: no such file",
+                               hint="pass the spec file, e.g. `provision plan deployments.yaml`")
     spec, desired = load(path, env)
     return LoadedSpec(path, spec, desired)
 
@@ -413,7 +414,8 @@ def import_spec(clients: Clients, *, resource_groups: Iterable[tuple[str, str]] 
 
 
 def quota_report(clients: Clients, *, subscriptions: Iterable[str], regions: Iterable[str],
-                 models: Iterable[str] = (), skus: Iterable[str] = (), all_models: bool = False) -> list[dict[str, Any]]:
+                 models: Iterable[str] = (), skus: Iterable[str] = (),
+                 all_models: bool = False) -> list[dict[str, Any]]:
     """Quota rows for these subscriptions and regions, without a spec."""
     from provisioner.azure.observe import read_regions
 

@@ -39,7 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Print each account's endpoint, deployments (model, version), identity and Key Vault secret URIs."),
     "import": ("provisioner.cli.importing",
                "Describe existing accounts, deployments, content filters and blocklists as a spec."),
-    "test": ("provisioner.cli.test", "Does it serve? A chat completion or an embedding per deployment, as an application sends it."),
+    "test": ("provisioner.cli.test",
+             "Does it serve? A chat completion or an embedding per deployment, as an application sends it."),
     "prices": ("provisioner.cli.prices", "The price table behind the cost estimate of plans."),
 }
 

@@ -51,7 +51,8 @@ def test_help_shows_no_type_after_flags_and_offers_completion(cli):
 def test_plan_without_a_terminal_keeps_every_identifier_on_one_line(no_terminal, cli):
     result = cli("plan", "deployments.yaml", "--emulator")
     assert result.code == 0, result.err
-    for identifier in (f"{LONG_ACCOUNT}/deployments/{LONG_DEPLOYMENT}", f"rg:{SUBSCRIPTION}/rg-output-with-a-rather-long-name",
+    for identifier in (f"{LONG_ACCOUNT}/deployments/{LONG_DEPLOYMENT}",
+                       f"rg:{SUBSCRIPTION}/rg-output-with-a-rather-long-name",
                        "DataZoneStandard"):
         assert _whole_on_one_line(result.out, identifier), identifier
 

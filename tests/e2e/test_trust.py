@@ -381,7 +381,8 @@ accounts: [{name: acct}]
 
 
 @pytest.mark.parametrize("out, says", [("missing/plan.json", "the folder missing does not exist"),
-                                       ("deployments.yaml", "that is the spec file"), ("plan.txt", "a plan file's name ends in .json"),
+                                       ("deployments.yaml", "that is the spec file"),
+                                       ("plan.txt", "a plan file's name ends in .json"),
                                        (".", "it is a folder")])
 def test_plan_out_refuses_a_bad_destination_before_reading_azure(project, cli, out, says):
     project.write(EXAMPLE_SPEC)
