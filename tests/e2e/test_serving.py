@@ -5,9 +5,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from apply_helpers import EAST, azure, base_spec, deployment_of  # noqa: F401
+from provisioner.azure.inference import explain, filter_check
 from provisioner.workspace import Workspace, load_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,13 +40,20 @@ def test_the_example_spec_serves_after_apply_with_entra_id(project, cli):
     assert chat["kind"] == "chat" and chat["answered_model"].startswith("gpt-4o")
     assert chat["remaining_requests"] is not None and chat["remaining_tokens"] is not None
     assert chat["limits"]["token"]["count"] == 1000 * chat["capacity"]
+    assert chat["content_filter"] == {
+        "policy": "strict", "matches": True, "detail": "content filter strict answered", "blocklists": ["banned-terms"],
+        "answered": ["hate", "indirect_attack", "jailbreak", "self_harm", "sexual", "violence"]}
+    ptu = rows["aoai-prod-eus2/deployments/chat-ptu"]  # provisioned: utilisation, not remaining tokens
+    assert 0 < ptu["utilization"] < 100 and ptu["remaining_tokens"] is None
     embeddings = rows["aoai-prod-eus2/deployments/embeddings"]
     assert embeddings["kind"] == "embedding" and embeddings["answered_model"] == "text-embedding-ada-002"
+    assert embeddings["content_filter"] is None  # embeddings are not filtered
 
     table = cli("test", "deployments.yaml", "--emulator", "--target", "aoai-prod-swc")
     assert table.code == 0, table.out
     assert "aoai-prod-swc/deployments/chat-mini" in table.out and "aoai-prod-eus2" not in table.out
     assert "0 failed" in table.out
+    assert "strict: as configured" in table.out or "Microsoft.DefaultV2: as configured" in table.out
 
 
 def test_key_auth_works_and_never_shows_the_key(project, cli):
@@ -111,5 +120,49 @@ def test_apply_test_exits_1_when_a_deployment_does_not_serve(azure):
     spec = base_spec(EAST)
     result = azure.apply(spec, "--test", "--target", f"{EAST}/chat")
     assert result.code == 1
-    assert f"Failed: {EAST}/deployments/chat: 401 not authorised" in result.out
+    assert f"Failed: {EAST}/deployments/chat: 401 the token was refused: wrong audience" in result.out
     assert azure.deployments(EAST)["chat"].properties.provisioning_state == "Succeeded"
+
+
+def test_public_access_disabled_is_explained(project, cli):
+    def private(text: str) -> str:
+        spec = yaml.safe_load(text)
+        spec["accounts"][0]["public_network_access"] = "disabled"
+        return yaml.safe_dump(spec, sort_keys=False)
+
+    example(project, cli, private)
+    result = cli("test", "deployments.yaml", "--emulator", "--target", "aoai-prod-eus2/chat", "--output", "json")
+    assert result.code == 1
+    row = rows_of(result)["aoai-prod-eus2/deployments/chat"]
+    assert row["http_status"] == 403 and row["reason"].startswith("403 public network access is disabled")
+
+
+# Azure's answers as reported from the service (see provisioner.azure.inference.RECOGNISED)
+@pytest.mark.parametrize(("status", "body", "explained"), [
+    (403, {"code": "403", "message": "Access denied due to Virtual Network/Firewall rules."},
+     "your IP is not allowed by the account's network rules: call through a private endpoint or add an IP rule"),
+    (403, {"code": "403", "message": "Traffic is not from an approved private endpoint."},
+     "public network access is disabled: this account only answers through its private endpoints"),
+    (401, {"code": "PermissionDenied", "message": "The principal `1111` lacks the required data action "
+           "`Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action` to perform "
+           "`POST /openai/deployments/{deployment-id}/chat/completions` operation."},
+     "the caller lacks a data-plane role on the account: assign 'Cognitive Services OpenAI User'"),
+    (403, {"code": "AuthenticationTypeDisabled", "message": "Key based authentication is disabled for this resource."},
+     "key authentication is off on this account (local_auth: false)"),
+    (403, {"code": "Other", "message": "something new"}, "refused: key authentication is off"),
+    (404, {"code": "DeploymentNotFound", "message": "..."}, "deployment not found: not ready yet"),
+])
+def test_azures_refusals_are_explained(status, body, explained):
+    assert explain(status, body).startswith(explained)
+
+
+def test_a_policy_that_did_not_answer_is_reported():
+    policy = {"name": "strict", "filters": ["hate", "jailbreak"], "blocklists": ["banned"]}
+    answered = {"hate": {"filtered": False, "severity": "safe"}}
+    check = filter_check(policy, answered)
+    assert check["matches"] is False
+    assert check["detail"] == "content filter strict did not answer for: jailbreak, blocklist banned"
+    assert filter_check(policy, {})["detail"].startswith("no content filter results")
+    complete = {**answered, "jailbreak": {"filtered": False, "detected": False},
+                "custom_blocklists": {"filtered": False, "details": [{"filtered": False, "id": "banned"}]}}
+    assert filter_check(policy, complete)["matches"] is True
