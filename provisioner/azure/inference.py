@@ -59,7 +59,7 @@ def probe(clients: Clients, account: Resource, deployment: Resource, *, use_key:
     row: dict[str, Any] = {
         "address": deployment.address, "account": account.name, "deployment": deployment.name,
         "model": props.get("model"), "version": props.get("version"), "sku": props.get("sku"),
-        "capacity": props.get("capacity"), "kind": _kind(props), "status": "failed", "latency_ms": None,
+        "capacity": props.get("capacity"), "kind": kind_of(props), "status": "failed", "latency_ms": None,
         "spec_capacity": props.get("capacity"), "answered_model": None, "http_status": None,
         "remaining_requests": None, "remaining_tokens": None, "utilization": None, "retry_after_ms": None,
         "limits": {}, "content_filter": None, "reason": None, "notes": []}
@@ -71,7 +71,7 @@ def probe(clients: Clients, account: Resource, deployment: Resource, *, use_key:
         live_deployment = cognitive.deployments.get(account.scope.resource_group, account.name, deployment.name)
         key = cognitive.accounts.list_keys(account.scope.resource_group, account.name).key1 if use_key else None
     except HttpResponseError as error:
-        return {**row, "reason": _management_failure(error, use_key)}
+        return {**row, "reason": management_failure(error, use_key)}
     row["version"] = live_deployment.properties.model.version
     row["capacity"] = live_deployment.sku.capacity if live_deployment.sku else row["capacity"]
     row["limits"] = {r.key: {"count": r.count, "per_seconds": r.renewal_period}
@@ -179,7 +179,7 @@ def _same_model(answered: str, model: str, version: str) -> bool:
     return not dated or answered == f"{model}-{version}"
 
 
-def _kind(props: Any) -> str:
+def kind_of(props: Any) -> str:
     if props.get("sku") in BATCH_SKUS:
         return "batch"
     return "embedding" if re.search(r"embedding|embed", str(props.get("model", "")), re.IGNORECASE) else "chat"
@@ -212,7 +212,7 @@ def _code(error: Any) -> str:
     return str(body.get("code") or error.__class__.__name__)
 
 
-def _management_failure(error: HttpResponseError, use_key: bool) -> str:
+def management_failure(error: HttpResponseError, use_key: bool) -> str:
     message = str(getattr(error, "message", "") or error)
     if use_key and "disableLocalAuth" in message:
         return "--key: key authentication is off on this account (local_auth: false); test with Entra ID instead"

@@ -166,3 +166,48 @@ def test_a_policy_that_did_not_answer_is_reported():
     complete = {**answered, "jailbreak": {"filtered": False, "detected": False},
                 "custom_blocklists": {"filtered": False, "details": [{"filtered": False, "id": "banned"}]}}
     assert filter_check(policy, complete)["matches"] is True
+
+
+# --load: a bounded load against what the capacity promises
+@pytest.mark.slow  # 20 s of load: the length of the run is the point
+def test_load_reaches_a_standard_deployments_token_limit(azure):
+    """gpt-4o 2024-11-20 GlobalStandard at capacity 50: 50,000 tokens and 300 requests a minute. Over
+    20 s the achieved tokens per minute come within 10 % of the limit (a 1 s rate window: its burst is 5 %)."""
+    spec = base_spec(EAST)
+    deployment_of(spec, EAST, "chat")["capacity"] = 50
+    assert azure.apply(spec).code == 0
+    azure.control.configure(rate_window=1)
+    result = azure.run("test", azure.write_spec(spec), "--key", "--target", f"{EAST}/chat", "--load", "20",
+                       "--output", "json")
+    assert result.code == 0, result
+    row = json.loads(result.out)["load"][0]
+    assert row["status"] == "ok" and row["errors"] == {}
+    assert (row["limit_tokens_per_minute"], row["limit_requests_per_minute"]) == (50000, 300)
+    assert abs(row["tokens_per_minute"] - 50000) <= 5000, row
+    assert row["requests_per_minute"] < 300  # requests sized so that tokens are the limit reached
+    assert row["throttled"] > 0 and row["retry_after_ms_total"] > 0
+    assert 0 < row["latency_p50_ms"] <= row["latency_p95_ms"]
+    assert "up to about" in result.err
+
+
+def test_load_sizes_requests_from_the_capacity_and_reports_a_table(project, cli):
+    example(project, cli)
+    result = cli("test", "deployments.yaml", "--emulator", "--target", "aoai-prod-eus2/chat", "--load", "1",
+                 "--output", "json")
+    assert result.code == 0, result.out + result.err
+    row = json.loads(result.out)["load"][0]
+    # gpt-4o GlobalStandard at 50: 50,000 tokens and 300 requests a minute -> requests of twice 166 tokens,
+    # 2.5 a second at the token limit -> two seconds' worth in flight
+    assert (row["request_tokens"], row["workers"]) == (333, 5)
+    assert row["requests"] > 0 and row["tokens_per_minute"] > 0
+    assert "Loading 1 deployment(s) for 1 s each" in result.err
+    assert "load aoai-prod-eus2/deployments/chat: 0%" in result.err  # plain progress lines off a terminal
+    table = cli("test", "deployments.yaml", "--emulator", "--target", "aoai-prod-eus2/embeddings", "--load", "1")
+    assert table.code == 0, table.out + table.err
+    assert "Load against capacity" in table.out and "aoai-prod-eus2/deployments/embeddings" in table.out
+
+
+def test_yes_goes_only_with_load(project, cli):
+    example(project, cli)
+    result = cli("test", "deployments.yaml", "--emulator", "--yes")
+    assert result.code == 1 and "only goes with --load" in result.err
