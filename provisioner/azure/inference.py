@@ -29,11 +29,12 @@ EXPLAINED = {
 }
 ROLE = ("the caller lacks a data-plane role on the account: assign 'Cognitive Services OpenAI User' to it "
         "(role assignments can take a few minutes to apply)")
-# Azure's own answers, recognised by their body (code, then a phrase of the message), as reported from the
-# service: network rules [ISSUE Azure OpenAI 403 "Access denied due to Virtual Network/Firewall rules.",
-# code "403"], private endpoints only ("Traffic is not from an approved private endpoint."), a missing role
-# (401 PermissionDenied "The principal `...` lacks the required data action `Microsoft.CognitiveServices/
-# accounts/OpenAI/deployments/chat/completions/action` ..."), key auth off (403 AuthenticationTypeDisabled).
+# Azure's own answers, recognised by their body (code, then a phrase of the message), as quoted in public
+# reports of the service's answers (GitHub issues and projects' notes; no recording here): network rules
+# 403 "Access denied due to Virtual Network/Firewall rules." (code "403"; one client's fixture has
+# "AccessDenied"), private endpoints only 403 "Traffic is not from an approved private endpoint.", a missing
+# role 401 PermissionDenied "The principal `...` lacks the required data action `Microsoft.CognitiveServices/
+# accounts/OpenAI/deployments/chat/completions/action` ...", key auth off 403 AuthenticationTypeDisabled.
 RECOGNISED = (
     ("AuthenticationTypeDisabled", None, "key authentication is off on this account (local_auth: false): "
                                          "test with Microsoft Entra ID instead of --key"),
