@@ -30,8 +30,9 @@ def test(
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
 ) -> int:
-    """Does it serve? A chat completion or an embedding per deployment, as an application sends it; with
-    --load, how much of what its capacity promises."""
+    """Does it serve? A chat completion or an embedding per deployment, as an application sends it.
+
+    With --load SECONDS: how much of what its capacity promises it delivers."""
     if output not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--output")
     if yes and load is None:
