@@ -133,9 +133,11 @@ def filter_check(policy: dict[str, Any], prompt_results: dict[str, Any]) -> dict
 def _capacity_notes(row: dict[str, Any]) -> list[str]:
     """The rate-limit headers and live limits checked against the capacity the spec asks for."""
     notes = []
-    if row.get("spec_capacity") is not None and row.get("capacity") != row["spec_capacity"]:
-        notes.append(f"live capacity is {row['capacity']}, the spec asks for {row['spec_capacity']}: "
-                     "run `provision plan`")
+    wanted, live = row.get("spec_capacity"), row.get("capacity")
+    low, high = (wanted.get("min"), wanted.get("max")) if isinstance(wanted, dict) else (wanted, wanted)
+    if live is not None and ((low is not None and live < low) or (high is not None and live > high)):
+        asked = wanted if not isinstance(wanted, dict) else f"{low} to {high}"
+        notes.append(f"live capacity is {live}, the spec asks for {asked}: run `provision plan`")
     for key, header in (("request", "remaining_requests"), ("token", "remaining_tokens")):
         limit, remaining = row["limits"].get(key), row.get(header)
         if limit and remaining is not None and remaining > limit["count"]:

@@ -5,8 +5,10 @@ Each deployment gets its own run of SECONDS (one after another, so one deploymen
 blur another's): a few workers send the same request through the `openai` package's Azure client,
 with no client retries. A 429 is counted, the wait its `retry-after-ms` asks for is added up and
 honoured by that worker (as the client's own retry would), and the run reports what got through:
-requests and tokens per minute (tokens from each answer's `usage`), latency p50/p95 of the answered
-requests, and the deployment's limits (its `rateLimits`: requests and tokens per minute).
+requests and tokens per minute (tokens from each answer's `usage`; from the first 429 on, once the
+burst a rate window allows at the start is spent), latency p50/p95 of the answered requests, and the
+deployment's limits (its `rateLimits`: requests and tokens per minute; none for provisioned deployments,
+which utilisation limits).
 
 Request size and concurrency follow the capacity: a request of about twice the deployment's tokens
 per request allowance (TPM / RPM), so the token limit is the one reached, not the request limit; the
@@ -91,8 +93,8 @@ def plan(clients: Clients, account: Resource, deployment: Resource) -> LoadPlan:
 @dataclass
 class _Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
-    latencies_ms: list[float] = field(default_factory=list)
-    tokens: int = 0
+    answered: list[tuple[float, float, int]] = field(default_factory=list)  # (sent at, latency ms, tokens)
+    first_throttled: float | None = None  # when the first 429 came: the burst allowance was spent
     throttled: int = 0
     retry_after_ms: int = 0
     errors: dict[str, int] = field(default_factory=dict)
@@ -129,7 +131,7 @@ def run(clients: Clients, load: LoadPlan, seconds: float, *, use_key: bool,
         progress(1.0)
     finally:
         client.close()
-    return {**row, **_measured(load, tally, time.monotonic() - started)}
+    return {**row, **_measured(tally, started, seconds)}
 
 
 def _work(client: Any, load: LoadPlan, deadline: float, tally: _Tally) -> None:
@@ -153,6 +155,7 @@ def _work(client: Any, load: LoadPlan, deadline: float, tally: _Tally) -> None:
             if wait_ms is None:
                 wait_ms = 1000 * (_int(error.response.headers.get("retry-after")) or 1)
             with tally.lock:
+                tally.first_throttled = tally.first_throttled or sent
                 tally.throttled += 1
                 tally.retry_after_ms += wait_ms
                 _note_utilization(tally, error.response.headers)
@@ -175,8 +178,8 @@ def _work(client: Any, load: LoadPlan, deadline: float, tally: _Tally) -> None:
         if time.monotonic() > deadline:
             break  # answered after the run ended: not part of what the run measured
         with tally.lock:
-            tally.latencies_ms.append((time.monotonic() - sent) * 1000)
-            tally.tokens += answer.usage.total_tokens if answer.usage else 0
+            tally.answered.append((sent, (time.monotonic() - sent) * 1000,
+                                   answer.usage.total_tokens if answer.usage else 0))
             _note_utilization(tally, raw.headers)
 
 
@@ -194,19 +197,32 @@ def _row(load: LoadPlan, seconds: float) -> dict[str, Any]:
             "kind": load.kind, "sku": load.sku, "capacity": load.capacity, "seconds": seconds,
             "workers": load.workers, "request_tokens": load.request_tokens, "status": "failed",
             "requests": 0, "throttled": 0, "errors": {}, "retry_after_ms_total": 0,
-            "requests_per_minute": None, "tokens_per_minute": None, "latency_p50_ms": None,
+            "measured_from_s": None, "requests_per_minute": None, "tokens_per_minute": None,
+            "tokens_per_minute_whole_run": None, "latency_p50_ms": None,
             "latency_p95_ms": None, "utilization_max": None,
             "limit_requests_per_minute": load.per_minute("request"),
             "limit_tokens_per_minute": load.per_minute("token"), "reason": None}
 
 
-def _measured(load: LoadPlan, tally: _Tally, elapsed: float) -> dict[str, Any]:
-    done = sorted(tally.latencies_ms)
+def _measured(tally: _Tally, started: float, seconds: float) -> dict[str, Any]:
+    """Rates over the steady part of the run: from the first 429 on, once the burst a rate window allows
+    at the start is spent (Azure's windows are 1 or 10 s), when that leaves at least a quarter of the run;
+    over the whole run otherwise (the limit was not reached)."""
+    end = started + seconds
+    steady = tally.first_throttled is not None and end - tally.first_throttled >= seconds / 4
+    since = tally.first_throttled if steady else started
+    counted = [tokens for sent, _, tokens in tally.answered if sent >= since]
+    done = sorted(latency for _, latency, _ in tally.answered)
+    minutes = (end - since) / 60
     result = {"requests": len(done), "throttled": tally.throttled, "errors": dict(tally.errors),
               "retry_after_ms_total": tally.retry_after_ms, "utilization_max": tally.utilization_max,
-              "requests_per_minute": round(len(done) * 60 / elapsed, 1),
-              "tokens_per_minute": round(tally.tokens * 60 / elapsed),
+              "measured_from_s": round(since - started, 1),
+              "requests_per_minute": round(len(counted) / minutes, 1),
+              "tokens_per_minute": round(sum(counted) / minutes),
+              "tokens_per_minute_whole_run": round(sum(t for _, _, t in tally.answered) * 60 / seconds),
               "latency_p50_ms": _percentile(done, 0.50), "latency_p95_ms": _percentile(done, 0.95)}
+    if tally.utilization_max is not None:  # provisioned: utilisation limits it, not the rates it reports
+        result.update(limit_requests_per_minute=None, limit_tokens_per_minute=None)
     if tally.fatal or not done:
         return {**result, "status": "failed", "reason": tally.fatal or "no request was answered"}
     return {**result, "status": "ok"}

@@ -103,13 +103,18 @@ def render_load(rows: Sequence[dict[str, Any]], console: Console) -> None:
     for row in rows:
         style = STATUS_STYLE.get(row["status"], "")
         table.add_row(escape(row["address"]), f"[{style}]{row['status']}[/{style}]",
-                      _against(row["requests_per_minute"], row["limit_requests_per_minute"]),
-                      _against(row["tokens_per_minute"], row["limit_tokens_per_minute"]),
+                      _against(row["requests_per_minute"], row["limit_requests_per_minute"],
+                               row.get("utilization_max") is not None),
+                      _against(row["tokens_per_minute"], row["limit_tokens_per_minute"],
+                               row.get("utilization_max") is not None),
                       "-" if row["latency_p50_ms"] is None else f"{row['latency_p50_ms']} / {row['latency_p95_ms']} ms",
                       f"{row['throttled']} ({row['retry_after_ms_total'] / 1000:.1f} s)")
     console.print(table)
     for row in rows:
-        shape = f"{row['workers']} workers, requests of about {row['request_tokens']} tokens, {row['seconds']:g} s"
+        shape = (f"{row['workers']} workers, requests of about {row['request_tokens']} tokens, {row['seconds']:g} s"
+                 + (f"; rates from {row['measured_from_s']:g} s on (the first 429: the start's burst spent), "
+                    f"{row['tokens_per_minute_whole_run']:,} tokens/min over the whole run"
+                    if row.get("measured_from_s") else ""))
         extra = f"; utilization up to {row['utilization_max']:g}%" if row.get("utilization_max") is not None else ""
         console.print(f"{escape(row['address'])}: {shape}{extra}")
         for error, count in (row.get("errors") or {}).items():
@@ -119,9 +124,9 @@ def render_load(rows: Sequence[dict[str, Any]], console: Console) -> None:
             console.print(f"{label}: {escape(row['address'])}: {escape(row['reason'])}")
 
 
-def _against(achieved: float | None, limit: float | None) -> str:
+def _against(achieved: float | None, limit: float | None, utilisation: bool = False) -> str:
     if achieved is None:
         return "-"
     if not limit:
-        return f"{achieved:,.0f} (no limit reported)"
+        return f"{achieved:,.0f} (utilisation-based)" if utilisation else f"{achieved:,.0f} (no limit reported)"
     return f"{achieved:,.0f} of {limit:,.0f} ({100 * achieved / limit:.0f} %)"
