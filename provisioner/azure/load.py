@@ -35,6 +35,7 @@ INSTRUCTION = "Repeat these words back, as many as you can: "
 DEFAULT_REQUEST_TOKENS = 400  # a deployment without rate limits (provisioned): its utilisation decides
 BURST_SECONDS = 10  # Azure's longest rate window: what a run may take beyond the per-minute rate at its start
 MAX_WORKERS = 8
+STEADY_SECONDS = 5  # the least time after the first 429 that rates are measured over
 
 
 @dataclass
@@ -175,9 +176,7 @@ def _work(client: Any, load: LoadPlan, deadline: float, tally: _Tally) -> None:
                 tally.errors[name] = tally.errors.get(name, 0) + 1
             time.sleep(0.5)
             continue
-        if time.monotonic() > deadline:
-            break  # answered after the run ended: not part of what the run measured
-        with tally.lock:
+        with tally.lock:  # sent within the run: counted, even if it is answered after its end
             tally.answered.append((sent, (time.monotonic() - sent) * 1000,
                                    answer.usage.total_tokens if answer.usage else 0))
             _note_utilization(tally, raw.headers)
@@ -205,11 +204,12 @@ def _row(load: LoadPlan, seconds: float) -> dict[str, Any]:
 
 
 def _measured(tally: _Tally, started: float, seconds: float) -> dict[str, Any]:
-    """Rates over the steady part of the run: from the first 429 on, once the burst a rate window allows
-    at the start is spent (Azure's windows are 1 or 10 s), when that leaves at least a quarter of the run;
-    over the whole run otherwise (the limit was not reached)."""
+    """Rates of the requests sent over the steady part of the run: from the first 429 on, once the burst a
+    rate window allows at the start is spent (Azure's windows are 1 or 10 s), when that leaves at least
+    STEADY_SECONDS and a quarter of the run; over the whole run otherwise (the limit was not reached, or
+    the run is too short to tell)."""
     end = started + seconds
-    steady = tally.first_throttled is not None and end - tally.first_throttled >= seconds / 4
+    steady = tally.first_throttled is not None and end - tally.first_throttled >= max(STEADY_SECONDS, seconds / 4)
     since = tally.first_throttled if steady else started
     counted = [tokens for sent, _, tokens in tally.answered if sent >= since]
     done = sorted(latency for _, latency, _ in tally.answered)

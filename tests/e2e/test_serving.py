@@ -204,15 +204,17 @@ def test_load_reaches_a_standard_deployments_token_limit(azure):
 
 def test_load_sizes_requests_from_the_capacity_and_reports_a_table(project, cli):
     example(project, cli)
-    result = cli("test", "deployments.yaml", "--emulator", "--target", "aoai-prod-eus2/chat", "--load", "1",
-                 "--output", "json")
+    result = cli("test", "deployments.yaml", "--emulator", "--target", "aoai-prod-eus2/chat", "--target",
+                 "aoai-prod-eus2/chat-ptu", "--load", "1", "--output", "json")
     assert result.code == 0, result.out + result.err
-    row = json.loads(result.out)["load"][0]
+    row, provisioned = json.loads(result.out)["load"]
+    assert provisioned["utilization_max"] > 0  # limited by utilisation: no rates to compare with
+    assert provisioned["limit_tokens_per_minute"] is None and provisioned["tokens_per_minute"] > 0
     # gpt-4o GlobalStandard at 50: 50,000 tokens and 300 requests a minute -> requests of twice 166 tokens,
     # 2.5 a second at the token limit -> two seconds' worth in flight
     assert (row["request_tokens"], row["workers"]) == (333, 5)
     assert row["requests"] > 0 and row["tokens_per_minute"] > 0
-    assert "Loading 1 deployment(s) for 1 s each" in result.err
+    assert "Loading 2 deployment(s) for 1 s each" in result.err
     assert "load aoai-prod-eus2/deployments/chat: 0%" in result.err  # plain progress lines off a terminal
     table = cli("test", "deployments.yaml", "--emulator", "--target", "aoai-prod-eus2/embeddings", "--load", "1")
     assert table.code == 0, table.out + table.err
