@@ -398,7 +398,7 @@ def test_provisioned_over_100_percent_answers_429_until_it_drains(emulator, endp
                                               max_tokens=1)
     wait_ms = int(caught.value.response.headers["retry-after-ms"])
     expected_ms = (cost - 6250) / 625 * 1000  # until the level drains back to 100 %
-    assert expected_ms - 300 <= wait_ms <= expected_ms
+    assert expected_ms - 1000 <= wait_ms <= expected_ms  # less whatever drained between the two requests
     assert int(caught.value.response.headers["retry-after"]) == -(-wait_ms // 1000)
     assert caught.value.body["code"] == "429"
     assert float(caught.value.response.headers["azure-openai-deployment-utilization"].rstrip("%")) > 100
