@@ -23,11 +23,11 @@ import json
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from provisioner.errors import PlanStaleError, ProvisionerError, SpecError
 from provisioner.model.observed import ObservedState, RegionInfo
-from provisioner.model.resources import DesiredState, Kind
+from provisioner.model.resources import DesiredState, Kind, Resource
 from provisioner.plan import cost, differ, drift, planfile, pricefile
 from provisioner.plan.capacity import CapacityError
 from provisioner.plan.drift import Drift
@@ -309,6 +309,11 @@ class Workspace:
 
         return read_outputs(self.clients, self.spec.desired)
 
+    @property
+    def is_emulator(self) -> bool:
+        """Whether "Azure" is an emulator here (traffic to it costs nothing)."""
+        return self.clients.connection.is_emulator
+
     def test(self, *, targets: Iterable[str] = (), use_key: bool = False) -> list[dict[str, Any]]:
         """One small real request per deployment of the spec (or of `targets`: ACCOUNT or
         ACCOUNT/DEPLOYMENT), as an application makes it: a row per deployment with its status
@@ -316,6 +321,33 @@ class Workspace:
         Entra ID by default; `use_key` reads the account key with listKeys (never returned)."""
         from provisioner.azure.inference import probe
 
+        accounts, deployments = self._serving(targets)
+        return [probe(self.clients, accounts[d.scope.account], d, use_key=use_key) for d in deployments]
+
+    def load_plans(self, *, targets: Iterable[str] = ()) -> list[Any]:
+        """What `load` would send to each deployment (read from the live deployments; nothing is sent)."""
+        from provisioner.azure.load import plan
+
+        accounts, deployments = self._serving(targets)
+        return [plan(self.clients, accounts[d.scope.account], d) for d in deployments]
+
+    @staticmethod
+    def load_tokens(plans: Iterable[Any], seconds: float) -> int:
+        """Roughly how many tokens `load` will use at most."""
+        return sum(p.tokens_at_most(seconds) for p in plans)
+
+    def load(self, plans: Iterable[Any], seconds: float, *, use_key: bool = False,
+             progress: Callable[[str, float], None] | None = None) -> list[dict[str, Any]]:
+        """A bounded load of `seconds` per deployment, one deployment after another (see
+        provisioner.azure.load): achieved requests and tokens per minute, latency p50/p95, 429s and the
+        waits they asked for, against the deployment's limits. This costs money in Azure."""
+        from provisioner.azure.load import run
+
+        report = progress or (lambda address, fraction: None)
+        return [run(self.clients, p, seconds, use_key=use_key, progress=lambda f, a=p.address: report(a, f))
+                for p in plans]
+
+    def _serving(self, targets: Iterable[str]) -> tuple[dict[str, Resource], list[Resource]]:
         wanted = tuple(targets)
         resources = self.spec.desired.resources
         accounts = {r.name: r for r in resources if r.kind is Kind.ACCOUNT}
@@ -324,7 +356,7 @@ class Workspace:
         if wanted and not deployments:
             raise ProvisionerError(f"--target {', '.join(wanted)} names no deployment of this spec",
                                    hint="use ACCOUNT or ACCOUNT/DEPLOYMENT as written in the spec")
-        return [probe(self.clients, accounts[d.scope.account], d, use_key=use_key) for d in deployments]
+        return accounts, deployments
 
     def export(self, format: str = "arm") -> dict[str, str]:
         """The desired state as templates, one per resource group: file name -> text. Live state fills in

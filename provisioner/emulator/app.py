@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from provisioner.emulator import faults, jsonish, lro
 from provisioner.emulator.arm import Call, Config, Reply, Router, check_api_version, new_guid
 from provisioner.emulator.dataplane import RateLimiter, point_endpoints
+from provisioner.emulator.streaming import EventStream
 from provisioner.emulator.errors import ArmError
 from provisioner.emulator.identity import Identity
 from provisioner.emulator.providers.subscriptions import check_subscription_id, cloud_metadata
@@ -249,6 +250,9 @@ async def _respond(reply: Reply, scope: Scope, receive: Receive, send: Send) -> 
     if reply.body is None:
         content = b""
         media_type = None
+    elif isinstance(reply.body, EventStream):  # a streamed chat completion, sent whole: its answer is ready
+        content = reply.body.encode()
+        media_type = EventStream.media_type
     else:
         content = json.dumps(reply.body).encode()
         media_type = "application/json; charset=utf-8"

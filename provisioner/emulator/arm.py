@@ -136,6 +136,7 @@ class Config:
     # the day the model catalog is seen from (ISO date); None: today. Lifecycle dates move with it.
     catalog_date: str | None = None
     retail_prices_page_size: int = 1000  # items per page of GET /api/retail/prices
+    rate_window: float = 10.0  # seconds of a deployment's rate limits its bucket holds (Azure: 1 or 10 s)
 
     def duration(self, resource: str, action: str) -> float:
         durations = self.lro_durations

@@ -37,7 +37,8 @@ class Control:
 
     def configure(self, *, lro_durations: dict[str, float] | None = None, retry_after: int | None = None,
                   latency: float | None = None, throttle: dict[str, Any] | None = None,
-                  catalog_date: str | None = None, retail_prices_page_size: int | None = None) -> dict:
+                  catalog_date: str | None = None, retail_prices_page_size: int | None = None,
+                  rate_window: float | None = None) -> dict:
         """Change behaviour; returns the whole configuration. lro_durations are merged key by key
         ("deployments.create": 5, "default": 0); throttle keys too ({"enabled": False})."""
         with self._store.transaction():
@@ -54,6 +55,8 @@ class Control:
                 config.catalog_date = catalog_date or None  # "" goes back to today
             if retail_prices_page_size is not None:
                 config.retail_prices_page_size = max(1, int(retail_prices_page_size))
+            if rate_window is not None:
+                config.rate_window = max(0.1, float(rate_window))
             self._store.set_setting("config", asdict(config))
             return asdict(config)
 

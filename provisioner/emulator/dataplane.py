@@ -15,7 +15,9 @@ deterministic: the same request gets the same text and the same embedding.
 
 Authentication: `api-key` (key1 or key2; 403 when the account has disableLocalAuth) or a bearer token this
 emulator signed for https://cognitiveservices.azure.com. Rate limits per deployment come from its
-`rateLimits` (catalog per-unit limits times capacity, ARM-FACTS §11), enforced over short windows.
+`rateLimits` (catalog per-unit limits times capacity, ARM-FACTS §11), enforced over short windows;
+provisioned deployments use the utilisation model of ptu.py instead. Streaming: streaming.py; token
+counts and Azure's token estimate: tokens.py.
 """
 from __future__ import annotations
 
@@ -31,17 +33,16 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from provisioner.emulator import content_filter
+from provisioner.emulator import content_filter, ptu, tokens
 from provisioner.emulator.arm import Call, Reply, Router
 from provisioner.emulator.jwt import InvalidToken
+from provisioner.emulator.streaming import chat_stream
 
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
 DELETED_TYPE = "Microsoft.CognitiveServices/deletedAccounts"
 KEYS_SUFFIX = "/keys/default"
 AUDIENCE = "https://cognitiveservices.azure.com"  # ARM-FACTS §11
 PREFIX = "/{host}/openai/deployments/{deployment}"
-SHORT_WINDOW = 10.0  # seconds: Azure evaluates rates over 1 or 10 s windows, not the whole minute (see RateLimiter)
-CHARS_PER_TOKEN = 4  # OpenAI's rule of thumb for English text; no tokenizer with offline data on PyPI
 EMBEDDING_DIMENSIONS = {"text-embedding-3-large": 3072}  # others (ada-002, 3-small): 1536
 
 # Azure's answers, as reported from the service [ISSUE SciSharp/BotSharp#386 (401 key),
@@ -115,9 +116,13 @@ def _serve(call: Call, answer) -> Reply:
             raise _error(404, "404", "Resource not found")
         target = _target(call)
         body = call.json_body()
-        charge = answer.estimate(body)
-        headers = call.limiter.take(target.deployment, charge, call.api_version, answer.operation, time.monotonic())
+        charge = answer.charge(body)
+        window = call.config.rate_window if call.config else 10.0
+        headers = call.limiter.take(target.deployment, charge, call.api_version, answer.operation,
+                                    time.monotonic(), window)
         reply = answer.reply(call, target, body)
+        if answer.usage is not None:
+            call.limiter.settle(target.deployment, charge, answer.usage, time.monotonic())
         reply.headers = {"apim-request-id": str(uuid.uuid4()), "x-ms-region": target.account.get("location", ""),
                          "azureml-model-deployment": target.deployment["name"], **headers, **reply.headers}
         return reply
@@ -169,8 +174,17 @@ def _authenticate(call: Call, account: dict) -> None:
 
 # --- answers --------------------------------------------------------------------------------------
 
-def estimate_tokens(text: str) -> int:
-    return max(1, math.ceil(len(text) / CHARS_PER_TOKEN)) if text else 0
+@dataclass(frozen=True)
+class Charge:
+    """What a request costs the limiter when it arrives: Azure's estimate of the prompt (not the tokenizer's
+    count) and the completion it may generate (max_tokens; None when unset)."""
+
+    prompt: int
+    completion: int | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt + (self.completion or 0)
 
 
 def _model_name(deployment: dict) -> str:
@@ -181,17 +195,25 @@ def _model_name(deployment: dict) -> str:
     return f"{model['name']}-{version}" if re.fullmatch(r"\d{4}-\d{2}-\d{2}", version) else model["name"]
 
 
-def _messages_text(body: dict) -> str:
+def _messages(body: dict, *, strict: bool = True) -> list[tuple[str, str]]:
+    """(role, text) per message."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
+        if not strict:
+            return []
         raise _error(400, "BadRequest", "'messages' is a required property")  # wording UNVERIFIED
-    parts = []
+    pairs = []
     for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
+        message = message if isinstance(message, dict) else {}
+        content = message.get("content")
         if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
             content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-        parts.append(str(content or ""))
-    return "\n".join(parts)
+        pairs.append((str(message.get("role") or ""), str(content or "")))
+    return pairs
+
+
+def _messages_text(body: dict) -> str:
+    return "\n".join(text for _, text in _messages(body))
 
 
 def _max_tokens(body: dict) -> int | None:
@@ -201,15 +223,14 @@ def _max_tokens(body: dict) -> int | None:
 
 class Chat:
     operation = "ChatCompletions_Create"
-    overhead = 3  # tokens per message for roles and separators (OpenAI cookbook's count for gpt-4 family)
 
-    def estimate(self, body: dict) -> int:
+    def __init__(self) -> None:
+        self.usage: dict | None = None  # set by reply: what the limiter settles PTU utilisation with
+
+    def charge(self, body: dict) -> Charge:
         """What the limiter charges at request time: the prompt's estimate plus max_tokens (ARM-FACTS §11)."""
-        messages = body.get("messages") if isinstance(body.get("messages"), list) else []
-        return self.prompt_tokens(body, messages) + (_max_tokens(body) or 0)
-
-    def prompt_tokens(self, body: dict, messages: list) -> int:
-        return sum(self.overhead + estimate_tokens(_messages_text({"messages": [m]})) for m in messages) + 3
+        prompt = sum(tokens.MESSAGE_OVERHEAD + tokens.estimate(text) for _, text in _messages(body, strict=False))
+        return Charge(prompt + tokens.REPLY_PRIMING if prompt else 0, _max_tokens(body))
 
     def reply(self, call: Call, target: Target, body: dict) -> Reply:
         prompt = _messages_text(body)
@@ -217,19 +238,19 @@ class Chat:
         prompt_results, refused = policy.results("prompt", prompt)
         if refused:
             raise DataPlaneError(400, content_filter.prompt_refused(prompt_results))
-        words = f"This is the emulator's answer to: {prompt}".split()
-        limit = _max_tokens(body)
-        finish = "stop"
-        if limit is not None and len(words) > limit:
-            words, finish = words[:limit], "length"  # one word stands for one token here
-        content: str | None = " ".join(words)
-        completion_results, withheld = policy.results("completion", content)
+        model = target.deployment["properties"]["model"]["name"]
+        text, completion_tokens, cut = tokens.truncate(model, f"This is the emulator's answer to: {prompt}",
+                                                       _max_tokens(body))
+        finish = "length" if cut else "stop"
+        content: str | None = text
+        completion_results, withheld = policy.results("completion", text)
         if withheld:
             content, finish = None, "content_filter"
-        prompt_tokens = self.prompt_tokens(body, body["messages"])
-        completion_tokens = len(words)  # generated, then withheld if filtered
+        prompt_tokens = tokens.chat_prompt(model, _messages(body))
+        self.usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,  # generated, then
+                      "total_tokens": prompt_tokens + completion_tokens}                    # withheld if filtered
         digest = hashlib.sha256(prompt.encode()).hexdigest()
-        return Reply(200, {
+        completion = {
             "id": f"chatcmpl-{digest[:29]}", "object": "chat.completion", "created": int(time.time()),
             "model": _model_name(target.deployment), "system_fingerprint": f"fp_{digest[29:39]}",
             "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": prompt_results}],
@@ -238,16 +259,24 @@ class Chat:
                 "message": {"role": "assistant", "content": content, "refusal": None},
                 "content_filter_results": completion_results,
             }],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
-        })
+            "usage": self.usage,
+        }
+        if body.get("stream") is True:
+            options = body.get("stream_options") if isinstance(body.get("stream_options"), dict) else {}
+            return Reply(200, chat_stream(completion, text=text, finish="length" if cut else "stop",
+                                          check=lambda sent: policy.results("completion", sent),
+                                          include_usage=options.get("include_usage") is True))
+        return Reply(200, completion)
 
 
 class Embeddings:
     operation = "Embeddings_Create"
 
-    def estimate(self, body: dict) -> int:
-        return sum(estimate_tokens(text) for text in self._inputs(body, strict=False))
+    def __init__(self) -> None:
+        self.usage: dict | None = None
+
+    def charge(self, body: dict) -> Charge:
+        return Charge(sum(tokens.estimate(text) for text in self._inputs(body, strict=False)), 0)
 
     @staticmethod
     def _inputs(body: dict, *, strict: bool = True) -> list[str]:
@@ -272,9 +301,10 @@ class Embeddings:
             vector = embedding(text, size)
             encoded = base64.b64encode(struct.pack(f"<{size}f", *vector)).decode() if base64_format else vector
             data.append({"object": "embedding", "index": index, "embedding": encoded})
-        tokens = sum(estimate_tokens(text) for text in inputs)
+        counted = sum(tokens.count(model, text) for text in inputs)
+        self.usage = {"prompt_tokens": counted, "completion_tokens": 0, "total_tokens": counted}
         return Reply(200, {"object": "list", "data": data, "model": model,
-                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+                           "usage": {"prompt_tokens": counted, "total_tokens": counted}})
 
 
 def embedding(text: str, size: int) -> list[float]:
@@ -301,44 +331,69 @@ def embeddings(call: Call) -> Reply:
 # --- rate limits ------------------------------------------------------------------------------------
 
 class RateLimiter:
-    """Requests and tokens per deployment, as token buckets over a short window.
+    """Requests and tokens per deployment, as token buckets over a short window; provisioned
+    deployments by their utilisation (ptu.py).
 
     A deployment's `rateLimits` say e.g. 1 request per 10 s and 1,000 tokens per 60 s per capacity unit
     (ARM-FACTS §11). Azure enforces them over short windows rather than the whole minute ("evaluated over
     a small period of time, typically 1 or 10 seconds", learn.microsoft.com/azure/ai-foundry/openai/how-to/quota):
-    each bucket holds what the limit allows in SHORT_WINDOW seconds (at least one request) and refills
-    continuously at the limit's rate. A request is charged its estimate (prompt + max_tokens) when it
-    arrives; when either bucket cannot pay, the answer is 429 with the wait until it could.
+    each bucket holds what the limit allows in `window` seconds (Config.rate_window, at least one request)
+    and refills continuously at the limit's rate. A request is charged its estimate (prompt + max_tokens)
+    when it arrives; when either bucket cannot pay, the answer is 429 with the wait until it could.
     In memory per process, like ARM's throttling.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._levels: dict[tuple[str, str], tuple[float, float]] = {}  # (deployment id, key) -> (level, at)
+        self._utilisation = ptu.Utilisation()
 
-    def take(self, deployment: dict, tokens: int, api_version: str, operation: str, now: float) -> dict[str, str]:
+    def take(self, deployment: dict, charge: Charge, api_version: str, operation: str, now: float,
+             window: float = 10.0) -> dict[str, str]:
+        if ptu.is_provisioned(deployment):
+            return self._take_provisioned(deployment, charge, api_version, operation, now, window)
         limits = {r["key"]: r for r in deployment["properties"].get("rateLimits") or []}
-        needs = {"request": 1, "token": tokens}
+        needs = {"request": 1, "token": charge.tokens}
         with self._lock:
-            state = {key: self._level(deployment["id"], limits[key], now) for key in needs if key in limits}
-            waits = {key: self._wait(limits[key], level, needs[key]) for key, (level, _) in state.items()}
+            state = {key: self._level(deployment["id"], limits[key], now, window) for key in needs if key in limits}
+            waits = {key: self._wait(limits[key], level, needs[key], window) for key, (level, _) in state.items()}
             if any(w > 0 for w in waits.values()):
                 key = max(waits, key=waits.get)
-                raise _too_many(waits[key], key, api_version, operation, deployment["sku"]["name"])
+                kind = "token rate limit" if key == "token" else "call rate limit"
+                raise _too_many(waits[key], f"{kind} of your current OpenAI S0 pricing tier", api_version,
+                                operation, {f"x-ratelimit-remaining-{key}s": "0"})
             for key, (level, size) in state.items():
                 self._levels[(deployment["id"].lower(), key)] = (level - needs[key], now)
             return {f"x-ratelimit-remaining-{key}s": str(max(0, int(level - needs[key])))
                     for key, (level, _) in state.items()}
 
-    def _level(self, deployment_id: str, limit: dict, now: float) -> tuple[float, float]:
-        size = _bucket_size(limit)
+    def settle(self, deployment: dict, charge: Charge, usage: dict, now: float) -> None:
+        """The answer is known: a provisioned deployment's utilisation is corrected to its actual cost."""
+        if ptu.is_provisioned(deployment):
+            throughput = ptu.Throughput.of(deployment)
+            actual = throughput.cost(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0))
+            with self._lock:
+                self._utilisation.settle(deployment, throughput.cost(charge.prompt, charge.completion), actual, now)
+
+    def _take_provisioned(self, deployment: dict, charge: Charge, api_version: str, operation: str, now: float,
+                          window: float) -> dict[str, str]:
+        with self._lock:
+            wait, utilisation = self._utilisation.take(deployment, charge.prompt, charge.completion, now, window)
+        if wait > 0:
+            # Azure's wording for a provisioned deployment's 429 is not documented (UNVERIFIED)
+            raise _too_many(wait, "the provisioned throughput capacity (utilization over 100%) of this deployment",
+                            api_version, operation, ptu.utilisation_header(utilisation))
+        return ptu.utilisation_header(utilisation)
+
+    def _level(self, deployment_id: str, limit: dict, now: float, window: float) -> tuple[float, float]:
+        size = _bucket_size(limit, window)
         level, at = self._levels.get((deployment_id.lower(), limit["key"]), (size, now))
         return min(size, level + (now - at) * _rate(limit)), size
 
     @staticmethod
-    def _wait(limit: dict, level: float, need: int) -> float:
+    def _wait(limit: dict, level: float, need: int, window: float) -> float:
         # A request larger than the bucket goes through once the bucket is full (it then owes the rest).
-        need = min(need, _bucket_size(limit))
+        need = min(need, _bucket_size(limit, window))
         return 0.0 if level >= need else (need - level) / _rate(limit)
 
 
@@ -346,20 +401,18 @@ def _rate(limit: dict) -> float:
     return limit["count"] / limit["renewalPeriod"]
 
 
-def _bucket_size(limit: dict) -> float:
-    window = min(SHORT_WINDOW, limit["renewalPeriod"])
+def _bucket_size(limit: dict, window: float) -> float:
+    window = min(window, limit["renewalPeriod"])
     return max(1.0, limit["count"] * window / limit["renewalPeriod"])
 
 
-def _too_many(wait: float, key: str, api_version: str, operation: str, sku: str) -> DataPlaneError:
+def _too_many(wait: float, exceeded: str, api_version: str, operation: str, headers: dict[str, str]) -> DataPlaneError:
     """Azure's 429 [ISSUE alex-wolf-ps/dbchatprov2#2, jasonacox/TinyLLM#17]: code "429", the operation,
     api-version and tier in the message, `retry-after` (whole seconds) and `retry-after-ms`."""
     milliseconds = max(1, math.ceil(wait * 1000))
     seconds = max(1, math.ceil(wait))
-    kind = "token rate limit" if key == "token" else "call rate limit"
     message = (f"Requests to the {operation} Operation under Azure OpenAI API version {api_version} have exceeded "
-               f"{kind} of your current OpenAI S0 pricing tier. Please retry after {seconds} seconds. Please go "
+               f"{exceeded}. Please retry after {seconds} seconds. Please go "
                "here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.")
     return DataPlaneError(429, {"error": {"code": "429", "message": message}},
-                          {"retry-after": str(seconds), "retry-after-ms": str(milliseconds),
-                           f"x-ratelimit-remaining-{key}s": "0"})
+                          {"retry-after": str(seconds), "retry-after-ms": str(milliseconds), **headers})

@@ -98,3 +98,25 @@ def test_a_wrong_secret_is_one_clear_error_and_no_request_to_arm(azure, monkeypa
     assert "not-the-secret" not in text and "Traceback" not in text
     arm = [route for route in azure.control.requests()["counts"] if "/subscriptions/" in route]
     assert arm == []
+
+
+def test_load_against_azure_refuses_without_yes_and_says_what_it_would_use(azure, monkeypatch, capsys):
+    """Reached as Azure is (a cloud given by its URL, DefaultAzureCredential): not the emulator, so
+    `test --load` costs money there, and does nothing without --yes but say roughly how much."""
+    principal = azure.control.add_service_principal()
+    for name, value in azure.environment(principal).items():
+        monkeypatch.setenv(name, value)
+    assert _provision(capsys, "apply", "deployments.yaml", "--auto-approve")[0] == 0
+    for name in ("PROVISION_EMULATOR_URL", "PROVISION_EMULATOR_CA", "PROVISION_EMULATOR_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", azure.ca_path)
+    azure.control.clear_requests()
+
+    code, text = _provision(capsys, "test", "deployments.yaml", "--cloud", azure.base_url, "--target",
+                            f"{EAST}/chat", "--load", "30")
+
+    assert code == 1, text
+    # gpt-4o GlobalStandard at capacity 10: 10,000 tokens a minute, over 30 s plus one 10 s burst window
+    assert "--load sends real traffic to Azure: up to about 6,667 tokens over 1 deployment(s), 30 s each" in text
+    assert "--yes" in text
+    assert not any("/openai/deployments/" in route for route in azure.control.requests()["counts"])

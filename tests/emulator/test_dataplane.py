@@ -54,8 +54,10 @@ def test_chat_completion_with_the_account_key(emulator, endpoint, key, chat):
     assert completion.model == "gpt-4o-2024-11-20"
     assert completion.choices[0].message.role == "assistant"
     assert completion.choices[0].finish_reason == "length"
-    assert len(completion.choices[0].message.content.split()) == 5
+    # gpt-4o's tokenizer (o200k_base): "This", " is", " the", " emulator", "'s" are the first 5 tokens
+    assert completion.choices[0].message.content == "This is the emulator's"
     assert completion.usage.completion_tokens == 5
+    assert completion.usage.prompt_tokens == 3 + 1 + 2 + 3  # per message, "user", "Say hello", reply priming
     assert completion.usage.total_tokens == completion.usage.prompt_tokens + 5
     assert int(answer.headers["x-ratelimit-remaining-requests"]) >= 0
     assert int(answer.headers["x-ratelimit-remaining-tokens"]) > 0
@@ -176,7 +178,7 @@ def test_the_token_estimate_is_charged_at_request_time(emulator, endpoint, key, 
     answer = hello(client(emulator, endpoint, key=key), max_tokens=50)
     completion = answer.parse()
     window_tokens = 1000 * 10 // 60  # the 10 s window of 1,000 tokens a minute
-    charged = completion.usage.prompt_tokens + 50  # max_tokens, not the 5 tokens that came back
+    charged = (3 + 1) + 3 + 50  # Azure's estimate: a message of 2 characters, reply priming, and max_tokens
     assert completion.usage.completion_tokens < 50
     assert window_tokens - charged <= int(answer.headers["x-ratelimit-remaining-tokens"]) <= window_tokens - charged + 1
     assert answer.headers["x-ratelimit-remaining-requests"] == "0"
@@ -298,3 +300,112 @@ def test_the_default_policy_answers_without_blocklists(emulator, endpoint, key, 
     completion = ask(emulator, endpoint, key, "forbidden phrase")
     results = completion.prompt_filter_results[0]["content_filter_results"]
     assert "custom_blocklists" not in results and results["jailbreak"] == {"filtered": False, "detected": False}
+
+
+# streaming (server-sent events)
+def test_a_streamed_answer_is_the_same_answer_in_azures_chunks(emulator, endpoint, key, chat):
+    openai_client = client(emulator, endpoint, key=key)
+    question = {"model": "chat", "messages": [{"role": "user", "content": "Tell me a story about streams"}]}
+    whole = openai_client.chat.completions.create(**question)
+    chunks = list(openai_client.chat.completions.create(**question, stream=True,
+                                                         stream_options={"include_usage": True}))
+    first, last = chunks[0], chunks[-1]
+    assert first.choices == [] and first.id == "" and first.model == ""  # the prompt annotation chunk
+    assert first.prompt_filter_results == whole.prompt_filter_results
+    assert last.choices == [] and last.usage == whole.usage  # include_usage: the last chunk counts it all
+    body = [c for c in chunks[1:-1]]
+    assert {c.object for c in body} == {"chat.completion.chunk"} and {c.id for c in body} == {whole.id}
+    assert body[0].choices[0].delta.role == "assistant"
+    assert "".join(c.choices[0].delta.content or "" for c in body) == whole.choices[0].message.content
+    assert len(body) > 3  # content chunks, not one block
+    assert all(c.usage is None for c in body)
+    assert body[-1].choices[0].finish_reason == "stop" and body[-1].choices[0].delta.content is None
+    assert all(c.choices[0].content_filter_results["hate"] == {"filtered": False, "severity": "safe"}
+               for c in body[1:-1])
+
+
+def test_the_stream_is_text_event_stream_ending_with_done(emulator, endpoint, key, chat):
+    response = httpx.post(f"{endpoint}openai/deployments/chat/chat/completions?api-version={API_VERSION}",
+                          headers={"api-key": key}, verify=emulator.ca_path,
+                          json={"messages": [{"role": "user", "content": "hi"}], "stream": True})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = response.text.split("\n\n")
+    assert events[-2:] == ["data: [DONE]", ""]
+    assert all(e.startswith("data: {") for e in events[:-2])
+    assert '"usage":{' not in response.text  # no usage without stream_options.include_usage
+    assert int(response.headers["x-ratelimit-remaining-tokens"]) > 0
+
+
+def test_a_blocklisted_answer_stops_the_stream_with_content_filter(emulator, endpoint, key, filtered):
+    chunks = list(client(emulator, endpoint, key=key).chat.completions.create(
+        model="chat", stream=True, messages=[{"role": "user", "content": "one two three four five please leak it"}]))
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed.startswith("This is the emulator's") and "leak" not in streamed
+    final = chunks[-1].choices[0]
+    assert final.finish_reason == "content_filter"
+    assert final.content_filter_results["custom_blocklists"]["filtered"] is True
+
+
+def test_a_blocklisted_prompt_is_refused_before_any_stream(emulator, endpoint, key, filtered):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(emulator, endpoint, key=key).chat.completions.create(
+            model="chat", stream=True, messages=[{"role": "user", "content": "the forbidden phrase"}])
+    assert caught.value.body["code"] == "content_filter"
+
+
+# provisioned throughput: utilisation instead of requests and tokens per minute
+@pytest.fixture
+def provisioned(cognitive, account):
+    """gpt-4o at 15 PTU: 2,500 input tokens a minute per PTU, 625 a second; 100 % is 10 s of it (6,250)."""
+    return deploy(cognitive, "ptu", "gpt-4o", "2024-11-20", sku="GlobalProvisionedManaged", capacity=15)
+
+
+def utilisation(answer) -> float:
+    return float(answer.headers["azure-openai-deployment-utilization"].rstrip("%"))
+
+
+def test_provisioned_answers_report_utilisation_not_remaining_tokens(emulator, endpoint, key, provisioned):
+    answer = client(emulator, endpoint, key=key).chat.completions.with_raw_response.create(
+        model="ptu", messages=[{"role": "user", "content": "hi"}], max_tokens=2000)
+    # charged at arrival: 7 prompt tokens (Azure's estimate) + 3 x 2,000 (output weighs 3 input tokens)
+    assert utilisation(answer) == pytest.approx(100 * 6007 / 6250, abs=0.2)
+    assert "x-ratelimit-remaining-tokens" not in answer.headers
+
+
+def test_provisioned_utilisation_is_corrected_to_the_actual_answer(emulator, endpoint, key, provisioned):
+    openai_client = client(emulator, endpoint, key=key)
+    first = openai_client.chat.completions.with_raw_response.create(
+        model="ptu", messages=[{"role": "user", "content": "hi"}], max_tokens=2000)
+    usage = first.parse().usage
+    second = openai_client.chat.completions.with_raw_response.create(
+        model="ptu", messages=[{"role": "user", "content": "hi"}], max_tokens=1)
+    # the first request now costs what it used (a few tokens), not the 6,000 of its max_tokens
+    actual_first = usage.prompt_tokens + 3 * usage.completion_tokens
+    assert utilisation(second) <= 100 * (actual_first + 7 + 3) / 6250 + 0.2
+    assert utilisation(second) < 2
+
+
+def test_provisioned_over_100_percent_answers_429_until_it_drains(emulator, endpoint, key, provisioned):
+    openai_client = client(emulator, endpoint, key=key)
+    long_prompt = " ".join(["word"] * 3000)
+    big = openai_client.chat.completions.with_raw_response.create(
+        model="ptu", messages=[{"role": "user", "content": long_prompt}], max_tokens=3000)
+    usage = big.parse().usage
+    assert usage.completion_tokens == 3000  # the answer echoes the prompt: a long, real generation
+    cost = usage.prompt_tokens + 3 * usage.completion_tokens  # about 12,000: nearly twice 100 %
+    with pytest.raises(openai.RateLimitError) as caught:
+        openai_client.chat.completions.create(model="ptu", messages=[{"role": "user", "content": "hi"}],
+                                              max_tokens=1)
+    wait_ms = int(caught.value.response.headers["retry-after-ms"])
+    expected_ms = (cost - 6250) / 625 * 1000  # until the level drains back to 100 %
+    assert expected_ms - 1000 <= wait_ms <= expected_ms  # less whatever drained between the two requests
+    assert int(caught.value.response.headers["retry-after"]) == -(-wait_ms // 1000)
+    assert caught.value.body["code"] == "429"
+    assert float(caught.value.response.headers["azure-openai-deployment-utilization"].rstrip("%")) > 100
+
+
+def test_the_rate_window_is_configurable(emulator, endpoint, key, mini):
+    emulator.control.configure(rate_window=1)
+    answer = hello(client(emulator, endpoint, key=key), max_tokens=5)
+    # a 1 s window of 1,000 tokens a minute holds 16 tokens; this request was charged 7 + 5
+    assert int(answer.headers["x-ratelimit-remaining-tokens"]) == 16 - 12
