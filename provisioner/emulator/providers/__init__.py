@@ -10,6 +10,10 @@ templates   Microsoft.Resources/deployments: template deployments, preflight val
 availability   Cognitive Services SKUs, SKU and subdomain availability, model capacity calculation
 subscriptions  subscriptions, tenants, locations, providers, the generic resource lists
 prices      the Azure Retail Prices API (GET /api/retail/prices; public, no token)
+network     Microsoft.Network virtual networks, subnets, private endpoints, DNS zone groups, private DNS zones
+privatelink the account's private endpoint connections and private link resources
+msi         Microsoft.ManagedIdentity user-assigned identities
+authorization  Microsoft.Authorization built-in role definitions and role assignments at any scope
 """
 from __future__ import annotations
 
@@ -19,17 +23,22 @@ from provisioner.emulator.arm import Router
 def register_all(router: Router) -> None:
     from provisioner.emulator.providers import (
         accounts,
+        authorization,
         availability,
         deployments,
         keyvault,
         models,
+        msi,
+        network,
         prices,
+        privatelink,
         rai,
         resources,
         subscriptions,
         templates,
     )
 
+    # authorization last: its {scope} routes end in paths no other route serves, but match any scope
     for provider in (resources, accounts, deployments, rai, models, availability, keyvault, templates, subscriptions,
-                     prices):
+                     prices, network, privatelink, msi, authorization):
         provider.register(router)
