@@ -14,6 +14,7 @@ network     Microsoft.Network virtual networks, subnets, private endpoints, DNS 
 privatelink the account's private endpoint connections and private link resources
 msi         Microsoft.ManagedIdentity user-assigned identities
 authorization  Microsoft.Authorization built-in role definitions and role assignments at any scope
+monitor     Microsoft.Insights diagnostic settings, Microsoft.OperationalInsights workspaces
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def register_all(router: Router) -> None:
         deployments,
         keyvault,
         models,
+        monitor,
         msi,
         network,
         prices,
@@ -40,5 +42,5 @@ def register_all(router: Router) -> None:
 
     # authorization last: its {scope} routes end in paths no other route serves, but match any scope
     for provider in (resources, accounts, deployments, rai, models, availability, keyvault, templates, subscriptions,
-                     prices, network, privatelink, msi, authorization):
+                     prices, network, privatelink, msi, monitor, authorization):
         provider.register(router)
