@@ -32,7 +32,9 @@ def test_built_in_role_definitions(authorization, account):  # noqa: F811
     found = authorization.role_definitions.get(account.id, OPENAI_USER)
     assert found.role_name == "Cognitive Services OpenAI User"
     assert found.role_type == "BuiltInRole"
-    assert "Microsoft.CognitiveServices/accounts/OpenAI/*/action" in found.permissions[0].data_actions
+    assert "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action" in \
+        found.permissions[0].data_actions
+    assert found.permissions[0].not_data_actions == ["Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"]
     listed = list(authorization.role_definitions.list(f"/subscriptions/{SUBSCRIPTION}",
                                                       filter="roleName eq 'Key Vault Secrets User'"))
     assert [(d.name, d.role_name) for d in listed] == [("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User")]
