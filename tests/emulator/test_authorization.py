@@ -109,3 +109,20 @@ def test_assignments_go_with_their_resource(authorization, cognitive, account, u
     authorization.role_assignments.create(account.id, name, grant(user))
     cognitive.accounts.begin_delete("rg", "acct").result()
     assert list(authorization.role_assignments.list_for_scope(f"/subscriptions/{SUBSCRIPTION}")) == []
+
+
+def test_a_name_is_unique_across_scopes_and_outlives_its_principal(authorization, cognitive, account, user):  # noqa: F811
+    name = str(uuid.uuid4())
+    authorization.role_assignments.create(account.id, name, grant(user))
+    with pytest.raises(HttpResponseError) as excinfo:  # the same name at another scope
+        authorization.role_assignments.create(group_id(), name, grant(user))
+    assert excinfo.value.error.code == "RoleAssignmentUpdateNotPermitted"
+    system = cognitive.accounts.begin_update("rg", "acct", {"identity": {"type": "SystemAssigned"}}).result()
+    principal = system.identity.principal_id
+    kept = str(uuid.uuid4())
+    authorization.role_assignments.create(group_id(), kept, grant(principal, principal_type="ServicePrincipal"))
+    cognitive.accounts.begin_update("rg", "acct", {"identity": {"type": "None"}}).result()  # the principal goes
+    assert authorization.role_assignments.get(group_id(), kept).principal_id == principal  # its assignment stays
+    with pytest.raises(HttpResponseError) as excinfo:
+        authorization.role_assignments.create(group_id(), str(uuid.uuid4()), grant(principal))
+    assert excinfo.value.error.code == "PrincipalNotFound"

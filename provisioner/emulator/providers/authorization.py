@@ -11,8 +11,10 @@ Refusals:
 - 409 RoleAssignmentExists "The role assignment already exists.": the same principal, role and scope
   under another name [ISSUE Azure-Samples/azure-search-openai-demo#1091, Azure/azure-cli#8599: the
   PUT is not idempotent across names].
-- 400 RoleAssignmentUpdateNotPermitted: a PUT on an existing name changing principal, role or scope
-  (description and condition may change).
+- 400 RoleAssignmentUpdateNotPermitted "Tenant ID, application ID, principal ID, and scope are not allowed
+  to be updated.": a PUT on an existing name changing principal or role, or reusing the name at another
+  scope (names are unique in the tenant; description and condition may change) [the error as quoted in
+  andrewilson.co.uk/post/2024/07/removing-orphaned-rbac-role-assignments].
 - 400 PrincipalNotFound: a principal the tenant does not know, with ARM's replication-delay hint
   [ISSUE Azure/HubAndSpokeResearchEnclave#50, Azure/avdaccelerator#99]. Azure may accept an unknown
   principal when principalType is set (it skips the directory lookup to ride out replication delay,
@@ -22,8 +24,11 @@ Refusals:
 - 400 RoleDefinitionDoesNotExist: an unknown role definition (wording UNVERIFIED).
 - 404 RoleAssignmentNotFound / RoleDefinitionDoesNotExist on GET of an unknown name.
 
-Role assignments scoped at or below a resource are deleted with it (the store keeps them under the
-resource's id); Azure removes the assignments of a deleted scope too (deviation table: the timing).
+Deleting a principal leaves its role assignments in place ("Identity not found" in the portal: Azure
+does not remove them, learn.microsoft.com/azure/role-based-access-control/role-assignments); re-using
+their names for the principal of a re-created resource is RoleAssignmentUpdateNotPermitted. Role
+assignments scoped at or below a deleted resource go with it (the store keeps them under its id);
+whether Azure keeps them is UNVERIFIED (deviation table).
 
 Built-in roles (ids, actions and data actions): learn.microsoft.com/azure/role-based-access-control/
 built-in-roles (the AI + machine learning, Security, Monitor and General sections; their JSON was compared
@@ -261,6 +266,11 @@ def put_assignment(call: Call) -> Reply:
     definition_id = f"{_subscription_prefix(scope)}/providers/{DEFINITION_TYPE}/{BUILT_IN_ROLES[role][0]}"
     new_id = assignment_id(scope, name)
     existing = call.store.get(new_id)
+    elsewhere = next((d for d in call.store.under("/subscriptions", ASSIGNMENT_TYPE)
+                      if d["name"].lower() == name.lower() and key_of(d["id"]) != key_of(new_id)), None)
+    if elsewhere is not None:  # a role assignment's name is unique in the tenant: another scope is an update
+        raise ArmError(400, "RoleAssignmentUpdateNotPermitted",
+                       "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
     if existing is not None:
         before = existing["properties"]
         if before["principalId"].lower() != principal["object_id"].lower() or \
