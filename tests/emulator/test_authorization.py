@@ -2,14 +2,17 @@
 subscription, group and resource scope, with the refusals Azure makes."""
 from __future__ import annotations
 
+import ssl
 import uuid
 
+import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 
 from tests.conftest import SUBSCRIPTION
 from tests.emulator.security_fixtures import authorization, group_id  # noqa: F401
+from tests.emulator.test_keyvault import vault_body
 
 OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 
@@ -126,3 +129,20 @@ def test_a_name_is_unique_across_scopes_and_outlives_its_principal(authorization
     with pytest.raises(HttpResponseError) as excinfo:
         authorization.role_assignments.create(group_id(), str(uuid.uuid4()), grant(principal))
     assert excinfo.value.error.code == "PrincipalNotFound"
+
+
+def test_grants_on_a_key_vault_and_the_control_surface_over_http(authorization, keyvault, resources,  # noqa: F811
+                                                                 emulator):
+    tls = ssl.create_default_context(cafile=emulator.ca_path)
+    group = httpx.post(f"{emulator.base_url}/_emulator/directory", json={"kind": "group", "display_name": "readers"},
+                       verify=tls).json()
+    assert group["principal_type"] == "Group"
+    resources.resource_groups.create_or_update("rg", {"location": "westus"})
+    vault = keyvault.vaults.begin_create_or_update("rg", "kv-grants", vault_body(enableRbacAuthorization=True)).result()
+    secrets_user = "4633458b-17de-408a-b874-0445c86b69e6"
+    made = authorization.role_assignments.create(vault.id, str(uuid.uuid4()),
+                                                 grant(group["object_id"], secrets_user, principal_type="Group"))
+    assert (made.scope, made.principal_type) == (vault.id, "Group")
+    assert made.role_definition_id.endswith(secrets_user)
+    where = httpx.put(f"{emulator.base_url}/_emulator/clientNetwork", json={"ip": "198.51.100.7"}, verify=tls).json()
+    assert where == {"ip": "198.51.100.7", "subnet": None}
