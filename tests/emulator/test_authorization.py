@@ -37,10 +37,12 @@ def test_built_in_role_definitions(authorization, account):  # noqa: F811
     assert found.role_type == "BuiltInRole"
     assert "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action" in \
         found.permissions[0].data_actions
-    assert found.permissions[0].not_data_actions == ["Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"]
+    assert found.permissions[0].not_data_actions == [
+        "Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"]
     listed = list(authorization.role_definitions.list(f"/subscriptions/{SUBSCRIPTION}",
                                                       filter="roleName eq 'Key Vault Secrets User'"))
-    assert [(d.name, d.role_name) for d in listed] == [("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User")]
+    assert [(d.name, d.role_name) for d in listed] == [
+        ("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User")]
     with pytest.raises(ResourceNotFoundError):
         authorization.role_definitions.get(account.id, str(uuid.uuid4()))
 
@@ -97,7 +99,8 @@ def test_refusals(authorization, account, user, case, code):  # noqa: F811
     assert (excinfo.value.status_code, excinfo.value.error.code) == (400, code)
 
 
-def test_managed_identities_and_service_principals_are_principals(authorization, emulator, cognitive, account):  # noqa: F811
+def test_managed_identities_and_service_principals_are_principals(authorization, emulator,  # noqa: F811
+                                                                   cognitive, account):
     updated = cognitive.accounts.begin_update("rg", "acct", {"identity": {"type": "SystemAssigned"}}).result()
     system = updated.identity.principal_id
     sp = emulator.control.add_service_principal(display_name="app")["object_id"]
@@ -114,7 +117,8 @@ def test_assignments_go_with_their_resource(authorization, cognitive, account, u
     assert list(authorization.role_assignments.list_for_scope(f"/subscriptions/{SUBSCRIPTION}")) == []
 
 
-def test_a_name_is_unique_across_scopes_and_outlives_its_principal(authorization, cognitive, account, user):  # noqa: F811
+def test_a_name_is_unique_across_scopes_and_outlives_its_principal(authorization, cognitive,  # noqa: F811
+                                                                   account, user):
     name = str(uuid.uuid4())
     authorization.role_assignments.create(account.id, name, grant(user))
     with pytest.raises(HttpResponseError) as excinfo:  # the same name at another scope

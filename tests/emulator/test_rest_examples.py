@@ -194,8 +194,8 @@ OPERATIONS: dict[str, Operation] = {
         reason="records are made for the endpoint's names: the account's zone instead of zone1.com"),
     # Microsoft.Authorization
     "authorization/RoleAssignments_CreateForResourceGroup.json": Operation(
-        "PUT", ASSIGNMENT, "parameters", setup=("scope-group", "principal"), fixes={"parameters.properties.roleDefinitionId":
-                                                                           OPENAI_USER}, reason=BUILT_IN_ONLY),
+        "PUT", ASSIGNMENT, "parameters", setup=("scope-group", "principal"),
+        fixes={"parameters.properties.roleDefinitionId": OPENAI_USER}, reason=BUILT_IN_ONLY),
     "authorization/RoleAssignments_Get.json": Operation("GET", ASSIGNMENT, setup=("assignment",)),
     "authorization/RoleAssignments_ListForScope.json": Operation(
         "GET", "/{scope}/providers/Microsoft.Authorization/roleAssignments", setup=("assignment",)),
@@ -400,8 +400,9 @@ class Setup:
         self.put(vnet, {"location": "eastus", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
                  "subnets": [{"name": "pe", "properties": {"addressPrefix": "10.0.1.0/24"}}]}}, api="2024-05-01")
         self.put(f"{self.group_path}/providers/Microsoft.Network/privateEndpoints/petest01", {
-            "location": "eastus", "properties": {"subnet": {"id": vnet + "/subnets/pe"}, "privateLinkServiceConnections": [
-                {"name": "c", "properties": {"privateLinkServiceId": account, "groupIds": ["account"]}}]}},
+            "location": "eastus", "properties": {"subnet": {"id": vnet + "/subnets/pe"},
+                                                 "privateLinkServiceConnections": [{"name": "c", "properties": {
+                                                     "privateLinkServiceId": account, "groupIds": ["account"]}}]}},
             api="2024-05-01")
 
     def make_pe_subnet(self) -> None:
@@ -414,11 +415,13 @@ class Setup:
 
     def make_endpoint(self) -> None:
         self.put(f"{RG1}/providers/Microsoft.Network/privateEndpoints/{self.p['privateEndpointName']}", {
-            "location": "eastus", "properties": {"subnet": {"id": f"{RG1}/{PE_SUBNET}"}, "privateLinkServiceConnections": [
-                {"name": "c", "properties": {"privateLinkServiceId": f"{RG1}/{PE_TARGET}", "groupIds": ["account"]}}]}},
+            "location": "eastus", "properties": {"subnet": {"id": f"{RG1}/{PE_SUBNET}"},
+                                                 "privateLinkServiceConnections": [{"name": "c", "properties": {
+                                                     "privateLinkServiceId": f"{RG1}/{PE_TARGET}",
+                                                     "groupIds": ["account"]}}]}},
             api="2024-05-01")
-        self.put(f"{RG1}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com", {"location": "global"},
-                 api="2024-06-01")
+        self.put(f"{RG1}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com",
+                 {"location": "global"}, api="2024-06-01")
 
     def make_diagnostics_target(self) -> None:
         self._account("diag", "OpenAI", "eastus")

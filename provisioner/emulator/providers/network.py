@@ -118,8 +118,8 @@ def _served(store: Store, doc: dict) -> dict:
     """A document as served: without the emulator's private keys; a network with its subnets inline."""
     doc = _public(doc)
     if doc["type"] == VNET_TYPE:
-        doc = {**doc, "properties": {**doc["properties"],
-                                     "subnets": [_subnet_view(store, s) for s in store.children(doc["id"], SUBNET_TYPE)]}}
+        subnets = [_subnet_view(store, s) for s in store.children(doc["id"], SUBNET_TYPE)]
+        doc = {**doc, "properties": {**doc["properties"], "subnets": subnets}}
     elif doc["type"] == SUBNET_TYPE:
         doc = _subnet_view(store, doc)
     return doc
@@ -277,7 +277,8 @@ def get_subnet(call: Call) -> Reply:
 def delete_subnet(call: Call) -> Reply:
     p = call.params
     _require(call, f"virtualNetworks/{p['vnet']}", VNET_TYPE)
-    doc = call.store.get(resource_id(p["subscription"], p["group"], f"virtualNetworks/{p['vnet']}/subnets/{p['subnet']}"))
+    doc = call.store.get(resource_id(p["subscription"], p["group"],
+                                     f"virtualNetworks/{p['vnet']}/subnets/{p['subnet']}"))
     if doc is not None:
         _refuse_in_use(call.store, doc)
     return _delete(call, doc, "subnets")
@@ -313,7 +314,8 @@ def _subnet_doc(subnet_id: str, name: str, nets: list, properties: dict, existin
     else:
         props["addressPrefixes"] = [str(n) for n in nets]
     if properties.get("serviceEndpoints"):
-        props["serviceEndpoints"] = [{"service": (e or {}).get("service"), "locations": (e or {}).get("locations") or ["*"],
+        props["serviceEndpoints"] = [{"service": (e or {}).get("service"),
+                                      "locations": (e or {}).get("locations") or ["*"],
                                       "provisioningState": "Succeeded"} for e in properties["serviceEndpoints"]]
     doc = {"id": subnet_id, "name": name, "type": SUBNET_TYPE, "properties": props}
     if existing is not None:
