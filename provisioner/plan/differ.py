@@ -36,7 +36,8 @@ REPLACE_FIELDS = {Kind.DEPLOYMENT: {"model", "format", "sku"}}
 FIXED_FIELDS = {Kind.ACCOUNT: {"location", "kind", "custom_subdomain"}, Kind.RESOURCE_GROUP: {"location"}}
 ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT]
 # Left to Azure when the spec says nothing (None): never compared, so Azure's default is no drift.
-AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"}}
+AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"},
+                  Kind.ACCOUNT: {"network", "identity", "restrict_outbound", "allowed_fqdns"}}
 # What `destroy` removes; accounts only with include_accounts, resource groups never.
 DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST}
 CHILD_KINDS = (Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST)
