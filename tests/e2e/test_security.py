@@ -1,0 +1,265 @@
+"""The security pillar end to end, against the emulator: a fully isolated account (public access off,
+network rules, a private endpoint in a subnet with its DNS zone, managed identities, key auth off,
+grants for an application identity and a group, diagnostics) created from empty; nothing left to do
+after; one IP rule or one grant changed in place; a removed grant deletes only ours; destroy in order."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+from azure.mgmt.monitor import MonitorManagementClient
+from azure.mgmt.msi import ManagedServiceIdentityClient
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from tests.e2e.conftest import sdk_kwargs
+
+SUB = "00000000-0000-0000-0000-0000000000f1"
+GROUP = f"/subscriptions/{SUB}/resourceGroups/rg-net"
+SUBNET = f"{GROUP}/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-pe"
+APPS = f"{GROUP}/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-apps"
+ZONE = f"{GROUP}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
+WORKSPACE = f"{GROUP}/providers/Microsoft.OperationalInsights/workspaces/log-platform"
+IDENTITY = f"{GROUP}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-aoai"
+ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg-sec/providers/Microsoft.CognitiveServices/accounts/aoai-sec"
+OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+CONTRIBUTOR = "a001fd3d-188f-4b5d-821b-7da978bf7442"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+class Live:
+    """Real SDK clients on the emulator the CLI talks to."""
+
+    def __init__(self, emu):
+        kwargs = sdk_kwargs(emu)
+        self.resources = ResourceManagementClient(emu.credential, SUB, **kwargs)
+        self.network = NetworkManagementClient(emu.credential, SUB, **kwargs)
+        self.msi = ManagedServiceIdentityClient(emu.credential, SUB, **kwargs)
+        self.authorization = AuthorizationManagementClient(emu.credential, SUB, **kwargs)
+        self.monitor = MonitorManagementClient(emu.credential, SUB, **kwargs)
+        self.cognitive = CognitiveServicesManagementClient(emu.credential, SUB, **kwargs)
+
+    def grants(self) -> dict[str, tuple[str, str, str]]:
+        """name -> (principal, role id, description) of the assignments made on the account itself."""
+        return {a.name: (a.principal_id, a.role_definition_id.rsplit("/", 1)[-1], a.description or "")
+                for a in self.authorization.role_assignments.list_for_subscription()
+                if a.scope.lower() == ACCOUNT.lower()}
+
+
+@pytest.fixture
+def setup(external_emulator):
+    """What a platform team has before the spec: a hub network, a private DNS zone, a Log Analytics
+    workspace, a user-assigned identity, an application's service principal and a team group."""
+    emu = external_emulator
+    emu.control.add_subscription(SUB)
+    live = Live(emu)
+    live.resources.resource_groups.create_or_update("rg-net", {"location": "eastus2"})
+    live.network.virtual_networks.begin_create_or_update("rg-net", "vnet-hub", {
+        "location": "eastus2", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "subnets": [
+            {"name": "snet-pe", "properties": {"addressPrefix": "10.0.1.0/24"}},
+            {"name": "snet-apps", "properties": {"addressPrefix": "10.0.2.0/24", "serviceEndpoints": [
+                {"service": "Microsoft.CognitiveServices"}]}}]}}).result()
+    live.resources.resources.begin_create_or_update_by_id(ZONE, api_version="2024-06-01",
+                                                          parameters={"location": "global"}).result()
+    live.resources.resources.begin_create_or_update_by_id(
+        WORKSPACE, api_version="2023-09-01", parameters={"location": "eastus2", "properties": {}}).result()
+    identity = live.msi.user_assigned_identities.create_or_update("rg-net", "id-aoai", {"location": "eastus2"})
+    app = emu.control.add_service_principal(display_name="chat-app")["object_id"]
+    team = emu.control.add_principal("group", display_name="platform-team")["object_id"]
+    return live, {"app": app, "team": team, "identity_principal": identity.principal_id}
+
+
+def spec(principals: dict[str, str], *, ip_rules=("203.0.113.0/24", "198.51.100.7"), team_role="Cognitive Services "
+         "OpenAI Contributor", grants: list[dict] | None = None) -> dict[str, Any]:
+    access = grants if grants is not None else [
+        {"principal": principals["app"], "type": "service_principal", "role": "Cognitive Services OpenAI User"},
+        {"principal": principals["team"], "type": "group", "role": team_role}]
+    return {
+        "version": 1, "name": "sec",
+        "defaults": {"subscription": SUB, "resource_group": "rg-sec", "location": "eastus2"},
+        "accounts": [{
+            "name": "aoai-sec", "local_auth": False,
+            "network": {"public_access": "disabled", "default_action": "deny", "ip_rules": list(ip_rules),
+                        "virtual_network_rules": [APPS], "bypass": "none"},
+            "private_endpoints": [{"name": "pe-aoai-sec", "subnet": SUBNET, "dns_zone_ids": [ZONE]}],
+            "identity": {"system_assigned": True, "user_assigned": [IDENTITY]},
+            "restrict_outbound": True, "allowed_fqdns": ["api.contoso.com"],
+            "access": access,
+            "diagnostics": {"workspace": WORKSPACE, "logs": "all", "metrics": True},
+            "deployments": [{"name": "chat", "model": "gpt-4o-mini", "version": "2024-07-18", "capacity": 1,
+                             "content_filter": "Microsoft.DefaultV2"}],
+        }],
+    }
+
+
+def plan_json(cli) -> dict:
+    result = cli("plan", "--output", "json")
+    assert result.code == 0, result.out + result.err
+    return json.loads(result.out)
+
+
+def pending(plan: dict) -> list[tuple[str, str]]:
+    return [(c["action"], c["address"]) for c in plan["changes"] if c["action"] != "no-op"]
+
+
+def apply(cli) -> None:
+    result = cli("apply", "--auto-approve")
+    assert result.code == 0, result.out + result.err
+
+
+def test_an_isolated_account_from_empty_then_nothing_to_do(workdir, cli, setup):
+    live, principals = setup
+    workdir.write(spec(principals))
+    plan = plan_json(cli)
+    kinds = sorted(c["kind"] for c in plan["changes"] if c["action"] == "create")
+    assert kinds == ["account", "deployment", "diagnostic_setting", "private_endpoint", "resource_group",
+                     "role_assignment", "role_assignment"]
+    account_change = next(c for c in plan["changes"] if c["kind"] == "account")
+    assert "system-assigned identity: principal id known after apply" in account_change["notes"]
+    apply(cli)
+
+    again = cli("plan", "--detailed-exitcode")
+    assert again.code == 0, again.out + again.err  # nothing left to do
+    account = live.cognitive.accounts.get("rg-sec", "aoai-sec")
+    assert account.properties.public_network_access == "Disabled"
+    assert account.properties.disable_local_auth is True
+    acls = account.properties.network_acls
+    assert (acls.default_action, acls.bypass) == ("Deny", "None")
+    assert sorted(r.value for r in acls.ip_rules) == ["198.51.100.7", "203.0.113.0/24"]
+    assert [r.id.lower() for r in acls.virtual_network_rules] == [APPS.lower()]
+    assert account.properties.restrict_outbound_network_access is True
+    assert account.properties.allowed_fqdn_list == ["api.contoso.com"]
+    assert account.identity.type == "SystemAssigned, UserAssigned" and account.identity.principal_id
+    endpoint = live.network.private_endpoints.get("rg-sec", "pe-aoai-sec")
+    assert endpoint.private_link_service_connections[0].private_link_service_connection_state.status == "Approved"
+    assert endpoint.tags["provision-spec"] == "sec"
+    zones = live.network.private_dns_zone_groups.get("rg-sec", "pe-aoai-sec", "default").private_dns_zone_configs
+    assert [z.private_dns_zone_id.lower() for z in zones] == [ZONE.lower()]
+    assert sorted((p, r) for p, r, _ in live.grants().values()) == sorted(
+        [(principals["app"], OPENAI_USER), (principals["team"], CONTRIBUTOR)])
+    assert {d for _, _, d in live.grants().values()} == {"managed-by=provision; provision-spec=sec"}
+    [setting] = list(live.monitor.diagnostic_settings.list(account.id))
+    assert setting.name == "provision-sec" and setting.workspace_id.lower() == WORKSPACE.lower()
+
+    # the identities' principal ids: in the next plan and in the outputs
+    notes = next(c for c in plan_json(cli)["changes"] if c["kind"] == "account")["notes"]
+    assert f"system-assigned identity: principal id {account.identity.principal_id}" in notes
+    outputs = cli("output", "--format", "json")
+    assert outputs.code == 0, outputs.err
+    [entry] = json.loads(outputs.out)["accounts"]
+    assert entry["principal_id"] == account.identity.principal_id
+    assert [(i["name"], i["principal_id"]) for i in entry["user_assigned_identities"]] == [
+        ("id-aoai", principals["identity_principal"])]
+    dotenv = cli("output", "--format", "dotenv")
+    assert f'AZURE_OPENAI_PRINCIPAL_ID_AOAI_SEC="{account.identity.principal_id}"' in dotenv.out
+    assert f'AZURE_OPENAI_PRINCIPAL_ID_AOAI_SEC_ID_AOAI="{principals["identity_principal"]}"' in dotenv.out
+    text = cli("output")
+    assert f"user-assigned identity id-aoai: principal id {principals['identity_principal']}" in text.out
+    assert f"aoai-sec: system-assigned identity: principal id {account.identity.principal_id}" in cli("plan").out
+
+
+def test_one_ip_rule_or_one_grant_changes_in_place(workdir, cli, setup):
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    account_before = live.cognitive.accounts.get("rg-sec", "aoai-sec")
+
+    workdir.write(spec(principals, ip_rules=("203.0.113.0/24", "198.51.100.8")))
+    plan = plan_json(cli)
+    assert pending(plan) == [("update", "aoai-sec")]
+    [change] = [c for c in plan["changes"] if c["action"] == "update"]
+    assert [(f["path"], f["before"], f["after"]) for f in change["fields"]] == [
+        ("network.ip_rules", ["198.51.100.7", "203.0.113.0/24"], ["198.51.100.8", "203.0.113.0/24"])]
+    apply(cli)
+    account = live.cognitive.accounts.get("rg-sec", "aoai-sec")
+    assert sorted(r.value for r in account.properties.network_acls.ip_rules) == ["198.51.100.8", "203.0.113.0/24"]
+    assert account.properties.internal_id == account_before.properties.internal_id  # the same account
+    assert cli("plan", "--detailed-exitcode").code == 0
+
+    # a grant changes role: a new assignment, the old one deleted (assignments cannot change)
+    old = {p: n for n, (p, _, _) in live.grants().items()}[principals["team"]]
+    workdir.write(spec(principals, ip_rules=("203.0.113.0/24", "198.51.100.8"),
+                       team_role="Cognitive Services OpenAI User"))
+    plan = plan_json(cli)
+    actions = sorted(pending(plan))
+    assert [a for a, _ in actions] == ["create", "delete"]
+    created = next(c for c in plan["changes"] if c["action"] == "create")
+    deleted = next(c for c in plan["changes"] if c["action"] == "delete")
+    assert deleted["address"] == f"aoai-sec/roleAssignments/{old}"
+    assert any(n.startswith(f"replaces aoai-sec/roleAssignments/{old} (Cognitive Services OpenAI Contributor")
+               for n in created["notes"])
+    assert any(n.startswith(f"replaced by {created['address']}") for n in deleted["notes"])
+    human = cli("plan")
+    assert f"replaces aoai-sec/roleAssignments/{old}" in " ".join(human.out.split())
+    apply(cli)
+    assert sorted((p, r) for p, r, _ in live.grants().values()) == sorted(
+        [(principals["app"], OPENAI_USER), (principals["team"], OPENAI_USER)])
+    assert cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_removing_a_grant_deletes_only_ours(workdir, cli, setup):
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    # someone grants Reader to the team by hand, and the same role as ours to the app under another name
+    live.authorization.role_assignments.create(ACCOUNT, "0c0c0c0c-0000-4000-8000-000000000001", {
+        "role_definition_id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER}",
+        "principal_id": principals["team"], "principal_type": "Group"})
+    assert cli("plan", "--detailed-exitcode").code == 0  # someone else's grant is not ours to plan
+
+    workdir.write(spec(principals, grants=[
+        {"principal": principals["app"], "type": "service_principal", "role": "Cognitive Services OpenAI User"}]))
+    plan = plan_json(cli)
+    [(action, address)] = pending(plan)
+    assert action == "delete"
+    team_grant = {p: n for n, (p, r, _) in live.grants().items() if r == CONTRIBUTOR}[principals["team"]]
+    assert address == f"aoai-sec/roleAssignments/{team_grant}"
+    apply(cli)
+    assert sorted((p, r) for p, r, _ in live.grants().values()) == sorted(
+        [(principals["app"], OPENAI_USER), (principals["team"], READER)])  # the foreign grant survives
+    assert "0c0c0c0c-0000-4000-8000-000000000001" in live.grants()
+
+    # a grant the spec asks for that someone else already made: no second assignment (Azure refuses one)
+    workdir.write(spec(principals, grants=[
+        {"principal": principals["app"], "type": "service_principal", "role": "Cognitive Services OpenAI User"},
+        {"principal": principals["team"], "type": "group", "role": "Reader"}]))
+    plan = plan_json(cli)
+    assert pending(plan) == []
+    reader = next(c for c in plan["changes"] if c["kind"] == "role_assignment" and c["after"]["role"] == READER)
+    assert reader["reason"] == ("granted already by role assignment 0c0c0c0c-0000-4000-8000-000000000001, which "
+                                "this spec does not manage")
+
+
+def test_destroy_removes_everything_in_order(workdir, cli, setup):
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    plan = json.loads(cli("plan", "--destroy", "--include-accounts", "--output", "json").out)
+    account_delete = next(c for c in plan["changes"] if c["kind"] == "account")
+    attached = {c["address"] for c in plan["changes"] if c["kind"] in ("private_endpoint", "role_assignment",
+                                                                         "diagnostic_setting")}
+    assert len(attached) == 4 and attached <= set(account_delete["depends_on"])
+    result = cli("destroy", "--include-accounts", "--auto-approve")
+    assert result.code == 0, result.out + result.err
+    done = [line.split()[2].rstrip(":") for line in result.out.splitlines()
+            if line.endswith("s") and ": succeeded in " in line and line.split()[1] == "delete"]
+    assert done[-1] == "aoai-sec" and attached <= set(done[:-1]), result.out  # the account last
+    assert list(live.network.private_endpoints.list("rg-sec")) == []
+    assert live.grants() == {}
+    assert list(live.cognitive.accounts.list_by_resource_group("rg-sec")) == []
+    assert cli("plan", "--destroy", "--include-accounts", "--detailed-exitcode").code == 0
+
+
+def test_destroy_refuses_an_account_carrying_someone_elses_grant(workdir, cli, setup):
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    live.authorization.role_assignments.create(ACCOUNT, "0c0c0c0c-0000-4000-8000-000000000002", {
+        "role_definition_id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER}",
+        "principal_id": principals["team"], "principal_type": "Group"})
+    refused = cli("plan", "--destroy", "--include-accounts")
+    assert refused.code == 1
+    assert "roleAssignments/0c0c0c0c-0000-4000-8000-000000000002 (not managed by provision)" in refused.err
