@@ -263,3 +263,27 @@ def test_destroy_refuses_an_account_carrying_someone_elses_grant(workdir, cli, s
     refused = cli("plan", "--destroy", "--include-accounts")
     assert refused.code == 1
     assert "roleAssignments/0c0c0c0c-0000-4000-8000-000000000002 (not managed by provision)" in refused.err
+
+
+def test_grants_on_the_key_vault_for_the_apps_that_read_the_secrets(workdir, cli, setup, external_emulator):
+    live, principals = setup
+    document = spec(principals)
+    document["key_vault"] = {"name": "kv-aoai-sec", "create": True, "access": [
+        {"principal": principals["app"], "type": "service_principal", "role": "Key Vault Secrets User"}]}
+    document["accounts"][0]["waive"] = [{"rule": "PRV006", "reason": "the endpoint is all we publish"}]
+    workdir.write(document)
+    plan = plan_json(cli)
+    vault_grant = next(c for c in plan["changes"] if c["address"].startswith("key_vault:kv-aoai-sec/"))
+    assert (vault_grant["action"], vault_grant["after"]["role_name"]) == ("create", "Key Vault Secrets User")
+    apply(cli)  # the vault does not exist yet: the grant creates it first (create: true)
+    vault_id = f"/subscriptions/{SUB}/resourceGroups/rg-sec/providers/Microsoft.KeyVault/vaults/kv-aoai-sec"
+    on_vault = [a for a in live.authorization.role_assignments.list_for_scope(vault_id, filter="atScope()")
+                if a.scope.lower() == vault_id.lower()]
+    assert [(a.principal_id, a.role_definition_id.rsplit("/", 1)[-1], a.description) for a in on_vault] == [
+        (principals["app"], "4633458b-17de-408a-b874-0445c86b69e6", "managed-by=provision; provision-spec=sec")]
+    assert cli("plan", "--detailed-exitcode").code == 0
+
+    result = cli("destroy", "--auto-approve")
+    assert result.code == 0, result.out + result.err
+    assert not [a for a in live.authorization.role_assignments.list_for_scope(vault_id, filter="atScope()")
+                if a.scope.lower() == vault_id.lower()]
