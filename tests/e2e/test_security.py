@@ -287,3 +287,85 @@ def test_grants_on_the_key_vault_for_the_apps_that_read_the_secrets(workdir, cli
     assert result.code == 0, result.out + result.err
     assert not [a for a in live.authorization.role_assignments.list_for_scope(vault_id, filter="atScope()")
                 if a.scope.lower() == vault_id.lower()]
+
+
+# refusals: what the writer does when Azure is not as the plan expects, and bad references
+
+def writer_for(emu):
+    from provisioner.azure.clients import Clients, emulator_connection
+    from provisioner.azure.writers import AzureWriter
+
+    clients = Clients(emulator_connection(emu.base_url, emu.ca_path, emu.credential))
+    return AzureWriter(clients, owner="sec", first_poll_delay=0, sleep=lambda _: None), clients
+
+
+def test_the_writer_deletes_no_grant_that_is_not_ours_and_no_account_carrying_one(workdir, cli, setup,
+                                                                                 external_emulator):
+    from provisioner.azure.writers import ChangedSinceThePlan
+    from provisioner.plan.model import Action, Change, Plan
+
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    plan = Plan.from_dict(json.loads(cli("plan", "--destroy", "--include-accounts", "--output", "json").out))
+    grant = next(c for c in plan.changes if c.kind.value == "role_assignment")
+    # since the plan, someone made the same assignment their own (deleted ours, made one of the same name)
+    live.authorization.role_assignments.delete(ACCOUNT, grant.name)
+    live.authorization.role_assignments.create(ACCOUNT, grant.name, {
+        "role_definition_id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
+                              f"{grant.before['role']}",
+        "principal_id": grant.before["principal"], "principal_type": grant.before["principal_type"],
+        "description": "kept by the security team"})
+    writer, clients = writer_for(external_emulator)
+    with pytest.raises(ChangedSinceThePlan, match="is managed by no spec"):
+        writer.execute(grant)
+    assert grant.name in live.grants()
+    account = next(c for c in plan.changes if c.kind.value == "account")
+    with pytest.raises(ChangedSinceThePlan, match=f"roleAssignments/{grant.name}"):
+        writer.execute(Change(account.kind, account.name, account.scope, Action.DELETE, account.before, None,
+                              options=account.options))
+    assert live.cognitive.accounts.get("rg-sec", "aoai-sec").name == "aoai-sec"
+    clients.close()
+
+
+def test_a_grant_made_elsewhere_since_the_plan_is_reported_not_duplicated(workdir, cli, setup, external_emulator):
+    from provisioner.azure.writers import ChangedSinceThePlan
+    from provisioner.plan.model import Plan
+
+    live, principals = setup
+    workdir.write(spec(principals))
+    plan = Plan.from_dict(plan_json(cli))
+    apply(cli)
+    team = next(c for c in plan.changes if c.kind.value == "role_assignment"
+                and c.after["principal"] == principals["team"])
+    live.authorization.role_assignments.delete(ACCOUNT, team.name)
+    live.authorization.role_assignments.create(ACCOUNT, "0c0c0c0c-0000-4000-8000-000000000003", {
+        "role_definition_id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}",
+        "principal_id": principals["team"], "principal_type": "Group"})
+    writer, clients = writer_for(external_emulator)
+    with pytest.raises(ChangedSinceThePlan, match="was given this role on aoai-sec by another role assignment"):
+        writer.execute(team)
+    clients.close()
+    assert team.name not in live.grants()
+
+
+def test_an_unknown_principal_fails_its_grant_clearly(workdir, cli, setup):
+    live, principals = setup
+    nobody = "99999999-9999-4999-8999-999999999999"
+    workdir.write(spec(principals, grants=[{"principal": nobody, "type": "user", "role": "Reader"}]))
+    result = cli("apply", "--auto-approve")
+    assert result.code == 1
+    assert f"Azure finds no principal {nobody} in the tenant" in " ".join((result.out + result.err).split())
+    assert live.cognitive.accounts.get("rg-sec", "aoai-sec").name == "aoai-sec"  # the rest went ahead
+
+
+def test_a_missing_user_assigned_identity_stops_the_account_before_it_is_written(workdir, cli, setup):
+    live, principals = setup
+    document = spec(principals)
+    document["accounts"][0]["identity"]["user_assigned"] = [IDENTITY.replace("id-aoai", "id-missing")]
+    workdir.write(document)
+    result = cli("apply", "--auto-approve")
+    assert result.code == 1
+    assert "the user-assigned identity" in result.out + result.err and "id-missing does not exist" in (
+        result.out + result.err).replace("\n", "")
+    assert list(live.cognitive.accounts.list_by_resource_group("rg-sec")) == []
