@@ -217,7 +217,10 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
         if address in wanted or live.resource.kind in (Kind.ACCOUNT, Kind.RESOURCE_GROUP):
             continue
         if _owner(live, desired.spec_name) == desired.spec_name:
-            changes.append(_delete(live, reason="managed by this spec but no longer in it"))
+            reason = "managed by this spec but no longer in it"
+            if live.resource.kind is Kind.ROLE_ASSIGNMENT:  # its name says nothing: say what it grants
+                reason += f" (grants {_grant_text(live.resource.properties)})"
+            changes.append(_delete(live, reason=reason))
         else:
             unmanaged.append(Unmanaged(live.resource.kind, live.resource.name, live.resource.scope))
     return _pair_replaced_grants(changes), unmanaged
@@ -287,7 +290,9 @@ def _pair_replaced_grants(changes: list[Change]) -> list[Change]:
 
 def _grant_text(properties: Mapping[str, Any] | None) -> str:
     p = properties or {}
-    return f"{p.get('role_name') or p.get('role')} for {(p.get('principal_type') or '').lower()} {p.get('principal')}"
+    kind = {"ServicePrincipal": "service principal"}.get(p.get("principal_type") or "",
+                                                        (p.get("principal_type") or "principal").lower())
+    return f"{p.get('role_name') or p.get('role')} for {kind} {p.get('principal')}"
 
 
 def _refused_adoptions(changes: list[Change]) -> list[str]:
@@ -323,7 +328,9 @@ def _create(resource: Resource, desired: DesiredState, observed: ObservedState, 
         notes = (f"a soft-deleted account with this name exists: it will be "
                  f"{'restored' if choice == 'restore' else 'purged first'}",)
         options = {"on_soft_deleted": choice}
-    change = _change(resource, Action.CREATE, None, [], reason="does not exist", notes=notes)
+    reason = f"new grant: {_grant_text(resource.properties)}" if resource.kind is Kind.ROLE_ASSIGNMENT \
+        else "does not exist"
+    change = _change(resource, Action.CREATE, None, [], reason=reason, notes=notes)
     return replace(change, options=options) if options else change
 
 

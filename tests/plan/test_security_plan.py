@@ -107,6 +107,9 @@ def test_a_changed_grant_is_a_new_assignment_and_the_deletion_of_the_old_one_nam
     deleted = next(c for c in p.pending if c.action is Action.DELETE)
     assert created.notes[0].startswith(f"replaces {old.address} (Reader for user {TEAM})")
     assert deleted.notes == (f"replaced by {new.address} (Cognitive Services OpenAI User for user {TEAM})",)
+    # an assignment's name says nothing: the reasons say what it grants
+    assert created.reason == f"new grant: Cognitive Services OpenAI User for user {TEAM}"
+    assert deleted.reason == f"managed by this spec but no longer in it (grants Reader for user {TEAM})"
     # a new principal for the same role pairs too
     p = plan([grant(APP, READER)], observed(old))
     assert any(n.startswith("replaces ") for c in p.pending for n in c.notes)
