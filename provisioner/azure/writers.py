@@ -364,8 +364,8 @@ class AzureWriter:
             return
         live = self._settled(change)
         after = change.after or {}
-        if change.action is Action.REPLACE and live is not None:
-            if differences(change.kind, after, live.properties):
+        if change.action is Action.REPLACE:
+            if live is not None and differences(change.kind, _own(change.kind, after), live.properties):
                 self._delete_and_wait(change, begin_delete)
                 live = None
         elif not self._needs_write(change, live):

@@ -22,6 +22,7 @@ GROUP = f"/subscriptions/{SUB}/resourceGroups/rg-net"
 SUBNET = f"{GROUP}/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-pe"
 APPS = f"{GROUP}/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-apps"
 ZONE = f"{GROUP}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
+ZONE2 = f"{GROUP}/providers/Microsoft.Network/privateDnsZones/privatelink.cognitiveservices.azure.com"
 WORKSPACE = f"{GROUP}/providers/Microsoft.OperationalInsights/workspaces/log-platform"
 IDENTITY = f"{GROUP}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-aoai"
 ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg-sec/providers/Microsoft.CognitiveServices/accounts/aoai-sec"
@@ -60,10 +61,12 @@ def setup(external_emulator):
     live.network.virtual_networks.begin_create_or_update("rg-net", "vnet-hub", {
         "location": "eastus2", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "subnets": [
             {"name": "snet-pe", "properties": {"addressPrefix": "10.0.1.0/24"}},
+            {"name": "snet-pe2", "properties": {"addressPrefix": "10.0.3.0/24"}},
             {"name": "snet-apps", "properties": {"addressPrefix": "10.0.2.0/24", "serviceEndpoints": [
                 {"service": "Microsoft.CognitiveServices"}]}}]}}).result()
-    live.resources.resources.begin_create_or_update_by_id(ZONE, api_version="2024-06-01",
-                                                          parameters={"location": "global"}).result()
+    for zone in (ZONE, ZONE2):
+        live.resources.resources.begin_create_or_update_by_id(zone, api_version="2024-06-01",
+                                                              parameters={"location": "global"}).result()
     live.resources.resources.begin_create_or_update_by_id(
         WORKSPACE, api_version="2023-09-01", parameters={"location": "eastus2", "properties": {}}).result()
     identity = live.msi.user_assigned_identities.create_or_update("rg-net", "id-aoai", {"location": "eastus2"})
@@ -197,6 +200,36 @@ def test_one_ip_rule_or_one_grant_changes_in_place(workdir, cli, setup):
     apply(cli)
     assert sorted((p, r) for p, r, _ in live.grants().values()) == sorted(
         [(principals["app"], OPENAI_USER), (principals["team"], OPENAI_USER)])
+    assert cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_new_dns_zones_update_the_endpoint_and_a_new_subnet_replaces_it(workdir, cli, setup):
+    live, principals = setup
+    document = spec(principals)
+    workdir.write(document)
+    apply(cli)
+    endpoint = document["accounts"][0]["private_endpoints"][0]
+    endpoint["dns_zone_ids"] = [ZONE, ZONE2]
+    workdir.write(document)
+    plan = plan_json(cli)
+    assert pending(plan) == [("update", "aoai-sec/privateEndpoints/pe-aoai-sec")]
+    apply(cli)
+    zones = live.network.private_dns_zone_groups.get("rg-sec", "pe-aoai-sec", "default").private_dns_zone_configs
+    assert sorted(z.private_dns_zone_id.lower() for z in zones) == sorted([ZONE.lower(), ZONE2.lower()])
+    first_id = live.network.private_endpoints.get("rg-sec", "pe-aoai-sec").network_interfaces[0].id
+
+    endpoint["subnet"] = SUBNET.replace("snet-pe", "snet-pe2")
+    workdir.write(document)
+    plan = plan_json(cli)
+    assert pending(plan) == [("replace", "aoai-sec/privateEndpoints/pe-aoai-sec")]
+    [change] = [c for c in plan["changes"] if c["action"] == "replace"]
+    assert [(f["path"], f["forces_replace"]) for f in change["fields"]] == [("subnet", True)]
+    apply(cli)
+    replaced = live.network.private_endpoints.get("rg-sec", "pe-aoai-sec")
+    assert replaced.subnet.id.lower().endswith("/subnets/snet-pe2")
+    assert replaced.network_interfaces[0].id != first_id  # a new endpoint, not an edited one
+    zones = live.network.private_dns_zone_groups.get("rg-sec", "pe-aoai-sec", "default").private_dns_zone_configs
+    assert len(zones) == 2
     assert cli("plan", "--detailed-exitcode").code == 0
 
 
