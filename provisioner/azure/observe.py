@@ -88,7 +88,11 @@ def _observed(kind: Kind, name: str, scope: Scope, doc: dict, properties: dict) 
 
 
 def _timestamp(doc: dict, key: str) -> str | None:
+    """systemData's createdAt / lastModifiedAt; role assignments give properties.createdOn / updatedOn instead
+    (authorization-RoleAssignmentsCalls.json)."""
     value = (doc.get("systemData") or {}).get(key)
+    if value is None:
+        value = (doc.get("properties") or {}).get({"createdAt": "createdOn", "lastModifiedAt": "updatedOn"}[key])
     return value if isinstance(value, str) else None
 
 

@@ -402,3 +402,18 @@ def test_a_missing_user_assigned_identity_stops_the_account_before_it_is_written
     assert "the user-assigned identity" in result.out + result.err and "id-missing does not exist" in (
         result.out + result.err).replace("\n", "")
     assert list(live.cognitive.accounts.list_by_resource_group("rg-sec")) == []
+
+
+def test_a_grant_made_by_hand_after_the_apply_is_drift(workdir, cli, setup):
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    assert cli("plan", "--drift").code == 0
+    live.authorization.role_assignments.create(ACCOUNT, "0c0c0c0c-0000-4000-8000-000000000004", {
+        "role_definition_id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER}",
+        "principal_id": principals["team"], "principal_type": "Group"})
+    result = cli("plan", "--drift", "--output", "json")
+    assert result.code == 2, result.out + result.err
+    document = json.loads(result.out)
+    assert [(i["address"], i["drift"]) for i in document["items"]] == [
+        ("aoai-sec/roleAssignments/0c0c0c0c-0000-4000-8000-000000000004", "appeared")]
