@@ -417,3 +417,29 @@ def test_a_grant_made_by_hand_after_the_apply_is_drift(workdir, cli, setup):
     document = json.loads(result.out)
     assert [(i["address"], i["drift"]) for i in document["items"]] == [
         ("aoai-sec/roleAssignments/0c0c0c0c-0000-4000-8000-000000000004", "appeared")]
+
+
+def test_the_isolated_account_serves_only_through_its_endpoint_and_only_whom_it_grants(workdir, cli, setup,
+                                                                                     external_emulator,
+                                                                                     monkeypatch):
+    live, principals = setup
+    deployer = external_emulator.control.add_service_principal(secret="s3cret-for-tests", display_name="ci")
+    monkeypatch.delenv("PROVISION_EMULATOR_TOKEN_FILE")  # sign in as the deployer, as in CI
+    for name, value in external_emulator.environment(deployer).items():
+        monkeypatch.setenv(name, value)
+    document = spec(principals, grants=[{"principal": deployer["object_id"], "type": "service_principal",
+                                         "role": "Cognitive Services OpenAI User"}])
+    workdir.write(document)
+    apply(cli)
+    external_emulator.control.set_client_network(ip="192.0.2.50", subnet="")  # somewhere on the internet
+    outside = json.loads(cli("test", "--output", "json").out)["deployments"][0]
+    assert (outside["status"], outside["http_status"]) == ("failed", 403)
+    external_emulator.control.set_client_network(subnet=SUBNET)  # inside the private endpoint's subnet
+    inside = cli("test", "--output", "json")
+    assert inside.code == 0, inside.out + inside.err
+    document["accounts"][0]["access"] = [{"principal": principals["app"], "type": "service_principal",
+                                          "role": "Cognitive Services OpenAI User"}]
+    workdir.write(document)
+    apply(cli)  # the grant moves to the app: the deployer may no longer call
+    denied = json.loads(cli("test", "--output", "json").out)["deployments"][0]
+    assert (denied["status"], denied["http_status"]) == ("failed", 401)
