@@ -443,3 +443,37 @@ def test_the_isolated_account_serves_only_through_its_endpoint_and_only_whom_it_
     apply(cli)  # the grant moves to the app: the deployer may no longer call
     denied = json.loads(cli("test", "--output", "json").out)["deployments"][0]
     assert (denied["status"], denied["http_status"]) == ("failed", 401)
+
+
+def test_a_declared_endpoint_name_held_by_someone_elses_endpoint_is_a_plan_error(workdir, cli, setup):
+    live, principals = setup
+    live.resources.resource_groups.create_or_update("rg-sec", {"location": "eastus2"})
+    other = live.cognitive.accounts.begin_create("rg-sec", "other-acct", {
+        "location": "eastus2", "kind": "OpenAI", "sku": {"name": "S0"},
+        "properties": {"customSubDomainName": "other-acct"}}).result()
+    live.network.private_endpoints.begin_create_or_update("rg-sec", "pe-aoai-sec", {
+        "location": "eastus2", "properties": {"subnet": {"id": SUBNET}, "privateLinkServiceConnections": [
+            {"name": "c", "properties": {"privateLinkServiceId": other.id, "groupIds": ["account"]}}]}}).result()
+    workdir.write(spec(principals))
+    result = cli("plan")  # the account does not exist yet; its endpoint's name is taken all the same
+    assert result.code == 1
+    assert "aoai-sec/privateEndpoints/pe-aoai-sec: changing target means deleting and creating it again, but it " \
+           "exists without this spec's ownership tags" in " ".join(result.err.split())
+
+
+def test_plan_reads_two_lists_per_account_and_two_reads_per_private_endpoint(workdir, cli, setup,
+                                                                            external_emulator):
+    live, principals = setup
+    document = spec(principals)
+    document["key_vault"] = {"name": "kv-aoai-sec", "create": True, "access": [
+        {"principal": principals["app"], "type": "service_principal", "role": "Key Vault Secrets User"}]}
+    workdir.write(document)
+    apply(cli)
+    external_emulator.control.clear_requests()
+    assert cli("plan", "--detailed-exitcode").code == 0
+    counts = external_emulator.control.requests()["counts"]
+    # 2 per subscription, 5 per account (deployments, RAI policies, blocklists, role assignments, diagnostic
+    # settings), 2 per region, 2 per private endpoint (it and its DNS zone group), 1 for the vault's grants
+    assert sum(counts.values()) == 2 + 5 + 2 + 2 + 1, counts
+    grants = [route for route in counts if route.endswith("/roleassignments")]
+    assert sum(counts[r] for r in grants) == 2, counts  # the account's and the vault's
