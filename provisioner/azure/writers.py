@@ -448,6 +448,11 @@ class AzureWriter:
         live = self._read(change)
         if change.action is Action.DELETE:
             if live is not None:
+                if change.options.get("declared_name"):  # ours by the name the spec declares, if still as planned
+                    if differences(change.kind, change.before or {}, live.properties):
+                        raise ChangedSinceThePlan(f"{change.address} changed since the plan was made; it is not "
+                                                  "deleted")
+                    live = Live(live.doc, live.properties, live.state, self.owner)
                 self._check_deletable(change, live)
                 try:
                     monitor.diagnostic_settings.delete(resource_uri, name)

@@ -346,8 +346,12 @@ def _destroy_changes(resolved: list[Resource], desired: DesiredState, observed: 
         children = [o for o in observed.resources.values()
                     if o.resource.kind in CHILD_KINDS and o.resource.scope.account == account.name
                     and o.resource.scope.subscription == account.scope.subscription]
-        ours = [o for o in children if _owner(o, spec) == spec]
+        # a diagnostic setting the spec declares under its own name is ours by that name
+        named = {o.resource.address for o in children if o.resource.kind is Kind.DIAGNOSTIC_SETTING
+                 and o.resource.address in declared and _owner(o, spec) != spec}
+        ours = [o for o in children if _owner(o, spec) == spec or o.resource.address in named]
         deletions = [_delete(o, reason="destroy", declared=declared.get(o.resource.address)) for o in ours]
+        deletions = [replace(c, options={"declared_name": True}) if c.address in named else c for c in deletions]
         changes += _ordered_deletions(deletions)
         if not include_accounts or account.reference:
             continue

@@ -477,3 +477,27 @@ def test_plan_reads_two_lists_per_account_and_two_reads_per_private_endpoint(wor
     assert sum(counts.values()) == 2 + 5 + 2 + 2 + 1, counts
     grants = [route for route in counts if route.endswith("/roleassignments")]
     assert sum(counts[r] for r in grants) == 2, counts  # the account's and the vault's
+
+
+def test_destroy_removes_a_custom_named_diagnostic_setting_unless_it_changed_since_the_plan(
+        workdir, cli, setup, external_emulator):
+    from provisioner.azure.writers import ChangedSinceThePlan
+    from provisioner.plan.model import Plan
+
+    live, principals = setup
+    document = spec(principals)
+    document["accounts"][0]["diagnostics"]["name"] = "to-law"
+    workdir.write(document)
+    apply(cli)
+    plan = Plan.from_dict(json.loads(cli("plan", "--destroy", "--output", "json").out))
+    [change] = [c for c in plan.changes if c.kind.value == "diagnostic_setting"]
+    live.monitor.diagnostic_settings.create_or_update(ACCOUNT, "to-law", {
+        "workspace_id": WORKSPACE, "logs": [{"category": "Audit", "enabled": True}], "metrics": []})
+    writer, clients = writer_for(external_emulator)
+    with pytest.raises(ChangedSinceThePlan, match="changed since the plan was made"):
+        writer.execute(change)
+    clients.close()
+    assert [s.name for s in live.monitor.diagnostic_settings.list(ACCOUNT)] == ["to-law"]
+    result = cli("destroy", "--auto-approve")  # a new plan: it is the spec's setting, deleted
+    assert result.code == 0, result.out + result.err
+    assert list(live.monitor.diagnostic_settings.list(ACCOUNT)) == []

@@ -142,6 +142,14 @@ def test_diagnostic_settings_are_ours_by_name():
     assert [u.address for u in p.unmanaged] == [custom.address]
 
 
+def test_destroy_deletes_a_diagnostic_setting_the_spec_declares_under_its_own_name():
+    custom = setting("to-law")
+    p = plan([custom], observed(custom), destroy=True, include_accounts=True)
+    [change] = [c for c in p.changes if c.kind is Kind.DIAGNOSTIC_SETTING]
+    assert (change.action, dict(change.options)) == (Action.DELETE, {"declared_name": True})
+    assert custom.address in next(c for c in p.changes if c.kind is Kind.ACCOUNT).depends_on
+
+
 def test_private_endpoint_zones_update_in_place_and_a_new_subnet_replaces_it():
     p = plan([endpoint(zones=("/z", "/z2"))], observed(endpoint()))
     [change] = p.pending
