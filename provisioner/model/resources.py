@@ -69,7 +69,8 @@ Where the new kinds live (`Scope`) and how they are addressed:
   A setting is ours when the spec declares its name, and a setting named
   `diagnostic_setting_name(spec)` (the default name) is this spec's even after the spec stops
   declaring it, so only those are deleted; a custom-named setting is left in place when the
-  spec drops it.
+  spec drops it (`destroy` deletes it while the spec declares it: the change carries
+  options {"declared_name": true}).
 
 Request bodies and their inverses are in provisioner.model.rest: `account_body` (sends identity,
 networkAcls, restrictOutboundNetworkAccess and allowedFqdnList when they are not None),
