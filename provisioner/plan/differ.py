@@ -72,7 +72,7 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
         resolved, notes = _resolve_capacities(resolved, desired, observed, regions, errors)
         changes, unmanaged = _apply_changes(resolved, desired, observed, errors)
         changes = [replace(c, notes=c.notes + (notes[c.address],)) if c.address in notes else c for c in changes]
-    changes = [_with_identities(c, observed) for c in changes]
+    changes = [_with_connection(_with_identities(c, observed), observed) for c in changes]
     changes = _select(changes, targets, errors)
     errors.extend(_prevented(changes))
     if not (adopt and desired.adopt):
@@ -243,6 +243,20 @@ def _with_identities(change: Change, observed: ObservedState) -> Change:
         notes.append(f"user-assigned identity {identity.rsplit('/', 1)[-1]}: principal id "
                      f"{principals.get(identity) or 'known after apply'}")
     return replace(change, notes=change.notes + tuple(notes)) if notes else change
+
+
+def _with_connection(change: Change, observed: ObservedState) -> Change:
+    """A private endpoint's connection to the account as Azure shows it: Approved, or Pending until the
+    account's owner approves it (an endpoint from another tenant or without the right to approve)."""
+    live = observed.get(change.address)
+    if change.kind is not Kind.PRIVATE_ENDPOINT or change.action is Action.DELETE or live is None:
+        return change
+    state = live.resource.properties.get("connection_state")
+    if not state:
+        return change
+    note = f"connection to the account: {state}" + ("" if state == "Approved" else
+                                                    " (it carries no traffic until it is approved on the account)")
+    return replace(change, notes=change.notes + (note,))
 
 
 def _owner(live: ObservedResource, spec_name: str) -> str | None:

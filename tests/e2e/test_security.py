@@ -161,7 +161,9 @@ def test_an_isolated_account_from_empty_then_nothing_to_do(workdir, cli, setup):
     assert f'AZURE_OPENAI_PRINCIPAL_ID_AOAI_SEC_ID_AOAI="{principals["identity_principal"]}"' in dotenv.out
     text = cli("output")
     assert f"user-assigned identity id-aoai: principal id {principals['identity_principal']}" in text.out
-    assert f"aoai-sec: system-assigned identity: principal id {account.identity.principal_id}" in cli("plan").out
+    human = cli("plan").out
+    assert f"aoai-sec: system-assigned identity: principal id {account.identity.principal_id}" in human
+    assert "aoai-sec/privateEndpoints/pe-aoai-sec: connection to the account: Approved" in human
 
 
 def test_one_ip_rule_or_one_grant_changes_in_place(workdir, cli, setup):
