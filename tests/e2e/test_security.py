@@ -503,3 +503,12 @@ def test_destroy_removes_a_custom_named_diagnostic_setting_unless_it_changed_sin
     result = cli("destroy", "--auto-approve")  # a new plan: it is the spec's setting, deleted
     assert result.code == 0, result.out + result.err
     assert list(live.monitor.diagnostic_settings.list(ACCOUNT)) == []
+
+
+def test_every_role_provision_knows_by_name_is_that_built_in_role(setup):
+    from provisioner.model.roles import BUILT_IN_ROLES
+
+    live, _ = setup
+    for name, role_id in BUILT_IN_ROLES.items():
+        definition = live.authorization.role_definitions.get(f"/subscriptions/{SUB}", role_id)
+        assert (definition.role_name, definition.role_type) == (name, "BuiltInRole")
