@@ -195,10 +195,10 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
         if any(f.forces_replace for f in fields):
             replacing = ", ".join(f.path for f in fields if f.forces_replace)
             if _owner(live, desired.spec_name) != desired.spec_name:
+                what = resource.kind.value.replace("_", " ")
                 errors.append(f"{resource.address}: changing {replacing} means deleting and creating it again, "
                               "but it exists without this spec's ownership tags; provision never deletes what it "
-                              f"does not manage: delete it yourself, or give the {resource.kind.value.replace('_', ' ')}"
-                              " another name")
+                              f"does not manage: delete it yourself, or give the {what} another name")
             changes.append(_change(resource, Action.REPLACE, live.resource.properties, fields,
                                    reason=f"{replacing} cannot be changed in place",
                                    notes=(f"{resource.address} is deleted and created again: requests to it fail "

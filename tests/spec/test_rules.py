@@ -159,8 +159,9 @@ def test_strict_makes_warnings_fail_and_notes_never_do():
 # examples/secure.yaml (the README's "Secure by default") sets them all and passes every rule.
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "examples" / "secure.yaml").read_text()
-NETWORK = "    network:\n      public_access: disabled         # no public endpoint: only the private endpoint below\n" \
-          "      default_action: deny\n      bypass: none\n"
+NETWORK = ("    network:\n"
+           "      public_access: disabled         # no public endpoint: only the private endpoint below\n"
+           "      default_action: deny\n      bypass: none\n")
 
 
 def example_with(*edits: tuple[str, str]):

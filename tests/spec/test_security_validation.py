@@ -11,7 +11,8 @@ from provisioner.spec import load_from_text
 
 EXAMPLE = (Path(__file__).resolve().parents[2] / "examples" / "secure.yaml").read_text()
 SUB = "00000000-0000-0000-0000-000000000000"
-SUBNET = f"/subscriptions/{SUB}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/a"
+NETWORKS = f"/subscriptions/{SUB}/resourceGroups/rg-network/providers/Microsoft.Network"
+SUBNET = f"{NETWORKS}/virtualNetworks/vnet-hub/subnets/a"
 NETWORK = "      default_action: deny\n      bypass: none\n"
 
 
@@ -64,10 +65,9 @@ def test_duplicate_ip_rules_and_more_than_a_hundred():
     ("subnet: /subscriptions/", "subnet: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/x/"
      "providers/Microsoft.Network/virtualNetworks/v #", "accounts[0].private_endpoints[0].subnet",
      "is the id of a microsoft.network/virtualnetworks resource, not of a subnet"),
-    ("      workspace: /subscriptions/", "      workspace: rg-monitoring/log-platform #", "accounts[0].diagnostics.workspace",
-     "is not an Azure resource id: expected the id of a Log Analytics workspace"),
-    ("          - /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/privateDnsZones",
-     "          - /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/dnsZones",
+    ("      workspace: /subscriptions/", "      workspace: rg-monitoring/log-platform #",
+     "accounts[0].diagnostics.workspace", "is not an Azure resource id: expected the id of a Log Analytics workspace"),
+    (f"          - {NETWORKS}/privateDnsZones", f"          - {NETWORKS}/dnsZones",
      "accounts[0].private_endpoints[0].dns_zone_ids[0]", "not of a private DNS zone"),
     ("      system_assigned: true", f"      system_assigned: true\n      user_assigned: ['{SUBNET}']",
      "accounts[0].identity.user_assigned[0]", "not of a user-assigned managed identity"),
@@ -96,7 +96,8 @@ def test_duplicate_grants_and_endpoints():
             "        type: service_principal\n        role: Cognitive Services OpenAI User\n"
     text = edited(grant, grant + grant.replace("Cognitive Services OpenAI User", "cognitive services openai user"))
     [error] = errors(text)
-    assert "accounts[0].access[1]: duplicate grant: principal '11111111-1111-1111-1111-111111111111' already has" in error
+    assert ("accounts[0].access[1]: duplicate grant: principal '11111111-1111-1111-1111-111111111111' already "
+            "has") in error
     endpoint_start = EXAMPLE.index("      - name: pe-aoai-secure-eus2\n")
     endpoint = EXAMPLE[endpoint_start:EXAMPLE.index("    identity:\n")]
     [error] = errors(edited(endpoint, endpoint + endpoint))
