@@ -102,6 +102,14 @@ RULES: dict[str, Rule] = {
     # [KV] secretName "^[a-zA-Z0-9-]{1,127}$"; [NAMES] vaults / secrets: 1-127, "Alphanumerics and hyphens."
     "secret": Rule("a Key Vault secret name", re.compile(r"[A-Za-z0-9-]+"), 1, 127,
                    "use 1-127 letters, digits and hyphens"),
+    # [NAMES] Microsoft.Network privateEndpoints: 2-64, "Alphanumerics, underscores, periods, and hyphens.
+    # Start with alphanumeric. End alphanumeric or underscore."
+    "private_endpoint": Rule("a private endpoint name", re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"),
+                             2, 64, "use 2-64 letters, digits, underscores, periods and hyphens, starting with a"
+                                    " letter or digit and ending with a letter, digit or underscore"),
+    # Microsoft.Insights diagnosticSettings: [NAMES] gives no rule; Azure refuses < > * % & : \ ? + /
+    # (UNVERIFIED); this is a safe subset, and 1-260 characters.
+    "diagnostic_setting": Rule("a diagnostic setting name", re.compile(_CHILD), 1, 260, "use 1-260 " + _CHILD_WORDS),
     # [ARM] SubscriptionIdParameter: "The value must be an UUID."
     "subscription": Rule("a subscription id", re.compile(
         r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"), 36, 36,

@@ -25,10 +25,66 @@ deployment      {"model": str, "format": str, "version": str|None, "sku": str, "
                  "content_filter": str|None, "upgrade": "on-new-default"|"on-expiry"|"never",
                  "spillover": str|None, "tags": {str: str}}
 
+private_endpoint {"location": str (lowercase), "subnet": subnet id, "target": the account's id,
+                 "group_id": "account", "dns_zone_ids": [private DNS zone id, ...] sorted,
+                 "tags": {str: str}}
+                 observed only: "connection_state": "Approved"|"Pending"|"Rejected"|"Disconnected"
+role_assignment  {"scope": id of the account or key vault it grants on, "principal": object id,
+                 "principal_type": "User"|"Group"|"ServicePrincipal", "role": role definition GUID,
+                 "role_name": built-in role name or None, "description": ownership marker}
+diagnostic_setting {"workspace": Log Analytics workspace id, "logs": "all" | [category, ...] sorted
+                 (Audit, RequestResponse, Trace, ...), "metrics": bool}
+
+The security settings of an account are account properties (one PATCH updates them in place);
+None means the spec leaves the setting as Azure has it (never compared, never sent):
+
+account (continued)
+                {"network": None | {"default_action": "Allow"|"Deny", "bypass": "AzureServices"|"None",
+                                    "ip_rules": [IPv4 address or CIDR, ...] sorted,
+                                    "virtual_network_rules": [subnet id, ...] sorted},
+                 "identity": None | {"system_assigned": bool, "user_assigned": [identity id, ...] sorted},
+                 "restrict_outbound": None | bool, "allowed_fqdns": None | [fqdn, ...] sorted}
+                 observed only, inside "identity": "principal_id" (the system-assigned identity's),
+                 "tenant_id", "user_assigned_principals" {identity id: principal id}
+
+Values use Azure's spelling where Azure has an enumeration (Enabled, Deny, AzureServices, User).
+ARM resource ids (subnet, target, dns_zone_ids, workspace, identity ids, role assignment scope)
+and GUIDs (principal, role) are lowercase on both sides: ARM compares them without case and
+answers in its own casing, so only lowercase ids compare reliably.
+
+Where the new kinds live (`Scope`) and how they are addressed:
+- private_endpoint: a Microsoft.Network/privateEndpoints resource in the account's subscription
+  and resource group; scope.account is the account it connects to; address
+  "<account>/privateEndpoints/<name>". Its private DNS zone group (named `DNS_ZONE_GROUP`) is
+  part of it: written with it, read with it. Ownership: tags, as for every other kind.
+- role_assignment: a Microsoft.Authorization/roleAssignments extension resource on the account
+  (scope.account set) or on the key vault (scope.account None, scope.key_vault set); address
+  "<account>/roleAssignments/<name>" or "key_vault:<vault>/roleAssignments/<name>". The name is
+  `role_assignment_name(scope id, principal, role)`: the same grant always has the same name.
+  Role assignments cannot carry tags: ownership is `assignment_description(spec)` in the
+  description (see `assignment_owner`). They cannot change either: a new principal or role is a
+  new name (delete the old one, create the new one); `principal_type` forces a replacement.
+- diagnostic_setting: a Microsoft.Insights/diagnosticSettings extension resource on the account;
+  address "<account>/diagnosticSettings/<name>". No tags, no description: ownership is the name.
+  A setting is ours when the spec declares its name, and a setting named
+  `diagnostic_setting_name(spec)` (the default name) is this spec's even after the spec stops
+  declaring it, so only those are deleted; a custom-named setting is left in place when the
+  spec drops it (`destroy` deletes it while the spec declares it: the change carries
+  options {"declared_name": true}).
+
+Request bodies and their inverses are in provisioner.model.rest: `account_body` (sends identity,
+networkAcls, restrictOutboundNetworkAccess and allowedFqdnList when they are not None),
+`private_endpoint_body` + `dns_zone_group_body`, `role_assignment_body` (roleDefinitionId built from
+the scope's subscription: `role_definition_id`), `diagnostic_setting_body`. Templates write a role
+assignment's name as the literal `Resource.name` (not a template guid() call), so every engine
+creates the same assignment.
+
 Tags always include the ownership tags (`OWNER_TAG`, `SPEC_TAG`) on desired resources.
 """
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
@@ -44,6 +100,9 @@ class Kind(str, Enum):
     BLOCKLIST = "blocklist"
     RAI_POLICY = "rai_policy"
     DEPLOYMENT = "deployment"
+    PRIVATE_ENDPOINT = "private_endpoint"
+    ROLE_ASSIGNMENT = "role_assignment"
+    DIAGNOSTIC_SETTING = "diagnostic_setting"
 
 
 # Child kinds live under an account; their address is "<account>/<segment>/<name>".
@@ -51,7 +110,16 @@ ADDRESS_SEGMENT = {
     Kind.BLOCKLIST: "raiBlocklists",
     Kind.RAI_POLICY: "raiPolicies",
     Kind.DEPLOYMENT: "deployments",
+    Kind.PRIVATE_ENDPOINT: "privateEndpoints",
+    Kind.ROLE_ASSIGNMENT: "roleAssignments",
+    Kind.DIAGNOSTIC_SETTING: "diagnosticSettings",
 }
+# The account's own children in Azure (deleted with it); the other kinds attach to it from outside.
+ACCOUNT_CHILD_KINDS = (Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT)
+# Kinds without tags, whose ownership is recorded elsewhere (description, name).
+UNTAGGED_KINDS = (Kind.ROLE_ASSIGNMENT, Kind.DIAGNOSTIC_SETTING)
+DNS_ZONE_GROUP = "default"  # the private DNS zone group written on each private endpoint
+PRIVATE_LINK_GROUP = "account"  # the account's private link sub-resource (groupId)
 
 
 @dataclass(frozen=True)
@@ -60,7 +128,8 @@ class Scope:
 
     subscription: str
     resource_group: str
-    account: str | None = None  # set for account children
+    account: str | None = None  # set for account children and what attaches to an account
+    key_vault: str | None = None  # set for role assignments on the key vault
 
 
 @dataclass(frozen=True)
@@ -98,6 +167,8 @@ def address_of(kind: Kind, name: str, scope: Scope) -> str:
         return f"rg:{scope.subscription}/{name}"
     if kind is Kind.ACCOUNT:
         return name
+    if scope.account is None and scope.key_vault is not None:
+        return f"key_vault:{scope.key_vault}/{ADDRESS_SEGMENT[kind]}/{name}"
     return f"{scope.account}/{ADDRESS_SEGMENT[kind]}/{name}"
 
 
@@ -113,6 +184,68 @@ def owner_of(tags: Mapping[str, str] | None) -> str | None:
 
 def ownership_tags(spec_name: str) -> dict[str, str]:
     return {OWNER_TAG: OWNER_VALUE, SPEC_TAG: spec_name}
+
+
+# Role assignments: ownership in the description, as the tags would say it.
+_DESCRIPTION_PREFIX = f"{OWNER_TAG}={OWNER_VALUE}; {SPEC_TAG}="
+_DESCRIPTION = re.compile(re.escape(_DESCRIPTION_PREFIX) + r"(.+)")
+
+
+def assignment_description(spec_name: str) -> str:
+    return _DESCRIPTION_PREFIX + spec_name
+
+
+def assignment_owner(description: str | None) -> str | None:
+    """The spec that manages a role assignment according to its description; None when no spec does."""
+    match = _DESCRIPTION.fullmatch(description or "")
+    return match.group(1) if match else None
+
+
+# Role assignment names: a name-based UUID (RFC 4122 version 5) of what the assignment grants, so the
+# same grant always gets the same name, as Bicep's guid(scope, principal, role) does for templates.
+ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("b0f1c5d2-4e0a-5c7e-9a3d-70726f766973")
+
+
+def role_assignment_name(scope_id: str, principal: str, role: str) -> str:
+    """The assignment's name for granting `role` (a role definition GUID) to `principal` on `scope_id`."""
+    key = "|".join(part.lower() for part in (scope_id, principal, role))
+    return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, key))
+
+
+def diagnostic_setting_name(spec_name: str) -> str:
+    """The default name of the diagnostic setting a spec writes: the spec's, so it stays recognisable."""
+    return ("provision-" + re.sub(r"[^A-Za-z0-9_-]", "-", spec_name))[:260]
+
+
+def owner_of_resource(kind: Kind, name: str, properties: Mapping[str, Any], spec_name: str) -> str | None:
+    """The spec that manages a live resource: from its tags, from a role assignment's description, or
+    (a diagnostic setting) `spec_name` when it has this spec's default name; None when no spec does."""
+    if kind is Kind.ROLE_ASSIGNMENT:
+        return assignment_owner(properties.get("description"))
+    if kind is Kind.DIAGNOSTIC_SETTING:
+        return spec_name if name.lower() == diagnostic_setting_name(spec_name).lower() else None
+    return owner_of(properties.get("tags"))
+
+
+def arm_id(scope: Scope, kind: Kind, name: str) -> str:
+    """The ARM resource id of a resource of ours (lowercase: see the module docstring)."""
+    group = f"/subscriptions/{scope.subscription}/resourcegroups/{scope.resource_group}"
+    if kind is Kind.RESOURCE_GROUP:
+        return f"/subscriptions/{scope.subscription}/resourcegroups/{name}".lower()
+    if kind is Kind.ACCOUNT:
+        return f"{group}/providers/microsoft.cognitiveservices/accounts/{name}".lower()
+    if kind is Kind.PRIVATE_ENDPOINT:
+        return f"{group}/providers/microsoft.network/privateendpoints/{name}".lower()
+    target = key_vault_id(scope) if scope.account is None else arm_id(scope, Kind.ACCOUNT, scope.account)
+    if kind in ACCOUNT_CHILD_KINDS:
+        return f"{target}/{ADDRESS_SEGMENT[kind]}/{name}".lower()
+    provider = {Kind.ROLE_ASSIGNMENT: "microsoft.authorization", Kind.DIAGNOSTIC_SETTING: "microsoft.insights"}
+    return f"{target}/providers/{provider[kind]}/{ADDRESS_SEGMENT[kind]}/{name}".lower()
+
+
+def key_vault_id(scope: Scope) -> str:
+    return (f"/subscriptions/{scope.subscription}/resourcegroups/{scope.resource_group}"
+            f"/providers/microsoft.keyvault/vaults/{scope.key_vault}").lower()
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,42 @@ def _tags(doc: Mapping[str, Any]) -> dict[str, str]:
 
 
 # accounts
+# Shapes: Azure/azure-rest-api-specs specification/cognitiveservices/resource-manager/Microsoft.CognitiveServices/
+# stable/2025-09-01/cognitiveservices.json (Account, AccountProperties.networkAcls, restrictOutboundNetworkAccess,
+# allowedFqdnList; Identity.type "None, SystemAssigned, UserAssigned, SystemAssigned, UserAssigned").
 def account_body(p: Mapping[str, Any]) -> dict:
+    """The account's PUT body; settings the properties leave at None are not sent (Azure keeps them)."""
     properties: dict[str, Any] = {"customSubDomainName": p["custom_subdomain"],
                                   "publicNetworkAccess": p.get("public_network_access", "Enabled"),
                                   "disableLocalAuth": not p.get("local_auth", True)}
-    return {"location": p["location"], "kind": p["kind"], "sku": {"name": p.get("sku", "S0")},
+    if p.get("network") is not None:
+        properties["networkAcls"] = network_acls_body(p["network"])
+    if p.get("restrict_outbound") is not None:
+        properties["restrictOutboundNetworkAccess"] = p["restrict_outbound"]
+    if p.get("allowed_fqdns") is not None:
+        properties["allowedFqdnList"] = list(p["allowed_fqdns"])
+    body = {"location": p["location"], "kind": p["kind"], "sku": {"name": p.get("sku", "S0")},
             "tags": dict(p.get("tags") or {}), "properties": properties}
+    if p.get("identity") is not None:
+        body["identity"] = identity_body(p["identity"])
+    return body
+
+
+def network_acls_body(network: Mapping[str, Any]) -> dict:
+    return {"defaultAction": network["default_action"], "bypass": network.get("bypass", "AzureServices"),
+            "ipRules": [{"value": rule} for rule in network.get("ip_rules") or []],
+            "virtualNetworkRules": [{"id": subnet, "ignoreMissingVnetServiceEndpoint": False}
+                                    for subnet in network.get("virtual_network_rules") or []]}
+
+
+def identity_body(identity: Mapping[str, Any]) -> dict:
+    user_assigned = list(identity.get("user_assigned") or [])
+    kinds = [k for k, on in (("SystemAssigned", identity.get("system_assigned")), ("UserAssigned", user_assigned))
+             if on]
+    body: dict[str, Any] = {"type": ", ".join(kinds) or "None"}
+    if user_assigned:
+        body["userAssignedIdentities"] = {identity_id: {} for identity_id in user_assigned}
+    return body
 
 
 def account_properties(doc: Mapping[str, Any]) -> dict:
@@ -42,7 +72,33 @@ def account_properties(doc: Mapping[str, Any]) -> dict:
     return {"location": (doc.get("location") or "").replace(" ", "").lower(), "kind": doc.get("kind"),
             "sku": (doc.get("sku") or {}).get("name"), "custom_subdomain": props.get("customSubDomainName"),
             "public_network_access": props.get("publicNetworkAccess") or "Enabled",
-            "local_auth": not props.get("disableLocalAuth", False), "tags": _tags(doc)}
+            "local_auth": not props.get("disableLocalAuth", False),
+            "network": _network(props.get("networkAcls")), "identity": _identity(doc.get("identity")),
+            "restrict_outbound": bool(props.get("restrictOutboundNetworkAccess")),
+            "allowed_fqdns": sorted(props.get("allowedFqdnList") or []), "tags": _tags(doc)}
+
+
+def _network(acls: Mapping[str, Any] | None) -> dict:
+    """No networkAcls is Azure's default: allow everything."""
+    acls = acls or {}
+    return {"default_action": acls.get("defaultAction") or "Allow", "bypass": acls.get("bypass") or "AzureServices",
+            "ip_rules": sorted({_address(r.get("value", "")) for r in acls.get("ipRules") or []}),
+            "virtual_network_rules": sorted({str(r.get("id", "")).lower()
+                                             for r in acls.get("virtualNetworkRules") or []})}
+
+
+def _address(rule: str) -> str:
+    """A single address as the spec writes it: without /32 (Azure takes single addresses bare)."""
+    return rule[:-3] if rule.endswith("/32") else rule
+
+
+def _identity(identity: Mapping[str, Any] | None) -> dict:
+    identity = identity or {}
+    kinds = {k.strip().lower() for k in str(identity.get("type") or "None").split(",")}
+    user_assigned = {str(k).lower(): (v or {}) for k, v in (identity.get("userAssignedIdentities") or {}).items()}
+    return {"system_assigned": "systemassigned" in kinds, "user_assigned": sorted(user_assigned),
+            "principal_id": identity.get("principalId"), "tenant_id": identity.get("tenantId"),
+            "user_assigned_principals": {k: v.get("principalId") for k, v in sorted(user_assigned.items())}}
 
 
 # deployments
@@ -144,3 +200,83 @@ def blocklist_properties(doc: Mapping[str, Any], items: list[Mapping[str, Any]])
 # resource groups
 def resource_group_properties(doc: Mapping[str, Any]) -> dict:
     return {"location": (doc.get("location") or "").lower(), "tags": _tags(doc)}
+
+
+# private endpoints (Microsoft.Network): Azure/azure-rest-api-specs specification/network/resource-manager/
+# Microsoft.Network/stable/2024-05-01/privateEndpoint.json (PrivateEndpoint, PrivateLinkServiceConnection,
+# PrivateDnsZoneGroup); the group id of an Azure OpenAI account is "account"
+# (learn.microsoft.com/azure/private-link/private-endpoint-dns#ai--machine-learning).
+def private_endpoint_body(p: Mapping[str, Any], name: str) -> dict:
+    connection = {"name": name, "properties": {"privateLinkServiceId": p["target"], "groupIds": [p["group_id"]]}}
+    return {"location": p["location"], "tags": dict(p.get("tags") or {}),
+            "properties": {"subnet": {"id": p["subnet"]}, "privateLinkServiceConnections": [connection]}}
+
+
+def dns_zone_group_body(p: Mapping[str, Any]) -> dict:
+    """The endpoint's private DNS zone group: one config per zone, named after the zone."""
+    return {"properties": {"privateDnsZoneConfigs": [
+        {"name": zone.rsplit("/", 1)[-1].replace(".", "-"), "properties": {"privateDnsZoneId": zone}}
+        for zone in p.get("dns_zone_ids") or []]}}
+
+
+def private_endpoint_properties(doc: Mapping[str, Any], zone_group: Mapping[str, Any] | None) -> dict:
+    props = doc.get("properties") or {}
+    connections = (props.get("privateLinkServiceConnections") or []) + \
+        (props.get("manualPrivateLinkServiceConnections") or [])
+    connection = (connections[0].get("properties") or {}) if connections else {}
+    zones = ((zone_group or {}).get("properties") or {}).get("privateDnsZoneConfigs") or []
+    return {"location": (doc.get("location") or "").replace(" ", "").lower(),
+            "subnet": str((props.get("subnet") or {}).get("id") or "").lower(),
+            "target": str(connection.get("privateLinkServiceId") or "").lower(),
+            "group_id": ((connection.get("groupIds") or [None])[0] or "").lower() or None,
+            "dns_zone_ids": sorted({str((z.get("properties") or {}).get("privateDnsZoneId") or "").lower()
+                                    for z in zones}),
+            "tags": _tags(doc),
+            "connection_state": (connection.get("privateLinkServiceConnectionState") or {}).get("status")}
+
+
+# role assignments (Microsoft.Authorization): Azure/azure-rest-api-specs specification/authorization/
+# resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json
+def role_definition_id(p: Mapping[str, Any]) -> str:
+    subscription = p["scope"].split("/")[2]
+    return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{p['role']}"
+
+
+def role_assignment_body(p: Mapping[str, Any]) -> dict:
+    return {"properties": {"roleDefinitionId": role_definition_id(p), "principalId": p["principal"],
+                           "principalType": p["principal_type"], "description": p.get("description") or ""}}
+
+
+def role_assignment_properties(doc: Mapping[str, Any]) -> dict:
+    from provisioner.model import roles
+
+    props = doc.get("properties") or {}
+    role = str(props.get("roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
+    return {"scope": str(props.get("scope") or "").lower(), "principal": str(props.get("principalId") or "").lower(),
+            "principal_type": props.get("principalType"), "role": role, "role_name": roles.role_name(role),
+            "description": props.get("description") or ""}
+
+
+# diagnostic settings (Microsoft.Insights): Azure/azure-rest-api-specs specification/monitor/resource-manager/
+# Microsoft.Insights/stable/2021-05-01-preview/diagnosticsSettings_API.json; categories of
+# Microsoft.CognitiveServices/accounts: learn.microsoft.com/azure/ai-services/openai/monitor-openai-reference
+ALL_LOGS = "allLogs"
+ALL_METRICS = "AllMetrics"
+
+
+def diagnostic_setting_body(p: Mapping[str, Any]) -> dict:
+    logs = [{"categoryGroup": ALL_LOGS, "enabled": True}] if p["logs"] == "all" else \
+        [{"category": category, "enabled": True} for category in p["logs"]]
+    metrics = [{"category": ALL_METRICS, "enabled": True}] if p.get("metrics") else []
+    return {"properties": {"workspaceId": p["workspace"], "logs": logs, "metrics": metrics}}
+
+
+def diagnostic_setting_properties(doc: Mapping[str, Any]) -> dict:
+    props = doc.get("properties") or {}
+    enabled = [entry for entry in props.get("logs") or [] if entry.get("enabled")]
+    if any(str(entry.get("categoryGroup") or "").lower() == ALL_LOGS.lower() for entry in enabled):
+        logs: Any = "all"
+    else:
+        logs = sorted({entry["category"] for entry in enabled if entry.get("category")})
+    return {"workspace": str(props.get("workspaceId") or "").lower(), "logs": logs,
+            "metrics": any(entry.get("enabled") for entry in props.get("metrics") or [])}

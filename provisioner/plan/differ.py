@@ -26,20 +26,29 @@ from provisioner.model.resources import (
     Resource,
     address_of,
     owner_of,
+    owner_of_resource,
 )
 from provisioner.plan import capacity
 from provisioner.plan.model import Action, Change, FieldChange, Plan, Unmanaged, _plain
 
-# Fields Azure cannot change in place: changing them means delete and create again.
-REPLACE_FIELDS = {Kind.DEPLOYMENT: {"model", "format", "sku"}}
+# Fields Azure cannot change in place: changing them means delete and create again. (A role assignment's
+# scope, principal and role are in its name, so only its principal type can differ under the same name.)
+REPLACE_FIELDS = {Kind.DEPLOYMENT: {"model", "format", "sku"},
+                  Kind.PRIVATE_ENDPOINT: {"location", "subnet", "target", "group_id"},
+                  Kind.ROLE_ASSIGNMENT: {"scope", "principal", "principal_type", "role"}}
 # Fields that would need the account itself replaced: we refuse rather than delete every deployment.
 FIXED_FIELDS = {Kind.ACCOUNT: {"location", "kind", "custom_subdomain"}, Kind.RESOURCE_GROUP: {"location"}}
-ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT]
+ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT, Kind.PRIVATE_ENDPOINT,
+         Kind.DIAGNOSTIC_SETTING, Kind.ROLE_ASSIGNMENT]
 # Left to Azure when the spec says nothing (None): never compared, so Azure's default is no drift.
-AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"}}
+AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"},
+                  Kind.ACCOUNT: {"network", "identity", "restrict_outbound", "allowed_fqdns"}}
 # What `destroy` removes; accounts only with include_accounts, resource groups never.
-DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST}
-CHILD_KINDS = (Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST)
+DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST, Kind.PRIVATE_ENDPOINT, Kind.DIAGNOSTIC_SETTING,
+               Kind.ROLE_ASSIGNMENT}
+# What lives on an account (its children in Azure, and what attaches to it from outside): deleted before it.
+CHILD_KINDS = (Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST, Kind.PRIVATE_ENDPOINT, Kind.DIAGNOSTIC_SETTING,
+               Kind.ROLE_ASSIGNMENT)
 # provisioningStates after which a resource does not serve until it is written again (ARM-FACTS §1)
 BROKEN_STATES = {"failed", "canceled"}
 STATE_FIELD = "provisioning_state"  # a pseudo-field: a repair shows as provisioning_state Failed → Succeeded
@@ -63,6 +72,7 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
         resolved, notes = _resolve_capacities(resolved, desired, observed, regions, errors)
         changes, unmanaged = _apply_changes(resolved, desired, observed, errors)
         changes = [replace(c, notes=c.notes + (notes[c.address],)) if c.address in notes else c for c in changes]
+    changes = [_with_connection(_with_identities(c, observed), observed) for c in changes]
     changes = _select(changes, targets, errors)
     errors.extend(_prevented(changes))
     if not (adopt and desired.adopt):
@@ -159,7 +169,10 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
             continue  # read, never written
         live = observed.get(resource.address)
         if live is None:
-            changes.append(_create(resource, desired, observed, errors))
+            granted = _granted_elsewhere(resource, observed)
+            changes.append(_create(resource, desired, observed, errors) if granted is None else
+                           _change(resource, Action.NOOP, None, [], reason=f"granted already by role assignment "
+                                   f"{granted.resource.name}, which this spec does not manage"))
             continue
         other = _foreign_owner(live, desired.spec_name, resource.kind)
         if other is not None:
@@ -181,15 +194,16 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
             fields.append(FieldChange(STATE_FIELD, live.provisioning_state, "Succeeded"))
         if any(f.forces_replace for f in fields):
             replacing = ", ".join(f.path for f in fields if f.forces_replace)
-            if owner_of(live.resource.properties.get("tags")) != desired.spec_name:
+            if _owner(live, desired.spec_name) != desired.spec_name:
+                what = resource.kind.value.replace("_", " ")
                 errors.append(f"{resource.address}: changing {replacing} means deleting and creating it again, "
                               "but it exists without this spec's ownership tags; provision never deletes what it "
-                              "does not manage: delete it yourself, or give the deployment another name")
+                              f"does not manage: delete it yourself, or give the {what} another name")
             changes.append(_change(resource, Action.REPLACE, live.resource.properties, fields,
                                    reason=f"{replacing} cannot be changed in place",
                                    notes=(f"{resource.address} is deleted and created again: requests to it fail "
                                           "until the new deployment is ready",)))
-        elif _unowned(live, resource.kind):
+        elif _unowned(live, resource.kind, desired.spec_name):
             changes.append(_change(resource, Action.ADOPT, live.resource.properties, fields,
                                    reason="exists without ownership tags: adopted by this spec"))
         elif fields:
@@ -202,16 +216,97 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
     for address, live in sorted(observed.resources.items()):
         if address in wanted or live.resource.kind in (Kind.ACCOUNT, Kind.RESOURCE_GROUP):
             continue
-        if owner_of(live.resource.properties.get("tags")) == desired.spec_name:
-            changes.append(_delete(live, reason="managed by this spec but no longer in it"))
+        if _owner(live, desired.spec_name) == desired.spec_name:
+            reason = "managed by this spec but no longer in it"
+            if live.resource.kind is Kind.ROLE_ASSIGNMENT:  # its name says nothing: say what it grants
+                reason += f" (grants {_grant_text(live.resource.properties)})"
+            changes.append(_delete(live, reason=reason))
         else:
             unmanaged.append(Unmanaged(live.resource.kind, live.resource.name, live.resource.scope))
-    return changes, unmanaged
+    return _pair_replaced_grants(changes), unmanaged
 
 
-def _unowned(live: ObservedResource, kind: Kind) -> bool:
-    """Exists without our ownership tags, so writing it takes it over (resource groups are nobody's)."""
-    return kind is not Kind.RESOURCE_GROUP and owner_of(live.resource.properties.get("tags")) is None
+def _with_identities(change: Change, observed: ObservedState) -> Change:
+    """An account's managed identities and their principal ids (what grants elsewhere name), as notes:
+    known once Azure has made them, "known after apply" before."""
+    if change.kind is not Kind.ACCOUNT or change.action is Action.DELETE:
+        return change
+    wanted = (change.after or {}).get("identity") or {}
+    live = observed.get(change.address)
+    have = (live.resource.properties.get("identity") or {}) if live is not None else {}
+    notes = []
+    if wanted.get("system_assigned") or have.get("system_assigned"):
+        principal = have.get("principal_id") if have.get("system_assigned") else None
+        notes.append(f"system-assigned identity: principal id {principal or 'known after apply'}")
+    principals = have.get("user_assigned_principals") or {}
+    for identity in sorted(set(wanted.get("user_assigned") or ()) | set(principals)):
+        notes.append(f"user-assigned identity {identity.rsplit('/', 1)[-1]}: principal id "
+                     f"{principals.get(identity) or 'known after apply'}")
+    return replace(change, notes=change.notes + tuple(notes)) if notes else change
+
+
+def _with_connection(change: Change, observed: ObservedState) -> Change:
+    """A private endpoint's connection to the account as Azure shows it: Approved, or Pending until the
+    account's owner approves it (an endpoint from another tenant or without the right to approve)."""
+    live = observed.get(change.address)
+    if change.kind is not Kind.PRIVATE_ENDPOINT or change.action is Action.DELETE or live is None:
+        return change
+    state = live.resource.properties.get("connection_state")
+    if not state:
+        return change
+    note = f"connection to the account: {state}" + ("" if state == "Approved" else
+                                                    " (it carries no traffic until it is approved on the account)")
+    return replace(change, notes=change.notes + (note,))
+
+
+def _owner(live: ObservedResource, spec_name: str) -> str | None:
+    """The spec that manages a live resource (tags; a role assignment's description; a diagnostic setting's
+    name), as far as the resource itself says."""
+    resource = live.resource
+    return owner_of_resource(resource.kind, resource.name, resource.properties, spec_name)
+
+
+def _unowned(live: ObservedResource, kind: Kind, spec_name: str) -> bool:
+    """Exists without our ownership tags, so writing it takes it over (resource groups are nobody's; a
+    diagnostic setting is ours by the name the spec declares)."""
+    if kind in (Kind.RESOURCE_GROUP, Kind.DIAGNOSTIC_SETTING):
+        return False
+    return _owner(live, spec_name) is None
+
+
+def _granted_elsewhere(resource: Resource, observed: ObservedState) -> ObservedResource | None:
+    """A role assignment under another name that grants the same role to the same principal on the same
+    scope: Azure refuses a second one (409 RoleAssignmentExists), and the access is there already."""
+    if resource.kind is not Kind.ROLE_ASSIGNMENT:
+        return None
+    grant = {k: resource.properties.get(k) for k in ("scope", "principal", "role")}
+    return next((live for live in observed.resources.values() if live.resource.kind is Kind.ROLE_ASSIGNMENT
+                 and {k: live.resource.properties.get(k) for k in grant} == grant), None)
+
+
+def _pair_replaced_grants(changes: list[Change]) -> list[Change]:
+    """A changed grant is a new role assignment and the deletion of the old one (assignments cannot
+    change): each says which other it goes with, matched on the same scope and principal (the role
+    changed) or the same scope and role (the principal changed)."""
+    created = [c for c in changes if c.kind is Kind.ROLE_ASSIGNMENT and c.action is Action.CREATE]
+    deleted = [c for c in changes if c.kind is Kind.ROLE_ASSIGNMENT and c.action is Action.DELETE]
+    notes: dict[str, str] = {}
+    for same in (("scope", "principal"), ("scope", "role")):
+        for new in created:
+            old = next((d for d in deleted if d.address not in notes and new.address not in notes
+                        and all((d.before or {}).get(k) == (new.after or {}).get(k) for k in same)), None)
+            if old is not None:
+                notes[new.address] = f"replaces {old.address} ({_grant_text(old.before)}): a role assignment " \
+                                     "cannot change, so the old one is deleted and this one created"
+                notes[old.address] = f"replaced by {new.address} ({_grant_text(new.after)})"
+    return [replace(c, notes=c.notes + (notes[c.address],)) if c.address in notes else c for c in changes]
+
+
+def _grant_text(properties: Mapping[str, Any] | None) -> str:
+    p = properties or {}
+    kind = {"ServicePrincipal": "service principal"}.get(p.get("principal_type") or "",
+                                                        (p.get("principal_type") or "principal").lower())
+    return f"{p.get('role_name') or p.get('role')} for {kind} {p.get('principal')}"
 
 
 def _refused_adoptions(changes: list[Change]) -> list[str]:
@@ -228,7 +323,7 @@ def _foreign_owner(live: ObservedResource, spec_name: str, kind: Kind) -> str | 
     """The other spec that manages this live resource, if any (resource groups are nobody's)."""
     if kind is Kind.RESOURCE_GROUP:
         return None
-    owner = owner_of(live.resource.properties.get("tags"))
+    owner = _owner(live, spec_name)
     return owner if owner is not None and owner != spec_name else None
 
 
@@ -247,7 +342,9 @@ def _create(resource: Resource, desired: DesiredState, observed: ObservedState, 
         notes = (f"a soft-deleted account with this name exists: it will be "
                  f"{'restored' if choice == 'restore' else 'purged first'}",)
         options = {"on_soft_deleted": choice}
-    change = _change(resource, Action.CREATE, None, [], reason="does not exist", notes=notes)
+    reason = f"new grant: {_grant_text(resource.properties)}" if resource.kind is Kind.ROLE_ASSIGNMENT \
+        else "does not exist"
+    change = _change(resource, Action.CREATE, None, [], reason=reason, notes=notes)
     return replace(change, options=options) if options else change
 
 
@@ -263,8 +360,12 @@ def _destroy_changes(resolved: list[Resource], desired: DesiredState, observed: 
         children = [o for o in observed.resources.values()
                     if o.resource.kind in CHILD_KINDS and o.resource.scope.account == account.name
                     and o.resource.scope.subscription == account.scope.subscription]
-        ours = [o for o in children if owner_of(o.resource.properties.get("tags")) == spec]
+        # a diagnostic setting the spec declares under its own name is ours by that name
+        named = {o.resource.address for o in children if o.resource.kind is Kind.DIAGNOSTIC_SETTING
+                 and o.resource.address in declared and _owner(o, spec) != spec}
+        ours = [o for o in children if _owner(o, spec) == spec or o.resource.address in named]
         deletions = [_delete(o, reason="destroy", declared=declared.get(o.resource.address)) for o in ours]
+        deletions = [replace(c, options={"declared_name": True}) if c.address in named else c for c in deletions]
         changes += _ordered_deletions(deletions)
         if not include_accounts or account.reference:
             continue
@@ -286,7 +387,7 @@ def _destroy_changes(resolved: list[Resource], desired: DesiredState, observed: 
             continue
         foreign = [o for o in children if o not in ours]
         if foreign and not delete_unowned:
-            listing = ", ".join(f"{_relative(o)} ({_owned_by(owner_of(o.resource.properties.get('tags')))})"
+            listing = ", ".join(f"{_relative(o)} ({_owned_by(_owner(o, spec))})"
                                 for o in sorted(foreign, key=lambda o: o.resource.address))
             errors.append(f"{account.address}: deleting the account would delete what this spec does not manage: "
                           f"{listing}; delete or move them first, or pass --delete-unowned to delete them with "
@@ -300,6 +401,9 @@ def _destroy_changes(resolved: list[Resource], desired: DesiredState, observed: 
                               reason="destroy" + (" and purge" if purge else ""),
                               depends_on=tuple(c.address for c in deletions),
                               prevent_destroy=account.prevent_destroy, options=options))
+    vault_grants = [o for o in observed.resources.values() if o.resource.kind is Kind.ROLE_ASSIGNMENT
+                    and o.resource.scope.key_vault is not None and _owner(o, spec) == spec]
+    changes += [_delete(o, reason="destroy", declared=declared.get(o.resource.address)) for o in vault_grants]
     return changes
 
 

@@ -147,8 +147,11 @@ class Plan:
 
 
 def _scope(scope: Scope) -> dict[str, Any]:
-    return {"subscription": scope.subscription, "resource_group": scope.resource_group,
-            "account": scope.account}
+    document = {"subscription": scope.subscription, "resource_group": scope.resource_group,
+                "account": scope.account}
+    if scope.key_vault is not None:  # role assignments on the key vault
+        document["key_vault"] = scope.key_vault
+    return document
 
 
 def _change_to_dict(c: Change) -> dict[str, Any]:

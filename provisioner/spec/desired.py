@@ -3,14 +3,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioner.model import roles
 from provisioner.model.resources import (
+    PRIVATE_LINK_GROUP,
     DesiredState,
     KeyVaultTarget,
     Kind,
     Resource,
     Scope,
     address_of,
+    arm_id,
+    assignment_description,
+    diagnostic_setting_name,
+    key_vault_id,
     ownership_tags,
+    role_assignment_name,
 )
 from provisioner.spec.schema import (
     Account,
@@ -18,6 +25,9 @@ from provisioner.spec.schema import (
     CategoryThresholds,
     ContentFilter,
     Deployment,
+    Diagnostics,
+    Grant,
+    Network,
     Path,
     RegexItem,
     Spec,
@@ -27,6 +37,9 @@ from provisioner.spec.schema import (
 ACCOUNT_SKU = "S0"
 MODE = {"default": "Default", "blocking": "Blocking", "asynchronous": "Asynchronous_filter"}
 PUBLIC_NETWORK_ACCESS = {"enabled": "Enabled", "disabled": "Disabled"}
+DEFAULT_ACTION = {"allow": "Allow", "deny": "Deny"}
+BYPASS = {"azure_services": "AzureServices", "none": "None"}
+PRINCIPAL_TYPE = {"user": "User", "group": "Group", "service_principal": "ServicePrincipal"}
 PROMPT_SHIELDS = ("jailbreak", "indirect_attack")  # act on the prompt
 PROTECTED_MATERIAL = ("protected_material_text", "protected_material_code")  # act on the completion
 
@@ -37,6 +50,8 @@ def build_desired(spec: Spec, spec_name: str, *, environment: str | None = None)
     resources = _resource_groups(spec, owner_tags)
     for index, account in enumerate(spec.accounts):
         resources += _account_resources(spec, index, account, owner_tags)
+        resources += _account_security(spec, spec_name, index, account, owner_tags)
+    resources += _key_vault_grants(spec, spec_name)
     return DesiredState(
         spec_name=spec_name,
         resources=tuple(resources),
@@ -106,8 +121,12 @@ def _account_resources(spec: Spec, index: int, account: Account, owner_tags: dic
             "kind": account.kind,
             "sku": ACCOUNT_SKU,
             "custom_subdomain": account.custom_subdomain or account.name,
-            "public_network_access": PUBLIC_NETWORK_ACCESS[account.public_network_access],
+            "public_network_access": PUBLIC_NETWORK_ACCESS[spec.public_access_of(account)],
             "local_auth": account.local_auth,
+            "network": _network(spec.security_of(account, "network")),
+            "identity": _identity(spec.security_of(account, "identity")),
+            "restrict_outbound": spec.security_of(account, "restrict_outbound"),
+            "allowed_fqdns": _sorted_unique(spec.security_of(account, "allowed_fqdns")),
             "tags": dict(tags),
         },
         depends_on=(address_of(Kind.RESOURCE_GROUP, group_scope.resource_group, group_scope),),
@@ -211,3 +230,95 @@ def _deployment(spec: Spec, path: Path, deployment: Deployment, scope: Scope, ta
         prevent_destroy=deployment.prevent_destroy,
         source=spec.source.locate(path),
     )
+
+
+# security: the account's network, identity and outbound settings are account properties; private
+# endpoints, role assignments and diagnostic settings are resources of their own
+
+def _sorted_unique(values: list[str] | None, *, lower: bool = False) -> list[str] | None:
+    if values is None:
+        return None
+    return sorted({v.lower() if lower else v for v in values})
+
+
+def _network(network: Network | None) -> dict[str, Any] | None:
+    if network is None:
+        return None
+    ip_rules = _sorted_unique(network.ip_rules) or []
+    subnets = _sorted_unique(network.virtual_network_rules, lower=True) or []
+    action = network.default_action or ("deny" if ip_rules or subnets else "allow")
+    return {"default_action": DEFAULT_ACTION[action], "bypass": BYPASS[network.bypass], "ip_rules": ip_rules,
+            "virtual_network_rules": subnets}
+
+
+def _identity(identity: Any) -> dict[str, Any] | None:
+    if identity is None:
+        return None
+    return {"system_assigned": identity.system_assigned,
+            "user_assigned": _sorted_unique(identity.user_assigned, lower=True) or []}
+
+
+def _account_security(spec: Spec, spec_name: str, index: int, account: Account, owner_tags: dict[str, str]
+                      ) -> list[Resource]:
+    path: Path = ("accounts", index)
+    group_scope = Scope(spec.subscription_of(account), spec.resource_group_of(account))
+    scope = Scope(group_scope.subscription, group_scope.resource_group, account=account.name)
+    account_address = address_of(Kind.ACCOUNT, account.name, group_scope)
+    account_id = arm_id(group_scope, Kind.ACCOUNT, account.name)
+    tags = {**spec.defaults.tags, **account.tags, **owner_tags}
+    resources = []
+    for e_index, endpoint in enumerate(account.private_endpoints):
+        resources.append(Resource(
+            Kind.PRIVATE_ENDPOINT,
+            endpoint.name,
+            scope,
+            {"location": (endpoint.location or spec.location_of(account)).replace(" ", "").lower(),
+             "subnet": endpoint.subnet.lower(), "target": account_id, "group_id": PRIVATE_LINK_GROUP,
+             "dns_zone_ids": _sorted_unique(endpoint.dns_zone_ids, lower=True), "tags": dict(tags)},
+            depends_on=(account_address,),
+            source=spec.source.locate(path + ("private_endpoints", e_index)),
+        ))
+    access = spec.security_of(account, "access") or []
+    declared_at = path if account.access is not None else ("defaults",)
+    for g_index, grant in enumerate(access):
+        resources.append(_grant(grant, account_id, scope, spec_name, (account_address,),
+                                 spec.source.locate(declared_at + ("access", g_index))))
+    diagnostics: Diagnostics | None = spec.security_of(account, "diagnostics")
+    if diagnostics is not None:
+        declared_at = path if account.diagnostics is not None else ("defaults",)
+        resources.append(Resource(
+            Kind.DIAGNOSTIC_SETTING,
+            diagnostics.name or diagnostic_setting_name(spec_name),
+            scope,
+            {"workspace": diagnostics.workspace.lower(),
+             "logs": "all" if diagnostics.logs == "all" else sorted(set(diagnostics.logs)),
+             "metrics": diagnostics.metrics},
+            depends_on=(account_address,),
+            source=spec.source.locate(declared_at + ("diagnostics",)),
+        ))
+    return resources
+
+
+def _grant(grant: Grant, scope_id: str, scope: Scope, spec_name: str, depends_on: tuple[str, ...],
+           source: Any) -> Resource:
+    role = roles.role_id(grant.role)  # validate_spec has checked it names a role
+    principal = grant.principal.lower()
+    return Resource(
+        Kind.ROLE_ASSIGNMENT,
+        role_assignment_name(scope_id, principal, role),
+        scope,
+        {"scope": scope_id, "principal": principal, "principal_type": PRINCIPAL_TYPE[grant.type], "role": role,
+         "role_name": roles.role_name(role), "description": assignment_description(spec_name)},
+        depends_on=depends_on,
+        source=source,
+    )
+
+
+def _key_vault_grants(spec: Spec, spec_name: str) -> list[Resource]:
+    target = _key_vault_target(spec)
+    if target is None:
+        return []
+    scope = Scope(target.scope.subscription, target.scope.resource_group, key_vault=target.name)
+    return [_grant(grant, key_vault_id(scope), scope, spec_name, (),
+                   spec.source.locate(("key_vault", "access", index)))
+            for index, grant in enumerate(spec.key_vault.access)]

@@ -19,9 +19,8 @@ Sources (read 2026-12):
 - Spillover and upgrades: https://learn.microsoft.com/azure/ai-services/openai/how-to/spillover-traffic-management,
   https://learn.microsoft.com/azure/ai-services/openai/concepts/model-versions
 
-Some rules read fields the spec does not have yet (`network`, `private_endpoints`, `diagnostics`,
-`restrict_outbound`); they are read with `_field`, so those rules report "not configured" today and
-judge the settings once the fields exist.
+Account settings are read as the plan reads them: an account's own, else the `defaults` one
+(`Spec.security_of`), so a rule judges exactly what would be applied.
 """
 from __future__ import annotations
 
@@ -160,7 +159,7 @@ def _raw_findings(spec: Spec) -> Iterator[tuple[str, str, Path]]:
     for index, account in enumerate(spec.accounts):
         path: Path = ("accounts", index)
         if not account.existing:  # an existing account's settings belong to whoever manages it
-            yield from _account(account, path)
+            yield from _account(spec, account, path)
         if spec.key_vault is not None and not account.local_auth:
             yield ("PRV006", f"key_vault '{spec.key_vault.name}' publishes keys, but account '{account.name}' "
                              "has local_auth: false: only its endpoint is published", path + ("local_auth",))
@@ -170,36 +169,46 @@ def _raw_findings(spec: Spec) -> Iterator[tuple[str, str, Path]]:
         yield from _content_filter(name, content_filter, ("content_filters", name))
 
 
-def _account(account: Any, path: Path) -> Iterator[tuple[str, str, Path]]:
+def _account(spec: Spec, account: Any, path: Path) -> Iterator[tuple[str, str, Path]]:
     name = account.name
-    network = _field(account, "network")
-    public = account.public_network_access == "enabled" and _field(network, "public_access") != "disabled"
-    if public and _field(network, "default_action") != "deny":
+    network = spec.security_of(account, "network")
+    if spec.public_access_of(account) == "enabled" and _default_action(network) != "deny":
         endpoints = " (it has private endpoints, but the public endpoint stays open)" \
-            if _field(account, "private_endpoints") else ""
+            if account.private_endpoints else ""
+        if account.network is not None:
+            where = path + (("network", "public_access") if account.network.public_access else ("network",))
+        else:
+            where = path + (("public_network_access",) if account.public_network_access is not None else ())
         yield ("PRV001", f"account '{name}' accepts requests from any network: public network access is enabled "
-                         f"with no IP rules or virtual network rules{endpoints}", path + ("public_network_access",))
+                         f"with no IP rules or virtual network rules{endpoints}", where)
     if account.local_auth:
         yield ("PRV002", f"account '{name}' keeps key authentication on (local_auth: true)", path + ("local_auth",))
-    yield from _diagnostics(account, path)
-    if _field(account, "restrict_outbound") is not True:
+    yield from _diagnostics(spec, account, path)
+    if spec.security_of(account, "restrict_outbound") is not True:
         yield ("PRV004", f"account '{name}' does not restrict outbound network access", path)
-    for e_index, endpoint in enumerate(_field(account, "private_endpoints") or ()):
-        if not _field(endpoint, "dns_zone_ids"):
-            yield ("PRV005", f"private endpoint '{_field(endpoint, 'name')}' of account '{name}' has no private DNS "
+    for e_index, endpoint in enumerate(account.private_endpoints):
+        if not endpoint.dns_zone_ids:
+            yield ("PRV005", f"private endpoint '{endpoint.name}' of account '{name}' has no private DNS "
                              "zone", path + ("private_endpoints", e_index))
 
 
-def _diagnostics(account: Any, path: Path) -> Iterator[tuple[str, str, Path]]:
-    diagnostics = _field(account, "diagnostics")
+def _default_action(network: Any) -> str:
+    """What a request no rule matches gets: as desired.py resolves it (no network settings: allow)."""
+    if network is None:
+        return "allow"
+    return network.default_action or ("deny" if network.ip_rules or network.virtual_network_rules else "allow")
+
+
+def _diagnostics(spec: Spec, account: Any, path: Path) -> Iterator[tuple[str, str, Path]]:
+    diagnostics = spec.security_of(account, "diagnostics")
     if diagnostics is None:
         yield ("PRV003", f"account '{account.name}' has no diagnostics configured: its audit and request logs "
                          "are kept nowhere", path)
         return
-    logs = _field(diagnostics, "logs")
-    if logs != "all" and "Audit" not in (logs or ()):
-        yield ("PRV003", f"account '{account.name}' does not send its Audit logs to a workspace",
-               path + ("diagnostics", "logs"))
+    if diagnostics.logs != "all" and "Audit" not in diagnostics.logs:
+        where = path + ("diagnostics", "logs") if account.diagnostics is not None else ("defaults", "diagnostics",
+                                                                                      "logs")
+        yield ("PRV003", f"account '{account.name}' does not send its Audit logs to a workspace", where)
 
 
 def _deployment(account: str, deployment: Any, path: Path) -> Iterator[tuple[str, str, Path]]:
@@ -233,12 +242,3 @@ def _content_filter(name: str, content_filter: ContentFilter, path: Path) -> Ite
             yield ("PRV010", f"content filter '{name}' switches {material} detection off", path + (material,))
     if content_filter.mode == "asynchronous":
         yield ("PRV011", f"content filter '{name}' filters asynchronously (mode: asynchronous)", path + ("mode",))
-
-
-def _field(value: Any, name: str) -> Any:
-    """A field that the spec may not have yet (an attribute or a mapping key), else None."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return value.get(name)
-    return getattr(value, name, None)

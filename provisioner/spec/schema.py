@@ -135,7 +135,93 @@ Tags = Annotated[dict[str, str], Field(
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
 
 
-class Defaults(_Model):
+# security settings (network isolation, identity, access grants, diagnostics)
+
+LogCategory = Literal["Audit", "RequestResponse", "Trace", "AzureOpenAIRequestUsage"]
+PrincipalType = Literal["user", "group", "service_principal"]
+
+
+class Network(_Model):
+    """Who may reach the account over the network (the account's publicNetworkAccess and networkAcls)."""
+
+    public_access: Literal["enabled", "disabled"] | None = Field(
+        None, description="enabled | disabled: the public endpoint (default enabled; the same setting as the "
+                          "account's public_network_access, which is its older spelling).")
+    default_action: Literal["allow", "deny"] | None = Field(
+        None, description="allow | deny: what happens to requests no rule matches; default deny when ip_rules or "
+                          "virtual_network_rules are given, else allow.")
+    ip_rules: list[str] = Field([], description="Public IPv4 addresses or CIDR ranges allowed in (at most /30: "
+                                               "write a single address without a prefix).")
+    virtual_network_rules: list[str] = Field(
+        [], description="Subnet resource ids allowed in (the subnet needs the Microsoft.CognitiveServices service "
+                        "endpoint).")
+    bypass: Literal["azure_services", "none"] = Field(
+        "azure_services", description="azure_services | none: whether trusted Azure services get through.")
+
+
+class PrivateEndpoint(_Model):
+    """A Microsoft.Network private endpoint connecting a subnet to the account."""
+
+    name: str = Field(description="Name of the private endpoint (2-64 letters, digits, underscores, periods and "
+                                  "hyphens); it goes in the account's resource group.")
+    subnet: str = Field(description="Resource id of the subnet it gets its private IP address from.")
+    dns_zone_ids: list[str] = Field(
+        [], description="Private DNS zone resource ids (e.g. privatelink.openai.azure.com) that get the "
+                        "account's record, through the endpoint's DNS zone group.")
+    location: str | None = Field(None, description="Region of the endpoint: the virtual network's; default: the "
+                                                   "account's location.")
+
+
+class Identity(_Model):
+    """The account's managed identities (used to reach other resources, e.g. customer-managed keys)."""
+
+    system_assigned: StrictBool = Field(False, description="Give the account a system-assigned identity.")
+    user_assigned: list[str] = Field([], description="Resource ids of user-assigned identities to attach (they "
+                                                    "must exist).")
+
+
+class Grant(_Model):
+    """An Azure role granted to a principal on this resource (a role assignment)."""
+
+    principal: str = Field(description="Object id (a GUID) of the user, group or service principal (for a managed "
+                                       "identity: its principal id).")
+    type: PrincipalType = Field(description="user | group | service_principal (managed identities are service "
+                                            "principals).")
+    role: str = Field(description="A built-in role name (e.g. Cognitive Services OpenAI User) or a role definition "
+                                  "id (GUID or resource id).")
+
+
+class Diagnostics(_Model):
+    """A diagnostic setting sending the account's logs (and metrics) to a Log Analytics workspace."""
+
+    workspace: str = Field(description="Resource id of the Log Analytics workspace.")
+    logs: Union[Literal["all"], list[LogCategory]] = Field(
+        "all", description="all (every category, as the allLogs group) or a list of Audit, RequestResponse, Trace, "
+                           "AzureOpenAIRequestUsage.")
+    metrics: StrictBool = Field(True, description="Send the account's metrics (AllMetrics) too.")
+    name: str | None = Field(None, description="Name of the diagnostic setting; default provision-<spec name>. "
+                                               "Only a setting with the default name is deleted when the spec "
+                                               "stops declaring it.")
+
+
+Grants = Annotated[list[Grant], Field(description="Role assignments on this resource: {principal, type, role}.")]
+
+
+class Security(_Model):
+    """Security settings an account takes from `defaults` unless it sets its own (each replaces the default)."""
+
+    network: Network | None = Field(None, description="Network access: public_access, default_action, ip_rules, "
+                                                      "virtual_network_rules, bypass.")
+    identity: Identity | None = Field(None, description="Managed identities: system_assigned, user_assigned.")
+    restrict_outbound: StrictBool | None = Field(
+        None, description="Restrict the account's outbound network access to allowed_fqdns (data loss prevention).")
+    allowed_fqdns: list[str] | None = Field(
+        None, description="Host names the account may reach when restrict_outbound is true.")
+    access: Grants | None = None
+    diagnostics: Diagnostics | None = Field(None, description="Send logs and metrics to Log Analytics.")
+
+
+class Defaults(Security):
     """Settings every account inherits unless it sets its own."""
 
     subscription: str | None = Field(None, description="Azure subscription id (a GUID).")
@@ -165,6 +251,9 @@ class KeyVault(_Model):
     adopt_existing: StrictBool = Field(
         False, description="Take over secrets of the same name that exist without ownership tags (by default "
                            "such a secret is never overwritten and publishing it fails).")
+    access: list[Grant] = Field(
+        [], description="Role assignments on the vault, e.g. Key Vault Secrets User for the applications that read "
+                        "the published secrets: {principal, type, role}.")
 
 
 class Waiver(_Model):
@@ -296,7 +385,7 @@ class Deployment(_Model):
         return SKU_BY_TYPE_AND_SCOPE.get((self.type or DEFAULT_TYPE, self.scope or DEFAULT_SCOPE))
 
 
-class Account(_Model):
+class Account(Security):
     name: str = Field(description="Azure resource name: 2-64 letters, digits and hyphens, starting and ending"
                                   " with a letter or digit.")
     location: str | None = Field(None, description="Azure region; default: defaults.location.")
@@ -306,8 +395,12 @@ class Account(_Model):
     custom_subdomain: str | None = Field(
         None, description="Endpoint subdomain: 2-63 letters, digits and hyphens; default: the account name."
     )
-    public_network_access: Literal["enabled", "disabled"] = Field("enabled", description="enabled | disabled.")
+    public_network_access: Literal["enabled", "disabled"] | None = Field(
+        None, description="enabled | disabled (default enabled); the same setting as network.public_access.")
     local_auth: StrictBool = Field(True, description="false disables API keys (Entra ID only).")
+    private_endpoints: list[PrivateEndpoint] = Field(
+        [], description="Private endpoints connecting subnets to the account: {name, subnet, dns_zone_ids, "
+                        "location}.")
     prevent_destroy: StrictBool = Field(False, description="Refuse plans that would delete this account.")
     existing: StrictBool = Field(
         False, description="The account exists and is managed elsewhere (another spec, or by hand): this spec "
@@ -333,9 +426,14 @@ class DeploymentOverlay(_Model):
     tags: Tags = Field({}, description="Merged over the deployment's tags.")
 
 
-class AccountOverlay(_Model):
-    """What one environment changes on an account (named as the spec's `accounts` name it)."""
+class AccountOverlay(Security):
+    """What one environment changes on an account (named as the spec's `accounts` name it); a security
+    setting given here replaces the account's."""
 
+    public_network_access: Literal["enabled", "disabled"] | None = Field(
+        None, description="enabled | disabled in this environment.")
+    private_endpoints: list[PrivateEndpoint] | None = Field(
+        None, description="The account's private endpoints in this environment (replaces the spec's list).")
     location: str | None = Field(None, description="Azure region in this environment.")
     subscription: str | None = Field(None, description="Subscription in this environment.")
     resource_group: str | None = Field(None, description="Resource group in this environment.")
@@ -404,6 +502,22 @@ class Spec(_Model):
 
     def location_of(self, account: Account) -> str | None:
         return account.location or self.defaults.location
+
+    def security_of(self, account: Account, field: str) -> Any:
+        """An account's security setting (network, identity, restrict_outbound, allowed_fqdns, access,
+        diagnostics): its own, else the default's; None when neither sets it. `existing: true` accounts
+        inherit none: their settings belong to whoever manages them."""
+        own = getattr(account, field)
+        if own is not None or account.existing:
+            return own
+        return getattr(self.defaults, field)
+
+    def public_access_of(self, account: Account) -> str:
+        """enabled | disabled: network.public_access, else public_network_access, else enabled."""
+        network = self.security_of(account, "network")
+        if network is not None and network.public_access is not None:
+            return network.public_access
+        return account.public_network_access or "enabled"
 
     def deployment_count(self) -> int:
         return sum(len(account.deployments) for account in self.accounts)

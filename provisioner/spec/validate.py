@@ -1,10 +1,12 @@
 """Rules that span fields and sections, checked once the document has the right shape."""
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+import ipaddress
+import re
+from typing import Any, Iterator, Mapping
 
 from provisioner.errors import Diagnostic
-from provisioner.model import names
+from provisioner.model import ids, names, roles
 from provisioner.model.names import MAX_BLOCKLIST_ITEMS, shown
 from provisioner.model.resources import OWNER_TAG, SPEC_TAG
 from provisioner.spec.loader import did_you_mean
@@ -18,6 +20,7 @@ from provisioner.spec.schema import (
     CapacityRange,
     Defaults,
     Deployment,
+    Grant,
     KeyVault,
     Path,
     RegexItem,
@@ -35,7 +38,8 @@ def validate_spec(spec: Spec, default_name: str | None = None) -> list[Diagnosti
 
     `default_name` is the spec's name when it sets none (its file's stem); it is checked too.
     """
-    checks = (_names, _accounts, _deployments, _content_filters, _unused_blocklists, _key_vault, _tags, _waivers)
+    checks = (_names, _accounts, _deployments, _content_filters, _unused_blocklists, _key_vault, _tags, _waivers,
+              _security)
     diagnostics = [diagnostic for check in checks for diagnostic in check(spec)]
     if spec.name is None and default_name is not None and (message := names.problem("spec_name", default_name)):
         diagnostics.append(spec.source.diagnostic((), f"the spec sets no name, so its file's stem is used: {message};"
@@ -401,3 +405,170 @@ def _waivers(spec: Spec) -> Iterator[Diagnostic]:
 
 
 RULES_IDS_TEXT = f"{min(RULES_BY_ID)} to {max(RULES_BY_ID)} (see `provision validate --rules`)"
+
+
+# security settings
+
+# learn.microsoft.com/azure/ai-services/cognitive-services-virtual-networks: "Each Azure AI services resource
+# supports up to 100 IP network rules"; "only IPv4 addresses are supported"; "Small address ranges that use
+# /31 or /32 prefix sizes aren't supported"; "IP address ranges reserved for private networks aren't allowed".
+MAX_IP_RULES = 100
+RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+_FQDN = re.compile(r"(?=.{1,253}$)(\*\.)?(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))+")
+ACCOUNT_SETTINGS = ("network", "identity", "restrict_outbound", "allowed_fqdns")  # account properties
+
+
+def _security(spec: Spec) -> Iterator[Diagnostic]:
+    yield from _security_settings(spec, ("defaults",), spec.defaults)
+    endpoints: dict[tuple[str, str, str], Path] = {}  # (subscription, group, name) lowercase -> where
+    for index, account in enumerate(spec.accounts):
+        path: Path = ("accounts", index)
+        yield from _security_settings(spec, path, account)
+        if account.existing:
+            for field in (*ACCOUNT_SETTINGS, "public_network_access"):
+                if getattr(account, field) is not None:
+                    # public_network_access was ignored here before it was checked: a warning keeps such specs
+                    yield spec.source.diagnostic(
+                        path + (field,), f"account {shown(account.name)} has `existing: true`: its {field} "
+                        "belongs to whoever manages the account, so this spec cannot set it (private_endpoints, "
+                        "access and diagnostics it can)" + (", and ignores it" if field == "public_network_access"
+                                                            else ""),
+                        severity="warning" if field == "public_network_access" else "error", at_key=True)
+        network = spec.security_of(account, "network")
+        if account.public_network_access is not None and network is not None and network.public_access is not None \
+                and network.public_access != account.public_network_access:
+            yield spec.source.diagnostic(
+                path + ("public_network_access",),
+                f"public_network_access: {account.public_network_access} contradicts network.public_access: "
+                f"{network.public_access}; they are the same setting: keep network.public_access")
+        for e_index, endpoint in enumerate(account.private_endpoints):
+            here = path + ("private_endpoints", e_index)
+            key = tuple(str(v).lower() for v in (spec.subscription_of(account), spec.resource_group_of(account),
+                                                  endpoint.name))
+            first = endpoints.setdefault(key, here)
+            if first != here:
+                yield spec.source.diagnostic(
+                    here + ("name",), f"duplicate private endpoint name {shown(endpoint.name)} in resource group "
+                    f"{shown(key[1])} (first at {_where(spec, first)})")
+            if (message := names.problem("private_endpoint", endpoint.name)) is not None:
+                yield spec.source.diagnostic(here + ("name",), message)
+            if endpoint.location is not None and (message := names.problem("location", endpoint.location)):
+                yield spec.source.diagnostic(here + ("location",), message)
+            yield from _resource_id(spec, here + ("subnet",), endpoint.subnet, ids.SUBNET)
+            yield from _resource_ids(spec, here + ("dns_zone_ids",), endpoint.dns_zone_ids, ids.PRIVATE_DNS_ZONE)
+    if spec.key_vault is not None:
+        yield from _grants(spec, ("key_vault", "access"), spec.key_vault.access)
+
+
+def _security_settings(spec: Spec, path: Path, holder: Any) -> Iterator[Diagnostic]:
+    """The checks of one place that sets security fields: `defaults` or an account."""
+    network = holder.network
+    if network is not None:
+        here = path + ("network",)
+        yield from _ip_rules(spec, here + ("ip_rules",), network.ip_rules)
+        yield from _resource_ids(spec, here + ("virtual_network_rules",), network.virtual_network_rules, ids.SUBNET)
+        if network.default_action == "allow" and (network.ip_rules or network.virtual_network_rules):
+            yield spec.source.diagnostic(
+                here + ("default_action",), "with default_action: allow every network gets in, so ip_rules and "
+                "virtual_network_rules have no effect; set default_action: deny", severity="warning")
+    if holder.identity is not None:
+        yield from _resource_ids(spec, path + ("identity", "user_assigned"), holder.identity.user_assigned,
+                                 ids.USER_ASSIGNED_IDENTITY)
+    if holder.allowed_fqdns is not None:
+        yield from _duplicates(spec, path + ("allowed_fqdns",), holder.allowed_fqdns, "host name")
+        for index, fqdn in enumerate(holder.allowed_fqdns):
+            if not _FQDN.fullmatch(fqdn):
+                yield spec.source.diagnostic(path + ("allowed_fqdns", index),
+                                             f"{shown(fqdn)} is not a host name such as api.contoso.com (no scheme, "
+                                             "port or path)")
+        if holder.restrict_outbound is not True and holder.allowed_fqdns:
+            yield spec.source.diagnostic(path + ("allowed_fqdns",), "allowed_fqdns takes effect only with "
+                                         "restrict_outbound: true", severity="warning", at_key=True)
+    if holder.access is not None:
+        yield from _grants(spec, path + ("access",), holder.access)
+    diagnostics = holder.diagnostics
+    if diagnostics is not None:
+        here = path + ("diagnostics",)
+        yield from _resource_id(spec, here + ("workspace",), diagnostics.workspace, ids.WORKSPACE)
+        if diagnostics.logs != "all":
+            if not diagnostics.logs:
+                yield spec.source.diagnostic(here + ("logs",), "logs is empty: name categories, or write all")
+            yield from _duplicates(spec, here + ("logs",), diagnostics.logs, "log category")
+        if diagnostics.name is not None and (message := names.problem("diagnostic_setting", diagnostics.name)):
+            yield spec.source.diagnostic(here + ("name",), message)
+
+
+def _ip_rules(spec: Spec, path: Path, rules: list[str]) -> Iterator[Diagnostic]:
+    if len(rules) > MAX_IP_RULES:
+        yield spec.source.diagnostic(path, f"{len(rules)} IP rules; Azure allows at most {MAX_IP_RULES} per account")
+    seen: dict[str, int] = {}
+    for index, rule in enumerate(rules):
+        here = path + (index,)
+        problem = _ip_rule_problem(rule)
+        if problem is not None:
+            yield spec.source.diagnostic(here, problem)
+            continue
+        first = seen.setdefault(str(ipaddress.ip_network(rule, strict=False)), index)
+        if first != index:
+            yield spec.source.diagnostic(here, f"duplicate IP rule {shown(rule)} (first at "
+                                               f"{_where(spec, path + (first,))})")
+
+
+def _ip_rule_problem(rule: str) -> str | None:
+    try:
+        network = ipaddress.ip_network(rule, strict=False)
+    except ValueError:
+        return f"{shown(rule)} is not an IPv4 address or CIDR range such as 203.0.113.0/24"
+    if network.version != 4:
+        return f"{shown(rule)} is IPv6; Azure OpenAI IP rules take IPv4 addresses and ranges only"
+    if "/" in rule and network.prefixlen in (31, 32):
+        return f"{shown(rule)}: Azure does not take /31 or /32 ranges; write each address on its own, without a " \
+               "prefix"
+    if "/" in rule and str(network) != rule:
+        return f"{shown(rule)} has host bits set; the range is {network}"
+    if any(network.overlaps(private) for private in RFC1918) or network.is_loopback or network.is_link_local \
+            or network.is_multicast or network.is_unspecified:
+        return f"{shown(rule)} is not a public address: IP rules admit public internet addresses only (reach the " \
+               "account from private networks through virtual_network_rules or private_endpoints)"
+    return None
+
+
+def _grants(spec: Spec, path: Path, grants: list[Grant]) -> Iterator[Diagnostic]:
+    seen: dict[tuple[str, str], int] = {}
+    for index, grant in enumerate(grants):
+        here = path + (index,)
+        if not ids.GUID.fullmatch(grant.principal):
+            yield spec.source.diagnostic(here + ("principal",), f"{shown(grant.principal)} is not an object id: "
+                                         "give the principal's object id, a GUID (for a managed identity its "
+                                         "principal id)")
+        role = roles.role_id(grant.role)
+        if role is None:
+            yield spec.source.diagnostic(
+                here + ("role",), f"unknown role {shown(grant.role)}: give a built-in role name provision knows ("
+                + ", ".join(roles.BUILT_IN_ROLES) + ") or a role definition id"
+                + did_you_mean(grant.role, list(roles.BUILT_IN_ROLES)))
+            continue
+        first = seen.setdefault((grant.principal.lower(), role), index)
+        if first != index:
+            yield spec.source.diagnostic(here, f"duplicate grant: principal {shown(grant.principal)} already has "
+                                               f"{shown(grant.role)} here (at {_where(spec, path + (first,))})")
+
+
+def _resource_ids(spec: Spec, path: Path, values: list[str], expected: str) -> Iterator[Diagnostic]:
+    for index, value in enumerate(values):
+        yield from _resource_id(spec, path + (index,), value, expected)
+    yield from _duplicates(spec, path, values, "resource id", lower=True)
+
+
+def _resource_id(spec: Spec, path: Path, value: str, expected: str) -> Iterator[Diagnostic]:
+    if (message := ids.problem(value, expected)) is not None:
+        yield spec.source.diagnostic(path, message)
+
+
+def _duplicates(spec: Spec, path: Path, values: list[str], what: str, *, lower: bool = False) -> Iterator[Diagnostic]:
+    seen: dict[str, int] = {}
+    for index, value in enumerate(values):
+        first = seen.setdefault(value.lower() if lower else value, index)
+        if first != index:
+            yield spec.source.diagnostic(path + (index,), f"duplicate {what} {shown(value)} (first at "
+                                                          f"{_where(spec, path + (first,))})")

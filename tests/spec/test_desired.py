@@ -108,6 +108,10 @@ def test_account_properties(desired):
         "custom_subdomain": "acct-1",
         "public_network_access": "Disabled",
         "local_auth": False,
+        "network": None,  # not declared: left as Azure has it
+        "identity": None,
+        "restrict_outbound": None,
+        "allowed_fqdns": None,
         "tags": {"team": "platform", "cost-center": "1", **OWNER},
     }
     assert account.depends_on == ("rg:00000000-0000-0000-0000-0000000000c1/rg-1",)

@@ -46,12 +46,15 @@ VALID = {
     "subscription": ["00000000-0000-0000-0000-000000000000", "ABCDEF01-2345-6789-abcd-ef0123456789"],
     "location": ["eastus2", "East US 2", "swedencentral"],
     "spec_name": ["aoai-prod", "Team A / prod", "a" * 256],
+    "private_endpoint": ["pe-aoai-prod", "pe_1.v2_", "a" * 64],
+    "diagnostic_setting": ["provision-aoai-prod", "to_log.analytics", "a" * 260],
 }
 
 TOO_LONG = {
     "account": "a" * 65, "custom_subdomain": "a" * 64, "resource_group": "a" * 91, "deployment": "a" * 65,
     "rai_policy": "a" * 65, "blocklist": "a" * 65, "blocklist_item": "a" * 1001, "key_vault": "a" * 25,
-    "secret": "a" * 128, "location": "a" * 65, "spec_name": "a" * 257,
+    "secret": "a" * 128, "location": "a" * 65, "spec_name": "a" * 257, "private_endpoint": "a" * 65,
+    "diagnostic_setting": "a" * 261,
 }
 
 

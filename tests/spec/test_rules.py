@@ -1,7 +1,9 @@
 """Guardrails: each rule fails on a spec that breaks it, passes on one that keeps it, and can be waived.
 
-The passing spec is tests/fixtures/guardrails/secure.yaml (the README's "Secure by default"); each
-failing spec is that file with one edit, so the rule under test is the only thing that changes.
+The base spec is tests/fixtures/guardrails/secure.yaml (no security settings beyond local_auth and
+public access: PRV003 and PRV004 remain); each failing spec is that file with one edit, so the rule
+under test is the only thing that changes. The rules on the security settings are tested on
+examples/secure.yaml (the README's "Secure by default"), which passes every rule.
 """
 from __future__ import annotations
 
@@ -45,8 +47,8 @@ CASES = {
     "PRV013": ([("upgrade: on-expiry\n      - name: chat-ptu", "upgrade: never\n      - name: chat-ptu")], CHAT,
                "upgrade: never", "deployment 'aoai-secure-eus2/chat' never upgrades"),
 }
-# Rules about fields the spec does not have yet: tested below with those fields simulated.
-NOT_YET_SATISFIABLE = {"PRV003", "PRV004", "PRV005"}
+# Rules about the security fields: tested below on examples/secure.yaml, which sets them.
+SECURITY_FIELD_RULES = {"PRV003", "PRV004", "PRV005"}
 
 
 def failing_text(rule: str) -> str:
@@ -67,7 +69,7 @@ def line_of(text: str, words: str) -> int:
 
 
 def test_every_rule_has_a_case():
-    assert set(CASES) | NOT_YET_SATISFIABLE == set(RULES_BY_ID)
+    assert set(CASES) | SECURITY_FIELD_RULES == set(RULES_BY_ID)
     assert all(rule.severity in ("error", "warning", "note") and rule.fix and rule.source.startswith("https://")
                for rule in RULES)
 
@@ -153,54 +155,91 @@ def test_strict_makes_warnings_fail_and_notes_never_do():
     assert {f.rule.id for f in failing(findings, strict=True)} == {"PRV003"}
 
 
-# --- fields the spec will get: network, private endpoints, diagnostics, outbound restriction ----------
+# --- the security fields: network, private endpoints, diagnostics, outbound restriction ------------------
+# examples/secure.yaml (the README's "Secure by default") sets them all and passes every rule.
 
-def secure_account_with(**fields):
-    """The secure spec, its account carrying fields the schema does not have yet (as attributes)."""
-    spec, _ = load_from_text(SECURE.replace("public_network_access: disabled", "public_network_access: enabled"),
-                             "deployments.yaml")
-    account = spec.accounts[0]
-    for name, value in fields.items():
-        object.__setattr__(account, name, value)  # the pydantic model would refuse an unknown field
-    return spec
+EXAMPLE = (Path(__file__).resolve().parents[2] / "examples" / "secure.yaml").read_text()
+NETWORK = ("    network:\n"
+           "      public_access: disabled         # no public endpoint: only the private endpoint below\n"
+           "      default_action: deny\n      bypass: none\n")
+
+
+def example_with(*edits: tuple[str, str]):
+    text = EXAMPLE
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    spec, _ = load_from_text(text, "deployments.yaml")
+    return spec, text
 
 
 def ids(spec):
     return sorted(f.rule.id for f in check(spec) if f.waived is None)
 
 
+def test_the_secure_example_passes_every_rule():
+    spec, _ = example_with()
+    findings = check(spec)
+    assert [(f.rule.id, f.waived is not None) for f in findings] == [("PRV006", True)]
+    assert failing(findings, strict=True) == []
+
+
 def test_network_rules_that_deny_by_default_satisfy_prv001():
-    assert "PRV001" in ids(secure_account_with(network={"default_action": "allow", "ip_rules": ["203.0.113.0/24"]}))
-    assert "PRV001" not in ids(secure_account_with(network={"default_action": "deny", "ip_rules": ["203.0.113.0/24"]}))
-    assert "PRV001" not in ids(secure_account_with(network={"public_access": "disabled"}))
-
-
-def test_private_endpoints_alone_leave_the_public_endpoint_open():
-    spec = secure_account_with(private_endpoints=[{"name": "pe-1", "subnet": "/subscriptions/s/subnets/a",
-                                                   "dns_zone_ids": ["/zones/privatelink.openai.azure.com"]}])
+    open_network = "    network:\n      public_access: enabled\n"
+    spec, text = example_with((NETWORK, open_network))
     [finding] = [f for f in check(spec) if f.rule.id == "PRV001"]
-    assert "the public endpoint stays open" in finding.message
+    assert finding.line == line_of(text, "public_access: enabled")
+    assert "the public endpoint stays open" in finding.message  # it has a private endpoint
+    allow = open_network + "      default_action: allow\n      ip_rules: [203.0.113.0/24]\n"
+    assert "PRV001" in ids(example_with((NETWORK, allow))[0])
+    deny = open_network + "      ip_rules: [203.0.113.0/24]\n"  # rules given: deny by default
+    assert "PRV001" not in ids(example_with((NETWORK, deny))[0])
+    assert "PRV001" not in ids(example_with()[0])
+
+
+def test_public_network_access_is_the_older_spelling_of_network_public_access():
+    old_style = "    public_network_access: disabled\n"
+    assert "PRV001" not in ids(example_with((NETWORK, old_style))[0])
+    spec, text = example_with((NETWORK, "    public_network_access: enabled\n"))
+    [finding] = [f for f in check(spec) if f.rule.id == "PRV001"]
+    assert finding.line == line_of(text, "public_network_access: enabled")
 
 
 def test_a_private_endpoint_without_dns_zone_is_prv005():
-    spec = secure_account_with(private_endpoints=[{"name": "pe-1", "subnet": "/s/a", "dns_zone_ids": []}])
+    zone = ("        dns_zone_ids:\n          - /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
+            "rg-network/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com\n")
+    spec, text = example_with((zone, ""))
     [finding] = [f for f in check(spec) if f.rule.id == "PRV005"]
-    assert finding.message == "private endpoint 'pe-1' of account 'aoai-secure-eus2' has no private DNS zone"
-    spec = secure_account_with(private_endpoints=[{"name": "pe-1", "subnet": "/s/a", "dns_zone_ids": ["/z"]}])
-    assert "PRV005" not in ids(spec)
+    assert finding.message == ("private endpoint 'pe-aoai-secure-eus2' of account 'aoai-secure-eus2' has no "
+                               "private DNS zone")
+    assert finding.line == line_of(text, "- name: pe-aoai-secure-eus2")
 
 
 def test_diagnostics_with_audit_logs_satisfy_prv003():
-    assert "PRV003" not in ids(secure_account_with(diagnostics={"workspace": "/w", "logs": "all"}))
-    assert "PRV003" not in ids(secure_account_with(diagnostics={"workspace": "/w", "logs": ["Audit", "Trace"]}))
-    [finding] = [f for f in check(secure_account_with(diagnostics={"workspace": "/w", "logs": ["Trace"]}))
-                 if f.rule.id == "PRV003"]
+    assert "PRV003" not in ids(example_with(("      logs: all\n", "      logs: [Audit, Trace]\n"))[0])
+    spec, text = example_with(("      logs: all\n", "      logs: [Trace]\n"))
+    [finding] = [f for f in check(spec) if f.rule.id == "PRV003"]
     assert finding.message == "account 'aoai-secure-eus2' does not send its Audit logs to a workspace"
+    assert finding.line == line_of(text, "logs: [Trace]")
+    start = EXAMPLE.index("    diagnostics:\n")
+    without = EXAMPLE[start:EXAMPLE.index("    waive:\n")]
+    [finding] = [f for f in check(example_with((without, ""))[0]) if f.rule.id == "PRV003"]
+    assert finding.message.endswith("has no diagnostics configured: its audit and request logs are kept nowhere")
+
+
+def test_diagnostics_in_defaults_count_for_every_account():
+    start = EXAMPLE.index("    diagnostics:\n")
+    block = EXAMPLE[start:EXAMPLE.index("    waive:\n")]
+    moved = "\n".join(line[2:] for line in block.splitlines()) + "\n"
+    spec, _ = example_with((block, ""), ("  location: eastus2\n", "  location: eastus2\n" + moved))
+    assert "PRV003" not in ids(spec)
 
 
 def test_restricted_outbound_satisfies_prv004():
-    assert "PRV004" in ids(secure_account_with())
-    assert "PRV004" not in ids(secure_account_with(restrict_outbound=True))
+    assert "PRV004" not in ids(example_with()[0])
+    spec, _ = example_with(("    restrict_outbound: true           # the account may call out to nothing else\n"
+                            "    allowed_fqdns: []\n", ""))
+    assert "PRV004" in ids(spec)
 
 
 # --- waivers are validated -----------------------------------------------------------------------------
@@ -233,8 +272,8 @@ def test_a_waiver_of_an_unknown_rule_or_account_is_an_error():
            "did you mean 'aoai-secure-eus2'?" in errors[1]
 
 
-def test_the_readme_shows_the_secure_spec_the_tests_check():
+def test_the_readme_shows_the_secure_example_as_it_is():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("### Secure by default", 1)[1]
-    shown = section.split("```yaml\n", 1)[1].split("```", 1)[0]
-    assert shown == SECURE.split("\n", 1)[1]  # the fixture's first line is its comment
+    section = readme[readme.index("### Secure by default"):]
+    block = section[section.index("```yaml\n") + len("```yaml\n"):section.index("```\n", section.index("```yaml"))]
+    assert block == EXAMPLE
