@@ -78,10 +78,13 @@ class Router:
             public: bool = False) -> Callable[[Handler], Handler]:
         """Register a handler. `resource_type` names the type whose api-versions the route accepts; by default
         it is read from the template; None accepts any api-version (URLs the emulator itself hands out).
-        A `public` route needs neither a token nor an api-version."""
+        A `public` route needs neither a token nor an api-version. A parameter matches one path segment,
+        except `{scope}`: any ARM id, empty included (where an extension resource such as
+        .../providers/Microsoft.Authorization/roleAssignments/{name} hangs)."""
         from provisioner.emulator.registry import resource_type_of
 
-        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+        regex = re.escape(template).replace(r"\{scope\}", "(?P<scope>(/[^/]+)*?)")  # an extension resource's scope
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)
         pattern = re.compile(f"^{regex}/?$", re.IGNORECASE)
         if resource_type == AUTO:
             segments = template.rstrip("/").split("/")

@@ -2,7 +2,7 @@
 
 The same actions are served over HTTP under /_emulator/ (see app.py):
 POST reset, PUT quota, PATCH config, POST/DELETE faults, GET/DELETE requests,
-GET/POST principals, POST principals/{client_id}/federatedCredentials, POST issuers,
+GET/POST principals, POST principals/{client_id}/federatedCredentials, POST directory, POST issuers,
 POST federatedTokens, POST tokens, PUT subscriptions.
 """
 from __future__ import annotations
@@ -126,6 +126,16 @@ class Control:
         """An assertion as an identity provider (GitHub Actions, Kubernetes) issues it, signed by the emulator's
         stand-in for issuers without registered keys: what AZURE_FEDERATED_TOKEN_FILE holds."""
         return self._app.identity.federated_token(issuer, subject, audience, now=now(), seconds=lifetime)
+
+    def add_principal(self, kind: str, object_id: str | None = None, *, display_name: str | None = None) -> dict:
+        """Add a user or group (`kind` "user" | "group") to the tenant's directory, so role assignments can
+        name it: {"object_id", "principal_type" ("User" | "Group"), "display_name"}. The object id is made
+        up when not given. Service principals: add_service_principal; managed identities are principals
+        while their resource has them."""
+        from provisioner.emulator.identity import add_directory_object
+
+        with self._store.transaction():
+            return add_directory_object(self._store, kind, object_id, display_name)
 
     def principals(self) -> list[dict]:
         """Every service principal (the built-in one first), without secrets."""

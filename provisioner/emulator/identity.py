@@ -419,6 +419,44 @@ def _dotnet_time(ts: float) -> str:
             f"{'AM' if t.hour < 12 else 'PM'}")
 
 
+# --- the directory: every principal role assignments can name -----------------------------------------
+
+SETTING_DIRECTORY = "identity.directory"  # users and groups added through the control surface
+DIRECTORY_KINDS = {"user": "User", "group": "Group", "service_principal": "ServicePrincipal"}
+MANAGED_IDENTITY_HOLDERS = ("microsoft.cognitiveservices/accounts", "microsoft.managedidentity/userassignedidentities")
+
+
+def add_directory_object(store: Store, kind: str, object_id: str | None = None,
+                         display_name: str | None = None) -> dict:
+    """Add a user or group to the tenant's directory: {"object_id", "principal_type", "display_name"}."""
+    principal_type = DIRECTORY_KINDS.get(kind.lower().replace("serviceprincipal", "service_principal"))
+    if principal_type not in ("User", "Group"):
+        raise ValueError(f"kind must be 'user' or 'group' (service principals: add_service_principal), not {kind!r}")
+    object_id = str(uuid.UUID(object_id)) if object_id else str(uuid.uuid4())
+    entry = {"object_id": object_id, "principal_type": principal_type,
+             "display_name": display_name or f"{kind.lower()} {object_id[:8]}"}
+    store.set_setting(SETTING_DIRECTORY, {**store.setting(SETTING_DIRECTORY, {}), object_id: entry})
+    return entry
+
+
+def directory_object(store: Store, object_id: str) -> dict | None:
+    """The principal with this object id, {"object_id", "principal_type", "display_name"}, or None: service
+    principals (built-in and added), users and groups, and managed identities, system-assigned (Entra
+    makes a service principal for each while its resource has the identity) or user-assigned."""
+    wanted = object_id.strip().lower()
+    for principal in [built_in_principal(), *store.setting(SETTING_PRINCIPALS, {}).values()]:
+        if principal["objectId"].lower() == wanted:
+            return {"object_id": principal["objectId"], "principal_type": "ServicePrincipal",
+                    "display_name": principal["displayName"]}
+    entry = next((e for k, e in store.setting(SETTING_DIRECTORY, {}).items() if k.lower() == wanted), None)
+    if entry is not None:
+        return dict(entry)
+    holder = store.find_principal(wanted, MANAGED_IDENTITY_HOLDERS)
+    if holder is not None:
+        return {"object_id": wanted, "principal_type": "ServicePrincipal", "display_name": holder["name"]}
+    return None
+
+
 def principal_summary(principal: dict) -> dict:
     """A principal as the control surface lists it: never its secrets."""
     return {"client_id": principal["clientId"], "object_id": principal["objectId"],

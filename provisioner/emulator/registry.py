@@ -106,9 +106,32 @@ KEY_VAULT_VERSIONS = (
     "2023-07-01", "2023-02-01", "2022-11-01", "2022-07-01", "2022-02-01-preview", "2021-11-01-preview", "2021-10-01",
     "2021-06-01-preview", "2021-04-01-preview", "2020-04-01-preview", "2019-09-01", "2018-02-14", "2018-02-14-preview",
     "2016-10-01", "2015-06-01")
+NETWORK_VERSIONS = (  # azure-mgmt-network 33.1 speaks 2026-03-01; Microsoft.Network's stable releases before it,
+    # and privateDnsZones' own (2024-06-01, 2020-06-01, 2018-09-01: specification/privatedns)
+    "2026-03-01", "2025-07-01", "2025-05-01", "2025-03-01", "2025-01-01", "2024-10-01", "2024-07-01", "2024-06-01",
+    "2024-05-01", "2024-03-01", "2024-01-01", "2023-11-01", "2023-09-01", "2023-06-01", "2023-05-01", "2023-04-01",
+    "2023-02-01", "2022-11-01", "2022-09-01", "2022-07-01", "2022-05-01", "2022-01-01", "2021-08-01", "2021-05-01",
+    "2021-03-01", "2021-02-01", "2020-11-01", "2020-08-01", "2020-07-01", "2020-06-01", "2020-05-01", "2020-04-01",
+    "2020-03-01", "2019-12-01", "2019-11-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-04-01",
+    "2019-02-01", "2018-12-01", "2018-11-01", "2018-10-01", "2018-09-01", "2018-08-01")
+AUTHORIZATION_VERSIONS = (  # azure-mgmt-authorization 4.0 defaults to 2022-04-01 for both role APIs
+    "2022-04-01", "2022-05-01-preview", "2022-04-01-preview", "2020-10-01-preview", "2020-08-01-preview",
+    "2020-04-01-preview", "2018-09-01-preview", "2018-07-01", "2018-01-01-preview", "2017-05-01", "2015-07-01")
+INSIGHTS_VERSIONS = (  # azure-mgmt-monitor 6.0's diagnostic_settings: 2021-05-01-preview
+    "2021-05-01-preview", "2020-01-01-preview", "2017-05-01-preview", "2016-09-01", "2015-07-01")
+MANAGED_IDENTITY_VERSIONS = (  # azure-mgmt-msi 7.1 defaults to 2024-11-30
+    "2024-11-30", "2023-07-31-preview", "2023-01-31", "2022-01-31-preview", "2021-09-30-preview", "2018-11-30",
+    "2015-08-31-preview")
+OPERATIONAL_INSIGHTS_VERSIONS = ("2025-02-01", "2023-09-01", "2022-10-01", "2021-12-01-preview", "2021-06-01",
+                                 "2020-10-01", "2020-08-01", "2020-03-01-preview", "2015-11-01-preview")
 NAMESPACE_VERSIONS = {"microsoft.resources": MICROSOFT_RESOURCES_VERSIONS,
                       "microsoft.cognitiveservices": COGNITIVE_SERVICES_VERSIONS,
-                      "microsoft.keyvault": KEY_VAULT_VERSIONS}
+                      "microsoft.keyvault": KEY_VAULT_VERSIONS,
+                      "microsoft.network": NETWORK_VERSIONS,
+                      "microsoft.authorization": AUTHORIZATION_VERSIONS,
+                      "microsoft.insights": INSIGHTS_VERSIONS,
+                      "microsoft.managedidentity": MANAGED_IDENTITY_VERSIONS,
+                      "microsoft.operationalinsights": OPERATIONAL_INSIGHTS_VERSIONS}
 
 PHYSICAL = "physical"  # stands for every physical region in RESOURCE_TYPES
 # namespace -> resource type -> where it can be created (None: no location, a proxy or action type)
@@ -124,11 +147,20 @@ RESOURCE_TYPES: dict[str, dict[str, object]] = {
         "locations": None, "locations/resourceGroups/deletedAccounts": None, "locations/operationResults": None,
         "locations/models": None, "locations/usages": None, "locations/raiContentFilters": None,
         "locations/modelCapacities": None, "locations/checkSkuAvailability": None, "modelCapacities": None,
-        "checkDomainAvailability": None, "calculateModelCapacity": None, "skus": None, "operations": None},
+        "checkDomainAvailability": None, "calculateModelCapacity": None, "skus": None, "operations": None,
+        "accounts/privateEndpointConnections": None, "accounts/privateLinkResources": None},
     "Microsoft.KeyVault": {
         "vaults": (PHYSICAL,), "vaults/secrets": None, "deletedVaults": None, "locations": None,
         "locations/deletedVaults": None, "locations/operationResults": None, "managedHSMs": (PHYSICAL,),
         "deletedManagedHSMs": None, "locations/deletedManagedHSMs": None, "operations": None},
+    "Microsoft.Network": {
+        "virtualNetworks": (PHYSICAL,), "virtualNetworks/subnets": None, "privateEndpoints": (PHYSICAL,),
+        "privateEndpoints/privateDnsZoneGroups": None, "privateDnsZones": ("global",), "locations": None,
+        "locations/operations": None, "locations/operationResults": None},
+    "Microsoft.Authorization": {"roleAssignments": None, "roleDefinitions": None},
+    "Microsoft.Insights": {"diagnosticSettings": None, "diagnosticSettingsCategories": None},
+    "Microsoft.ManagedIdentity": {"userAssignedIdentities": (PHYSICAL,)},
+    "Microsoft.OperationalInsights": {"workspaces": (PHYSICAL,)},
 }
 VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-[a-z]+)?$")
 

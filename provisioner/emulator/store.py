@@ -204,6 +204,17 @@ class Store:
                                 (resource_type.lower(), _like_prefix(key_of(prefix_id)))).fetchall()
         return [json.loads(r["doc"]) for r in rows]
 
+    def find_principal(self, object_id: str, resource_types: tuple[str, ...]) -> dict | None:
+        """A resource of these types whose managed identity is `object_id` (lower case): a system-assigned
+        identity (identity.principalId) or a user-assigned identity resource (properties.principalId)."""
+        marks = ", ".join("?" * len(resource_types))
+        row = self._db.execute(
+            f"SELECT doc FROM resources WHERE type IN ({marks}) AND "
+            "(lower(json_extract(doc, '$.identity.principalId')) = ? OR "
+            "lower(json_extract(doc, '$.properties.principalId')) = ?) LIMIT 1",
+            (*resource_types, object_id, object_id)).fetchone()
+        return json.loads(row["doc"]) if row else None
+
     def subscriptions_in_use(self) -> list[str]:
         """Every subscription id (lower case) that holds a resource."""
         rows = self._db.execute("SELECT DISTINCT substr(key, 16, instr(substr(key, 16), '/') - 1) AS s "

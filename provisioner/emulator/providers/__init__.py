@@ -10,6 +10,11 @@ templates   Microsoft.Resources/deployments: template deployments, preflight val
 availability   Cognitive Services SKUs, SKU and subdomain availability, model capacity calculation
 subscriptions  subscriptions, tenants, locations, providers, the generic resource lists
 prices      the Azure Retail Prices API (GET /api/retail/prices; public, no token)
+network     Microsoft.Network virtual networks, subnets, private endpoints, DNS zone groups, private DNS zones
+privatelink the account's private endpoint connections and private link resources
+msi         Microsoft.ManagedIdentity user-assigned identities
+authorization  Microsoft.Authorization built-in role definitions and role assignments at any scope
+monitor     Microsoft.Insights diagnostic settings, Microsoft.OperationalInsights workspaces
 """
 from __future__ import annotations
 
@@ -19,17 +24,23 @@ from provisioner.emulator.arm import Router
 def register_all(router: Router) -> None:
     from provisioner.emulator.providers import (
         accounts,
+        authorization,
         availability,
         deployments,
         keyvault,
         models,
+        monitor,
+        msi,
+        network,
         prices,
+        privatelink,
         rai,
         resources,
         subscriptions,
         templates,
     )
 
+    # authorization last: its {scope} routes end in paths no other route serves, but match any scope
     for provider in (resources, accounts, deployments, rai, models, availability, keyvault, templates, subscriptions,
-                     prices):
+                     prices, network, privatelink, msi, monitor, authorization):
         provider.register(router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from typing import Callable
 
 from provisioner.emulator import kinds, lro, registry, schemas
 from provisioner.emulator.arm import (
@@ -162,7 +163,7 @@ def put_account(call: Call) -> Reply:
     quota_limit = kinds.quota_limit(kind)
     if quota_limit is not None:
         doc["properties"]["quotaLimit"] = quota_limit
-    _set_settings(doc, body)
+    _set_settings(call.store, doc, body)
     call.store.put(new_id, ACCOUNT_TYPE, doc)
     call.store.put(new_id + "/keys/default", KEYS_TYPE, {"key1": secrets.token_hex(16), "key2": secrets.token_hex(16)})
     headers = start_write(call, doc, resource="accounts", action="create", status_while_running="Creating",
@@ -177,7 +178,7 @@ REQUEST_ONLY = {"restore", "migrationToken"}
 DEFAULTS = {"publicNetworkAccess": "Enabled", "allowProjectManagement": False}
 
 
-def _set_settings(doc: dict, body: dict) -> None:
+def _set_settings(store: Store, doc: dict, body: dict) -> None:
     """Every setting the body gives, as given (defaults for the rest); identity with its server-made ids.
     The server-made properties (endpoint, internalId, callRateLimit, ...) are read-only and stay."""
     given = {k: v for k, v in body.get("properties", {}).items() if k not in REQUEST_ONLY}
@@ -186,27 +187,43 @@ def _set_settings(doc: dict, body: dict) -> None:
                          "apiProperties": kinds.api_properties(doc["kind"], given.get("apiProperties"))}
     previous = doc.pop("identity", None)
     if body.get("identity"):
-        doc["identity"] = _identity(body["identity"], previous)
+        doc["identity"] = _identity(store, body["identity"], previous)
 
 
 SERVER_MADE = {"endpoint", "internalId", "dateCreated", "callRateLimit", "quotaLimit", "isMigrated",
                "privateEndpointConnections", "capabilities", "endpoints", "provisioningState", "customSubDomainName"}
 
 
-def _identity(requested: dict, previous: dict | None) -> dict:
+def _identity(store: Store, requested: dict, previous: dict | None) -> dict:
     """The identity as Azure shows it: a system-assigned one gets a principal and tenant id (kept across
-    updates); user-assigned ones get a principal and client id each."""
+    updates; its principal is in the emulator's directory while the account has it); each user-assigned
+    one must be an existing Microsoft.ManagedIdentity/userAssignedIdentities resource and is shown with
+    its principal and client id."""
     identity = {"type": requested.get("type", "None")}
     kinds_ = {t.strip().lower() for t in identity["type"].split(",")}
     if "systemassigned" in kinds_:
         identity["principalId"] = (previous or {}).get("principalId") or str(uuid.uuid4())
         identity["tenantId"] = (previous or {}).get("tenantId") or TENANT_ID
+    given = requested.get("userAssignedIdentities") or {}
     if "userassigned" in kinds_:
-        known = (previous or {}).get("userAssignedIdentities") or {}
-        identity["userAssignedIdentities"] = {
-            key: known.get(key) or {"principalId": str(uuid.uuid4()), "clientId": str(uuid.uuid4())}
-            for key in (requested.get("userAssignedIdentities") or {})}
+        if not given:
+            raise ArmError(400, "BadRequest",  # code and wording UNVERIFIED
+                           "The identity type 'UserAssigned' needs at least one entry in userAssignedIdentities.")
+        identity["userAssignedIdentities"] = {key: _user_assigned(store, key) for key in given}
+    elif given:
+        raise ArmError(400, "BadRequest",  # code and wording UNVERIFIED
+                       f"userAssignedIdentities can only be given with identity type UserAssigned, not "
+                       f"'{identity['type']}'.")
     return identity
+
+
+def _user_assigned(store: Store, key: str) -> dict:
+    found = store.get(key) if key.lower().startswith("/subscriptions/") else None
+    if found is None or found["type"].lower() != "microsoft.managedidentity/userassignedidentities":
+        # ARM's code when the identity cannot be resolved; wording UNVERIFIED
+        raise ArmError(400, "FailedIdentityOperation",
+                       f"Identity operation for resource failed: the user-assigned identity '{key}' was not found.")
+    return {"principalId": found["properties"]["principalId"], "clientId": found["properties"]["clientId"]}
 
 
 def _checked_kind(kind: str | None, location: str) -> str:
@@ -245,7 +262,7 @@ def _update_account(call: Call, doc: dict, body: dict) -> Reply:
     doc["tags"] = body.get("tags") or {}
     if body.get("sku"):
         doc["sku"] = _checked_sku(doc["kind"], body["sku"])
-    _set_settings(doc, body)
+    _set_settings(call.store, doc, body)
     return _finish_update(call, doc)
 
 
@@ -332,7 +349,7 @@ def patch_account(call: Call) -> Reply:
     if body.get("sku"):
         doc["sku"] = _checked_sku(doc["kind"], body["sku"])
     merged = {**{k: v for k, v in doc["properties"].items() if k not in SERVER_MADE}, **given}
-    _set_settings(doc, {"properties": merged, "identity": body.get("identity") or doc.get("identity")})
+    _set_settings(call.store, doc, {"properties": merged, "identity": body.get("identity") or doc.get("identity")})
     return _finish_update(call, doc)
 
 
@@ -349,8 +366,13 @@ def delete_account(call: Call) -> Reply:
     return Reply(200)
 
 
+# Called as hook(store, account, now) once an account is soft-deleted (privatelink.py disconnects its endpoints).
+AFTER_SOFT_DELETE: list[Callable[[Store, dict, float], None]] = []
+
+
 def soft_delete(store: Store, doc: dict, now: float) -> None:
-    """Move an account to deletedAccounts for 48 hours; its deployments and policies are gone."""
+    """Move an account to deletedAccounts for 48 hours; its deployments, policies, private endpoint
+    connections and the role assignments and diagnostic settings scoped to it are gone."""
     subscription, group = doc["id"].split("/")[2], doc["id"].split("/")[4]
     deleted = {
         "id": deleted_id(subscription, doc["location"], group, doc["name"]),
@@ -363,8 +385,12 @@ def soft_delete(store: Store, doc: dict, now: float) -> None:
         # kept for restore, removed from every response (see _public)
         "emulatorAccount": doc, "emulatorKeys": store.get(doc["id"] + "/keys/default"),
     }
+    deleted["emulatorAccount"] = {**doc, "properties": {**doc["properties"], "privateEndpointConnections": []}}
+    deleted["properties"]["privateEndpointConnections"] = []
     store.delete(doc["id"])  # the account and everything under it
     store.put(deleted["id"], DELETED_TYPE, deleted)
+    for hook in AFTER_SOFT_DELETE:
+        hook(store, doc, now)
 
 
 lro.soft_delete_when_deleted_below(ACCOUNT_TYPE, soft_delete)

@@ -34,9 +34,10 @@ Template language (the subset; anything else is 400 InvalidTemplate at PUT time)
               {"name": {"value": ...}} (Key Vault references refused)
   variables   any JSON with expressions (no variable copy loops)
   resources   type, apiVersion, name ('/' for children), location, kind, sku, tags, properties,
-              identity, zones, plan, comments, dependsOn, condition,
+              identity, zones, plan, comments, dependsOn, condition, scope (extension resources:
+              a resource id, or 'Namespace/type/name' in the group),
               copy {name, count, mode: serial|parallel, batchSize}; no nested `resources`,
-              no resourceGroup/subscriptionId/scope. dependsOn names a resource id, a copy
+              no resourceGroup/subscriptionId. dependsOn names a resource id, a copy
               loop (all its instances) or a resource name; serial loops run in batches of
               batchSize (default 1), each batch after the previous one.
   outputs     {type, value}
@@ -99,8 +100,8 @@ PARAMETERS_HELP = "Please see https://aka.ms/arm-deploy/#parameter-file for usag
 
 TEMPLATE_KEYS = {"$schema", "contentversion", "metadata", "parameters", "variables", "resources", "outputs"}
 RESOURCE_KEYS = {"type", "apiversion", "name", "location", "kind", "sku", "tags", "properties", "identity", "zones",
-                 "plan", "comments", "metadata", "dependson", "condition", "copy"}
-NOT_SENT = {"type", "apiversion", "name", "comments", "metadata", "dependson", "condition", "copy"}
+                 "plan", "comments", "metadata", "dependson", "condition", "copy", "scope"}
+NOT_SENT = {"type", "apiversion", "name", "comments", "metadata", "dependson", "condition", "copy", "scope"}
 PARAMETER_TYPES = {"string": "String", "securestring": "SecureString", "int": "Int", "bool": "Bool",
                    "object": "Object", "secureobject": "SecureObject", "array": "Array"}
 EXPECTED_TOKEN = {"string": "String, Uri", "int": "Integer", "bool": "Boolean", "object": "Object",
@@ -648,8 +649,24 @@ class _Compiler:
                                 "name. A root resource type must have segment length one greater than its resource "
                                 f"name. {RESOURCES_HELP}", located=True)
         path = "/".join(f"{t}/{n}" for t, n in zip(segments[1:], names))
-        resource_id = f"/subscriptions/{self.subscription}/resourceGroups/{self.group}/providers/{segments[0]}/{path}"
-        return resource_id, rtype, name, api_version
+        group_id = f"/subscriptions/{self.subscription}/resourceGroups/{self.group}"
+        scope_key = _lookup(entry, "scope")
+        if scope_key is None:
+            return f"{group_id}/providers/{segments[0]}/{path}", rtype, name, api_version
+        # an extension resource (a role assignment, a diagnostic setting) on another resource: `scope` is that
+        # resource's id, or its type and name relative to the group, as Bicep writes it
+        # ('Microsoft.CognitiveServices/accounts/acct'); learn.microsoft.com/azure/azure-resource-manager/
+        # templates/scope-extension-resources
+        scope = evaluate(entry[scope_key], env)
+        if not isinstance(scope, str) or not scope:
+            raise TemplateError("The template resource 'scope' must be a non-empty string.", located=True)
+        if not scope.startswith("/"):
+            parts = scope.strip("/").split("/")
+            if len(parts) < 3 or len(parts) % 2 == 0:
+                raise TemplateError(f"The template resource 'scope' '{scope}' is not a resource id or a relative "
+                                    "'Namespace/type/name' reference.", located=True)
+            scope = f"{group_id}/providers/{'/'.join(parts)}"
+        return f"{scope.rstrip('/')}/providers/{segments[0]}/{path}", rtype, name, api_version
 
     def _check_route(self, node: dict) -> None:
         namespace = node["type"].split("/")[0]
@@ -663,8 +680,10 @@ class _Compiler:
         if matched is None:
             raise TemplateError(f"The resource type '{node['type'].split('/', 1)[1]}' could not be found in the "
                                 f"namespace '{namespace}' for api version '{node['apiVersion']}' (the emulator "
-                                "serves Microsoft.CognitiveServices accounts and their children, and "
-                                "Microsoft.KeyVault vaults and secrets).", located=True)
+                                "serves Microsoft.CognitiveServices accounts and their children, "
+                                "Microsoft.KeyVault vaults and secrets, Microsoft.Network virtual networks, private "
+                                "endpoints and private DNS zones, user-assigned identities, role assignments and "
+                                "diagnostic settings).", located=True)
 
     def _link(self, nodes: list, loops: dict, skipped_ids: set, raw_deps: list) -> None:
         by_id: dict[str, int] = {}
