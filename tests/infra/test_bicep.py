@@ -42,6 +42,7 @@ SDK_BY_NAMESPACE = {
     "microsoft.keyvault": ("azure.mgmt.keyvault", "KeyVaultManagementClient"),
     "microsoft.authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
     "microsoft.insights": ("azure.mgmt.monitor", "MonitorManagementClient"),
+    "microsoft.network": ("azure.mgmt.network", "NetworkManagementClient"),
 }
 # resource type -> the SDK model of its PUT body
 MODEL_BY_TYPE = {
@@ -50,6 +51,8 @@ MODEL_BY_TYPE = {
     "microsoft.keyvault/vaults": "VaultCreateOrUpdateParameters",
     "microsoft.authorization/roleassignments": "RoleAssignmentCreateParameters",
     "microsoft.insights/diagnosticsettings": "DiagnosticSettingsResource",
+    "microsoft.network/privateendpoints": "PrivateEndpoint",
+    "microsoft.network/privateendpoints/privatednszonegroups": "PrivateDnsZoneGroup",
 }
 
 
@@ -106,7 +109,8 @@ class _NoCredential:
 
 def shipped_api_versions(package: str, client: str) -> tuple[set[str], bool]:
     """The api-versions an SDK package can send, and whether it keeps one subpackage per version:
-    a multi-API package's vYYYY_MM_DD subpackages, else its client's default api-version."""
+    a multi-API package's vYYYY_MM_DD subpackages, else its client's default api-version, or (a TypeSpec
+    client with one default per operation, as azure-mgmt-network 33) the defaults its operations send."""
     module = importlib.import_module(package)
     folder = Path(module.__file__).parent
     versions = {d.name[1:].replace("_", "-") for d in folder.iterdir()
@@ -114,7 +118,11 @@ def shipped_api_versions(package: str, client: str) -> tuple[set[str], bool]:
     if versions:
         return versions, True
     client_class = getattr(module, client)
-    return {client_class(_NoCredential(), "00000000-0000-0000-0000-000000000000")._config.api_version}, False
+    config = client_class(_NoCredential(), "00000000-0000-0000-0000-000000000000")._config
+    if getattr(config, "api_version", None):
+        return {config.api_version}, False
+    source = "\n".join(p.read_text() for p in (folder / "operations").glob("*.py"))
+    return set(re.findall(r'_params\.pop\("api-version", "([0-9]{4}-[0-9]{2}-[0-9]{2}(?:-preview)?)"\)', source)), False
 
 
 def sdk_model(resource_type: str, api_version: str) -> type:
