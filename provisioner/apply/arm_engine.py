@@ -8,6 +8,8 @@ and its deployment operations give the per-resource outcomes.
 Templates only create and update (ARM's incremental mode never deletes), so
 resource groups, deletions and the delete half of replaces go through the SDK
 engine first, as do purges of soft-deleted accounts the spec wants purged.
+Removed grants, private endpoints and diagnostic settings are such deletions;
+new ones are in the templates (provisioner/export/arm.py), after their account.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from typing import Callable, Protocol
 
 from provisioner.apply.executor import Events, Executor, NoEvents, Writer, capacity_decrease
 from provisioner.errors import ProvisionerError
-from provisioner.model.resources import ADDRESS_SEGMENT, Kind
+from provisioner.model.resources import Kind, arm_id
 from provisioner.plan.model import Action, Change, Plan
 from provisioner.plan.result import (
     FAILED,
@@ -29,7 +31,6 @@ from provisioner.plan.result import (
     TemplateRun,
 )
 
-SEGMENT_KIND = {segment.lower(): kind for kind, segment in ADDRESS_SEGMENT.items()}
 # (subscription, resource group, template) for the resources at the given addresses
 TemplatesFor = Callable[[set[str]], list[tuple[str, str, dict]]]
 
@@ -118,29 +119,30 @@ def _restores(change: Change) -> bool:
             and change.options.get("on_soft_deleted") == "restore")
 
 
-def address_of_id(resource_id: str) -> str | None:
-    """Our address for the ARM id of an account or its child (a blocklist item counts as its blocklist)."""
-    parts = resource_id.strip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    if "accounts" not in lowered:
-        return None
-    i = lowered.index("accounts")
-    if len(parts) <= i + 3:
-        return parts[i + 1]
-    kind = SEGMENT_KIND.get(lowered[i + 2])
-    return f"{parts[i + 1]}/{ADDRESS_SEGMENT[kind]}/{parts[i + 3]}" if kind else None
+def change_of(resource_id: str, by_id: dict[str, Change]) -> Change | None:
+    """The change a deployment operation's target belongs to: the change whose ARM id (`arm_id`, lowercase)
+    is the target's or its nearest ancestor's, so a blocklist item counts as its blocklist and a DNS zone
+    group as its private endpoint, while a role assignment or diagnostic setting on an account (whose id
+    extends the account's) is its own."""
+    path = resource_id.lower().rstrip("/")
+    while path:
+        if path in by_id:
+            return by_id[path]
+        path = path.rsplit("/", 1)[0]
+    return None
 
 
 def outcomes_of(changes: list[Change], run: TemplateRun, seconds: float) -> list[Outcome]:
     """Per-change outcomes from a template deployment's operations."""
+    by_id = {arm_id(c.scope, c.kind, c.name): c for c in changes}
     seen: dict[str, list[tuple[str, str]]] = {}
     for op in run.operations:
-        address = address_of_id(op.target_id)
-        if address is not None:
-            seen.setdefault(address.lower(), []).append((op.state, op.message))
+        change = change_of(op.target_id, by_id)
+        if change is not None:
+            seen.setdefault(change.address, []).append((op.state, op.message))
     outcomes = []
     for change in changes:
-        states = seen.get(change.address.lower())
+        states = seen.get(change.address)
         if not states:
             reason = (f"not attempted: deployment {run.deployment} stopped first ({run.error})" if run.error
                       else f"not found in deployment {run.deployment}")
