@@ -244,7 +244,7 @@ class Workspace:
             raise ProvisionerError(f"unknown engine {engine!r}", hint=f"use one of: {', '.join(ENGINES)}")
         plan = self.verified(plan) if plan is not None else self.plan()
         events = events or self.events
-        writer = AzureWriter(self.clients, owner=self.spec.desired.spec_name)
+        writer = AzureWriter(self.clients, owner=self.spec.desired.spec_name, key_vault=self.spec.desired.key_vault)
         if engine == "arm" and not plan.destroy:
             result = ArmEngine(writer, AzureTemplateDeployer(self.clients), parallelism=parallelism,
                                events=events).run(plan, self._templates_for(plan))

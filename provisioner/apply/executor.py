@@ -74,13 +74,21 @@ def split_freeing(account_lanes: list[list[Change]]) -> tuple[list[list[Change]]
     return heads, tails
 
 
+# What attaches to an account from outside (not its children in Azure), written right after the account
+# (whose identity and network settings they may rely on) and deleted just before it.
+ATTACHED_KINDS = (Kind.PRIVATE_ENDPOINT, Kind.DIAGNOSTIC_SETTING, Kind.ROLE_ASSIGNMENT)
+
+
 def order_account_changes(changes: list[Change]) -> list[Change]:
     """One account's changes in the order Azure accepts and quota favours:
-    the account itself; deletions of deployments and capacity decreases, so freed quota is reusable in
+    the account itself (its identity and network settings included); its private endpoints, diagnostic
+    settings and role assignments (new grants before the deletion of those they replace: no gap in
+    access); deletions of deployments and capacity decreases, so freed quota is reusable in
     this run (an update that lowers capacity and changes more does the decrease alone first: the rest
     may need a content filter created later in this run); blocklists and policies; then deployment replaces (each deletes, then creates: the quota the
     old deployment held is free before anything else grows) and then creations and updates (spillover
-    targets first throughout); finally policy and blocklist deletions, once nothing uses them.
+    targets first throughout); then policy and blocklist deletions, once nothing uses them, and the
+    deletions of private endpoints, diagnostic settings and role assignments.
     An account deletion (destroy) comes last of all. (A replace runs whole, after the policies it may
     need: split, a failed policy would leave its deployment deleted and not created again.)"""
     account = [c for c in changes if c.kind is Kind.ACCOUNT and c.action is not Action.DELETE]
@@ -95,8 +103,13 @@ def order_account_changes(changes: list[Change]) -> list[Change]:
     deletes = [c for c in changes if c.kind in (Kind.RAI_POLICY, Kind.BLOCKLIST) and c.action is Action.DELETE]
     writes.sort(key=lambda c: c.kind is Kind.RAI_POLICY)  # blocklists before the policies that use them
     deletes.sort(key=lambda c: c.kind is Kind.BLOCKLIST)  # policies before their blocklists
-    return (account + _by_spillover(freeing, reverse=True) + writes
-            + _by_spillover(growing, first=lambda c: c.action is Action.REPLACE) + deletes + account_delete)
+    attached = [c for c in changes if c.kind in ATTACHED_KINDS and c.action is not Action.DELETE]
+    detached = [c for c in changes if c.kind in ATTACHED_KINDS and c.action is Action.DELETE]
+    attached.sort(key=lambda c: ATTACHED_KINDS.index(c.kind))
+    detached.sort(key=lambda c: ATTACHED_KINDS.index(c.kind))
+    return (account + attached + _by_spillover(freeing, reverse=True) + writes
+            + _by_spillover(growing, first=lambda c: c.action is Action.REPLACE) + deletes + detached
+            + account_delete)
 
 
 def capacity_decrease(change: Change) -> Change | None:

@@ -188,6 +188,28 @@ class Clients:
     def deployments(self, subscription: str) -> DeploymentsMgmtClient:
         return self._client("deployments", subscription, DeploymentsMgmtClient)
 
+    # The security pillar's clients are imported when first used: azure.mgmt.network alone takes longer
+    # to import than every other client together, and most commands never need it.
+    def network(self, subscription: str) -> Any:
+        from azure.mgmt.network import NetworkManagementClient
+
+        return self._client("network", subscription, NetworkManagementClient)
+
+    def authorization(self, subscription: str) -> Any:
+        from azure.mgmt.authorization import AuthorizationManagementClient
+
+        return self._client("authorization", subscription, AuthorizationManagementClient)
+
+    def monitor(self, subscription: str) -> Any:
+        from azure.mgmt.monitor import MonitorManagementClient
+
+        return self._client("monitor", subscription, MonitorManagementClient)
+
+    def identities(self, subscription: str) -> Any:
+        from azure.mgmt.msi import ManagedServiceIdentityClient
+
+        return self._client("identities", subscription, ManagedServiceIdentityClient)
+
     def inference(self, endpoint: str, *, key: str | None = None) -> Any:
         """The `openai` package's Azure client for an account's endpoint: the account key when given,
         else an Entra token for the Cognitive Services scope from this connection's credential. No

@@ -43,7 +43,16 @@ from provisioner.model.observed import (
     Usage,
     region_key,
 )
-from provisioner.model.resources import DesiredState, Kind, Resource, Scope, is_managed
+from provisioner.model.resources import (
+    DNS_ZONE_GROUP,
+    DesiredState,
+    Kind,
+    Resource,
+    Scope,
+    arm_id,
+    is_managed,
+    key_vault_id,
+)
 
 READ_POLICY = retry.RetryPolicy(deadline=120.0)
 COGNITIVE = "providers/Microsoft.CognitiveServices"
@@ -98,10 +107,19 @@ def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int =
     accounts = [r for r in desired.resources if r.kind is Kind.ACCOUNT]
     groups = [r for r in desired.resources if r.kind is Kind.RESOURCE_GROUP]
     wanted_blocklists: dict[tuple[str, ...], set[str]] = {}
+    wanted_endpoints: dict[tuple[str, ...], set[str]] = {}
     for r in desired.resources:
         if r.kind is Kind.BLOCKLIST and r.scope.account:
             wanted_blocklists.setdefault(_key(r.scope.subscription, r.scope.resource_group, r.scope.account),
                                          set()).add(r.name)
+        if r.kind is Kind.PRIVATE_ENDPOINT:
+            wanted_endpoints.setdefault(_key(r.scope.subscription, r.scope.resource_group, r.scope.account or ""),
+                                        set()).add(r.name)
+    vaults = sorted({(r.scope.subscription, r.scope.resource_group, r.scope.key_vault) for r in desired.resources
+                     if r.kind is Kind.ROLE_ASSIGNMENT and r.scope.key_vault})
+    if desired.key_vault is not None:  # grants of ours may be left on the vault when the spec declares none
+        target = desired.key_vault
+        vaults = sorted(set(vaults) | {(target.scope.subscription, target.scope.resource_group, target.name)})
     found: dict[str, ObservedResource] = {}
     soft_deleted: dict[str, SoftDeletedAccount] = {}
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
@@ -115,8 +133,11 @@ def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int =
             lambda a: _read_account(clients, a, listed_accounts.get(_key(a.scope.subscription, a.scope.resource_group,
                                                                          a.name)),
                                     wanted_blocklists.get(_key(a.scope.subscription, a.scope.resource_group, a.name),
-                                                          set())),
+                                                          set()),
+                                    wanted_endpoints.get(_key(a.scope.subscription, a.scope.resource_group, a.name),
+                                                         set())),
             accounts)
+        vault_results = pool.map(lambda v: _read_vault_grants(clients, *v), vaults)
         for group in groups:
             doc = listed_groups.get(_key(group.scope.subscription, group.name))
             if doc is not None:
@@ -128,6 +149,8 @@ def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int =
                 found[observed.resource.address] = observed
             if deleted:
                 soft_deleted[deleted.name] = deleted
+        for grants in vault_results:
+            found.update((observed.resource.address, observed) for observed in grants)
         regions = {region_key(r.subscription, r.region): r for r in region_results}
     return ObservedState(resources=found, soft_deleted=soft_deleted, regions=regions)
 
@@ -159,8 +182,8 @@ def read_inventory(clients: Clients, *, resource_groups: Iterable[tuple[str, str
         accounts.append((account, _read(f"account {account.name}", lambda: get_json(client, f"{path}?api-version={client._config.api_version}"))))
     found: list[ObservedResource] = []
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        results = pool.map(lambda pair: _read_account(clients, pair[0], pair[1], None) if pair[1] else ([], None),
-                           accounts)
+        results = pool.map(lambda pair: _read_account(clients, pair[0], pair[1], None, set()) if pair[1]
+                           else ([], None), accounts)
         for (account, _), (observed, _) in zip(accounts, results):
             if not observed:
                 raise AzureReadError(f"account {account.name} was not found in resource group "
@@ -187,10 +210,12 @@ def _list_accounts(clients: Clients, subscription: str) -> dict[tuple[str, ...],
     return {_key(subscription, _group_of(doc.get("id", "")), doc.get("name", "")): doc for doc in listed}
 
 
-def _read_account(clients: Clients, account: Resource, doc: dict | None, wanted_blocklists: set[str] | None
-                  ) -> tuple[list[ObservedResource], SoftDeletedAccount | None]:
+def _read_account(clients: Clients, account: Resource, doc: dict | None, wanted_blocklists: set[str] | None,
+                  wanted_endpoints: set[str]) -> tuple[list[ObservedResource], SoftDeletedAccount | None]:
     """The account's children, from its listed document; a missing account may be soft-deleted. Blocklist
-    items are read for the blocklists in `wanted_blocklists` (None: for all)."""
+    items are read for the blocklists in `wanted_blocklists` (None: for all). Then what attaches to it:
+    its private endpoints (those its connections name, and those in `wanted_endpoints`), role assignments
+    and diagnostic settings."""
     if doc is None:
         return [], _read_soft_deleted(clients, account)
     scope = account.scope
@@ -216,7 +241,74 @@ def _read_account(clients: Clients, account: Resource, doc: dict | None, wanted_
             items = children(f"items of blocklist {d['name']}",
                              f"/raiBlocklists/{quote(d['name'])}/raiBlocklistItems")
         results.append(_observed(Kind.BLOCKLIST, d["name"], child_scope, d, rest.blocklist_properties(d, items)))
+    results += _read_attached(clients, account, doc, wanted_endpoints)
     return results, None
+
+
+# what attaches to an account from outside: private endpoints, role assignments, diagnostic settings
+
+def _read_attached(clients: Clients, account: Resource, doc: dict, wanted_endpoints: set[str]
+                   ) -> list[ObservedResource]:
+    """Two reads per account (its role assignments, its diagnostic settings) and two per private endpoint
+    (the endpoint, its DNS zone group). The endpoints are found in the account's own document (each
+    connection names its endpoint), so no list of a resource group's endpoints is needed."""
+    scope = Scope(account.scope.subscription, account.scope.resource_group, account=account.name)
+    account_id = arm_id(account.scope, Kind.ACCOUNT, account.name)
+    results = _role_assignments(clients, scope, account_id)
+    monitor = clients.monitor(scope.subscription)
+    listed = _read(f"diagnostic settings of {account.name}", lambda: list(monitor.diagnostic_settings.list(account_id)))
+    for model in listed or []:
+        setting = _doc(model)
+        results.append(_observed(Kind.DIAGNOSTIC_SETTING, setting["name"], scope, setting,
+                                 rest.diagnostic_setting_properties(setting)))
+    endpoints = {(scope.resource_group.lower(), name.lower()): (scope.resource_group, name)
+                 for name in wanted_endpoints}
+    for connection in (doc.get("properties") or {}).get("privateEndpointConnections") or []:
+        endpoint_id = str(((connection.get("properties") or {}).get("privateEndpoint") or {}).get("id") or "")
+        parts = endpoint_id.split("/")
+        if len(parts) == 9 and parts[3].lower() == "resourcegroups" and parts[1].lower() == "subscriptions" \
+                and parts[2].lower() == scope.subscription.lower():
+            endpoints.setdefault((parts[4].lower(), parts[8].lower()), (parts[4], parts[8]))
+    for group, name in sorted(endpoints.values()):
+        observed = _private_endpoint(clients, scope, group, name, account_id)
+        if observed is not None:
+            results.append(observed)
+    return results
+
+
+def _private_endpoint(clients: Clients, scope: Scope, group: str, name: str, account_id: str
+                      ) -> ObservedResource | None:
+    network = clients.network(scope.subscription)
+    model = _read(f"private endpoint {name}", lambda: network.private_endpoints.get(group, name))
+    if model is None:
+        return None
+    endpoint = _doc(model)
+    zone_group = _read(f"DNS zone group of private endpoint {name}",
+                       lambda: network.private_dns_zone_groups.get(group, name, DNS_ZONE_GROUP))
+    properties = rest.private_endpoint_properties(endpoint, _doc(zone_group) if zone_group is not None else None)
+    if properties["target"] != account_id:
+        return None  # a same-named endpoint that connects something else: not the account's
+    return _observed(Kind.PRIVATE_ENDPOINT, endpoint["name"], Scope(scope.subscription, group, account=scope.account),
+                     endpoint, properties)
+
+
+def _role_assignments(clients: Clients, scope: Scope, scope_id: str) -> list[ObservedResource]:
+    """The role assignments made at `scope_id` itself (atScope() also lists those inherited from above)."""
+    authorization = clients.authorization(scope.subscription)
+    listed = _read(f"role assignments of {scope_id.rsplit('/', 1)[-1]}",
+                   lambda: list(authorization.role_assignments.list_for_scope(scope_id, filter="atScope()")))
+    results = []
+    for model in listed or []:
+        assignment = _doc(model)
+        properties = rest.role_assignment_properties(assignment)
+        if properties["scope"] == scope_id:
+            results.append(_observed(Kind.ROLE_ASSIGNMENT, assignment["name"], scope, assignment, properties))
+    return results
+
+
+def _read_vault_grants(clients: Clients, subscription: str, group: str, vault: str) -> list[ObservedResource]:
+    scope = Scope(subscription, group, key_vault=vault)
+    return _role_assignments(clients, scope, key_vault_id(scope))
 
 
 def _read_soft_deleted(clients: Clients, account: Resource) -> SoftDeletedAccount | None:

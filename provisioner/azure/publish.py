@@ -36,7 +36,7 @@ def publish(clients: Clients, desired: DesiredState, accounts: list[str]) -> lis
     if target is None or not accounts:
         return []
     try:
-        _ensure_vault(clients, target)
+        ensure_vault(clients, target)
     except ProvisionerError as exc:
         return [Outcome(f"{target.name}", "publish", FAILED, str(exc))]
     by_name = {r.name: r for r in desired.resources if r.kind is Kind.ACCOUNT}
@@ -113,7 +113,7 @@ def _delete_secret(clients: Clients, target: KeyVaultTarget, secret_name: str, a
         return Outcome(address, "unpublish", FAILED, str(exc))
 
 
-def _ensure_vault(clients: Clients, target: KeyVaultTarget) -> None:
+def ensure_vault(clients: Clients, target: KeyVaultTarget) -> None:
     client = clients.keyvault(target.scope.subscription)
     group = target.scope.resource_group
     try:

@@ -26,21 +26,29 @@ from provisioner.model.resources import (
     Resource,
     address_of,
     owner_of,
+    owner_of_resource,
 )
 from provisioner.plan import capacity
 from provisioner.plan.model import Action, Change, FieldChange, Plan, Unmanaged, _plain
 
-# Fields Azure cannot change in place: changing them means delete and create again.
-REPLACE_FIELDS = {Kind.DEPLOYMENT: {"model", "format", "sku"}}
+# Fields Azure cannot change in place: changing them means delete and create again. (A role assignment's
+# scope, principal and role are in its name, so only its principal type can differ under the same name.)
+REPLACE_FIELDS = {Kind.DEPLOYMENT: {"model", "format", "sku"},
+                  Kind.PRIVATE_ENDPOINT: {"location", "subnet", "target", "group_id"},
+                  Kind.ROLE_ASSIGNMENT: {"scope", "principal", "principal_type", "role"}}
 # Fields that would need the account itself replaced: we refuse rather than delete every deployment.
 FIXED_FIELDS = {Kind.ACCOUNT: {"location", "kind", "custom_subdomain"}, Kind.RESOURCE_GROUP: {"location"}}
-ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT]
+ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT, Kind.PRIVATE_ENDPOINT,
+         Kind.DIAGNOSTIC_SETTING, Kind.ROLE_ASSIGNMENT]
 # Left to Azure when the spec says nothing (None): never compared, so Azure's default is no drift.
 AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"},
                   Kind.ACCOUNT: {"network", "identity", "restrict_outbound", "allowed_fqdns"}}
 # What `destroy` removes; accounts only with include_accounts, resource groups never.
-DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST}
-CHILD_KINDS = (Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST)
+DESTROYABLE = {Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST, Kind.PRIVATE_ENDPOINT, Kind.DIAGNOSTIC_SETTING,
+               Kind.ROLE_ASSIGNMENT}
+# What lives on an account (its children in Azure, and what attaches to it from outside): deleted before it.
+CHILD_KINDS = (Kind.DEPLOYMENT, Kind.RAI_POLICY, Kind.BLOCKLIST, Kind.PRIVATE_ENDPOINT, Kind.DIAGNOSTIC_SETTING,
+               Kind.ROLE_ASSIGNMENT)
 # provisioningStates after which a resource does not serve until it is written again (ARM-FACTS §1)
 BROKEN_STATES = {"failed", "canceled"}
 STATE_FIELD = "provisioning_state"  # a pseudo-field: a repair shows as provisioning_state Failed → Succeeded
@@ -160,7 +168,10 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
             continue  # read, never written
         live = observed.get(resource.address)
         if live is None:
-            changes.append(_create(resource, desired, observed, errors))
+            granted = _granted_elsewhere(resource, observed)
+            changes.append(_create(resource, desired, observed, errors) if granted is None else
+                           _change(resource, Action.NOOP, None, [], reason=f"granted already by role assignment "
+                                   f"{granted.resource.name}, which this spec does not manage"))
             continue
         other = _foreign_owner(live, desired.spec_name, resource.kind)
         if other is not None:
@@ -182,15 +193,16 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
             fields.append(FieldChange(STATE_FIELD, live.provisioning_state, "Succeeded"))
         if any(f.forces_replace for f in fields):
             replacing = ", ".join(f.path for f in fields if f.forces_replace)
-            if owner_of(live.resource.properties.get("tags")) != desired.spec_name:
+            if _owner(live, desired.spec_name) != desired.spec_name:
                 errors.append(f"{resource.address}: changing {replacing} means deleting and creating it again, "
                               "but it exists without this spec's ownership tags; provision never deletes what it "
-                              "does not manage: delete it yourself, or give the deployment another name")
+                              f"does not manage: delete it yourself, or give the {resource.kind.value.replace('_', ' ')}"
+                              " another name")
             changes.append(_change(resource, Action.REPLACE, live.resource.properties, fields,
                                    reason=f"{replacing} cannot be changed in place",
                                    notes=(f"{resource.address} is deleted and created again: requests to it fail "
                                           "until the new deployment is ready",)))
-        elif _unowned(live, resource.kind):
+        elif _unowned(live, resource.kind, desired.spec_name):
             changes.append(_change(resource, Action.ADOPT, live.resource.properties, fields,
                                    reason="exists without ownership tags: adopted by this spec"))
         elif fields:
@@ -203,16 +215,59 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
     for address, live in sorted(observed.resources.items()):
         if address in wanted or live.resource.kind in (Kind.ACCOUNT, Kind.RESOURCE_GROUP):
             continue
-        if owner_of(live.resource.properties.get("tags")) == desired.spec_name:
+        if _owner(live, desired.spec_name) == desired.spec_name:
             changes.append(_delete(live, reason="managed by this spec but no longer in it"))
         else:
             unmanaged.append(Unmanaged(live.resource.kind, live.resource.name, live.resource.scope))
-    return changes, unmanaged
+    return _pair_replaced_grants(changes), unmanaged
 
 
-def _unowned(live: ObservedResource, kind: Kind) -> bool:
-    """Exists without our ownership tags, so writing it takes it over (resource groups are nobody's)."""
-    return kind is not Kind.RESOURCE_GROUP and owner_of(live.resource.properties.get("tags")) is None
+def _owner(live: ObservedResource, spec_name: str) -> str | None:
+    """The spec that manages a live resource (tags; a role assignment's description; a diagnostic setting's
+    name), as far as the resource itself says."""
+    resource = live.resource
+    return owner_of_resource(resource.kind, resource.name, resource.properties, spec_name)
+
+
+def _unowned(live: ObservedResource, kind: Kind, spec_name: str) -> bool:
+    """Exists without our ownership tags, so writing it takes it over (resource groups are nobody's; a
+    diagnostic setting is ours by the name the spec declares)."""
+    if kind in (Kind.RESOURCE_GROUP, Kind.DIAGNOSTIC_SETTING):
+        return False
+    return _owner(live, spec_name) is None
+
+
+def _granted_elsewhere(resource: Resource, observed: ObservedState) -> ObservedResource | None:
+    """A role assignment under another name that grants the same role to the same principal on the same
+    scope: Azure refuses a second one (409 RoleAssignmentExists), and the access is there already."""
+    if resource.kind is not Kind.ROLE_ASSIGNMENT:
+        return None
+    grant = {k: resource.properties.get(k) for k in ("scope", "principal", "role")}
+    return next((live for live in observed.resources.values() if live.resource.kind is Kind.ROLE_ASSIGNMENT
+                 and {k: live.resource.properties.get(k) for k in grant} == grant), None)
+
+
+def _pair_replaced_grants(changes: list[Change]) -> list[Change]:
+    """A changed grant is a new role assignment and the deletion of the old one (assignments cannot
+    change): each says which other it goes with, matched on the same scope and principal (the role
+    changed) or the same scope and role (the principal changed)."""
+    created = [c for c in changes if c.kind is Kind.ROLE_ASSIGNMENT and c.action is Action.CREATE]
+    deleted = [c for c in changes if c.kind is Kind.ROLE_ASSIGNMENT and c.action is Action.DELETE]
+    notes: dict[str, str] = {}
+    for same in (("scope", "principal"), ("scope", "role")):
+        for new in created:
+            old = next((d for d in deleted if d.address not in notes and new.address not in notes
+                        and all((d.before or {}).get(k) == (new.after or {}).get(k) for k in same)), None)
+            if old is not None:
+                notes[new.address] = f"replaces {old.address} ({_grant_text(old.before)}): a role assignment " \
+                                     "cannot change, so the old one is deleted and this one created"
+                notes[old.address] = f"replaced by {new.address} ({_grant_text(new.after)})"
+    return [replace(c, notes=c.notes + (notes[c.address],)) if c.address in notes else c for c in changes]
+
+
+def _grant_text(properties: Mapping[str, Any] | None) -> str:
+    p = properties or {}
+    return f"{p.get('role_name') or p.get('role')} for {(p.get('principal_type') or '').lower()} {p.get('principal')}"
 
 
 def _refused_adoptions(changes: list[Change]) -> list[str]:
@@ -229,7 +284,7 @@ def _foreign_owner(live: ObservedResource, spec_name: str, kind: Kind) -> str | 
     """The other spec that manages this live resource, if any (resource groups are nobody's)."""
     if kind is Kind.RESOURCE_GROUP:
         return None
-    owner = owner_of(live.resource.properties.get("tags"))
+    owner = _owner(live, spec_name)
     return owner if owner is not None and owner != spec_name else None
 
 
@@ -264,7 +319,7 @@ def _destroy_changes(resolved: list[Resource], desired: DesiredState, observed: 
         children = [o for o in observed.resources.values()
                     if o.resource.kind in CHILD_KINDS and o.resource.scope.account == account.name
                     and o.resource.scope.subscription == account.scope.subscription]
-        ours = [o for o in children if owner_of(o.resource.properties.get("tags")) == spec]
+        ours = [o for o in children if _owner(o, spec) == spec]
         deletions = [_delete(o, reason="destroy", declared=declared.get(o.resource.address)) for o in ours]
         changes += _ordered_deletions(deletions)
         if not include_accounts or account.reference:
@@ -287,7 +342,7 @@ def _destroy_changes(resolved: list[Resource], desired: DesiredState, observed: 
             continue
         foreign = [o for o in children if o not in ours]
         if foreign and not delete_unowned:
-            listing = ", ".join(f"{_relative(o)} ({_owned_by(owner_of(o.resource.properties.get('tags')))})"
+            listing = ", ".join(f"{_relative(o)} ({_owned_by(_owner(o, spec))})"
                                 for o in sorted(foreign, key=lambda o: o.resource.address))
             errors.append(f"{account.address}: deleting the account would delete what this spec does not manage: "
                           f"{listing}; delete or move them first, or pass --delete-unowned to delete them with "
@@ -301,6 +356,9 @@ def _destroy_changes(resolved: list[Resource], desired: DesiredState, observed: 
                               reason="destroy" + (" and purge" if purge else ""),
                               depends_on=tuple(c.address for c in deletions),
                               prevent_destroy=account.prevent_destroy, options=options))
+    vault_grants = [o for o in observed.resources.values() if o.resource.kind is Kind.ROLE_ASSIGNMENT
+                    and o.resource.scope.key_vault is not None and _owner(o, spec) == spec]
+    changes += [_delete(o, reason="destroy", declared=declared.get(o.resource.address)) for o in vault_grants]
     return changes
 
 
