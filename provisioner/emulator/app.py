@@ -206,6 +206,8 @@ class EmulatorApp:
                 return Reply(200, {"value": control.principals()})
             elif (method, action) == ("POST", "principals"):
                 return Reply(200, control.add_service_principal(**body))
+            elif (method, action) == ("PUT", "clientNetwork"):
+                return Reply(200, control.set_client_network(**body))
             elif (method, action) == ("POST", "directory"):
                 return Reply(200, control.add_principal(**body))
             elif method == "POST" and (found := FEDERATED_CREDENTIALS.match(action)):

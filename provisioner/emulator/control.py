@@ -2,7 +2,8 @@
 
 The same actions are served over HTTP under /_emulator/ (see app.py):
 POST reset, PUT quota, PATCH config, POST/DELETE faults, GET/DELETE requests,
-GET/POST principals, POST principals/{client_id}/federatedCredentials, POST directory, POST issuers,
+GET/POST principals, POST principals/{client_id}/federatedCredentials, POST directory, PUT clientNetwork,
+POST issuers,
 POST federatedTokens, POST tokens, PUT subscriptions.
 """
 from __future__ import annotations
@@ -136,6 +137,16 @@ class Control:
 
         with self._store.transaction():
             return add_directory_object(self._store, kind, object_id, display_name)
+
+    def set_client_network(self, *, ip: str | None = None, subnet: str | None = None) -> dict:
+        """Where data-plane callers are (access.py): the public address they come from (`ip`; 203.0.113.10
+        until set) and the subnet they are in (`subnet`, a subnet resource id; "" for none). Returns
+        {"ip", "subnet"}. A request can override both with the headers x-emulator-client-ip and
+        x-emulator-client-subnet. Forgotten by reset."""
+        from provisioner.emulator.access import set_client
+
+        with self._store.transaction():
+            return set_client(self._store, ip, subnet)
 
     def principals(self) -> list[dict]:
         """Every service principal (the built-in one first), without secrets."""

@@ -14,7 +14,8 @@ specification/cognitiveservices/data-plane/AzureOpenAI/inference in Azure/azure-
 deterministic: the same request gets the same text and the same embedding.
 
 Authentication: `api-key` (key1 or key2; 403 when the account has disableLocalAuth) or a bearer token this
-emulator signed for https://cognitiveservices.azure.com. Rate limits per deployment come from its
+emulator signed for https://cognitiveservices.azure.com, after the network rules and, for tokens, the
+caller's role assignments (access.py). Rate limits per deployment come from its
 `rateLimits` (catalog per-unit limits times capacity, ARM-FACTS §11), enforced over short windows.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from provisioner.emulator import content_filter
+from provisioner.emulator import access, content_filter
 from provisioner.emulator.arm import Call, Reply, Router
 from provisioner.emulator.jwt import InvalidToken
 
@@ -121,7 +122,7 @@ def _serve(call: Call, answer) -> Reply:
         reply.headers = {"apim-request-id": str(uuid.uuid4()), "x-ms-region": target.account.get("location", ""),
                          "azureml-model-deployment": target.deployment["name"], **headers, **reply.headers}
         return reply
-    except DataPlaneError as error:
+    except (DataPlaneError, access.Denied) as error:
         return error.reply
 
 
@@ -144,9 +145,7 @@ def _account(call: Call) -> dict:
 
 def _authenticate(call: Call, account: dict) -> None:
     props = account["properties"]
-    if props.get("publicNetworkAccess", "Enabled") == "Disabled":
-        # Every caller of the emulator comes from outside: there are no private endpoints here.
-        raise _error(403, "403", "Public access is disabled. Please configure private endpoint.")
+    access.check_network(call, account)  # network rules and private endpoints (access.py)
     key = call.headers.get("api-key")
     if key is not None:
         if props.get("disableLocalAuth"):
@@ -164,7 +163,7 @@ def _authenticate(call: Call, account: dict) -> None:
         raise _error(401, "401", BAD_TOKEN) from None
     if str(claims.get("aud", "")).rstrip("/") != AUDIENCE or claims["exp"] < call.now:
         raise _error(401, "401", BAD_TOKEN)
-    # No role assignments exist in the emulator: every principal of its tenant may call (README deviations).
+    access.check_roles(call, account, claims)  # data actions of the caller's roles, where roles are assigned
 
 
 # --- answers --------------------------------------------------------------------------------------

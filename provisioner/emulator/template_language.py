@@ -15,18 +15,22 @@ Functions (names case-insensitive, as in ARM):
   format('{0}/{1}', a, b)   ({n} placeholders and {{ }} escapes, no format specifiers)
   concat(strings or arrays...)  length(string|array|object)  string(x)
   resourceGroup()  subscription()  equals(a, b)  not(b)  true()  false()
+  guid(strings...)  extensionResourceId(resourceId, type, name1, ...)
 Anything else is refused (TemplateError), as ARM refuses unknown functions.
 """
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 HELP = "Please see https://aka.ms/arm-template-expressions for usage details."
 FUNCTIONS = {"parameters", "variables", "copyindex", "resourceid", "format", "concat", "length", "string",
-             "resourcegroup", "subscription", "equals", "not", "true", "false"}
+             "resourcegroup", "subscription", "equals", "not", "true", "false", "guid", "extensionresourceid"}
+# guid(): a version-5 UUID of the arguments joined with '-' in ARM's namespace (the Bicep string-functions page)
+GUID_NAMESPACE = uuid.UUID("11fb06fb-712d-4ddd-98c7-e71bbd588830")
 
 
 class TemplateError(Exception):
@@ -309,6 +313,26 @@ def _resource_id(env: Environment, args: list) -> str:
     return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{segments[0]}/{path}"
 
 
+def _guid(env: Environment, args: list) -> str:
+    if not args or not all(isinstance(a, str) for a in args):
+        raise TemplateError(f"Unable to evaluate template language function 'guid': all arguments must be strings. "
+                            f"{HELP}")
+    return str(uuid.uuid5(GUID_NAMESPACE, "-".join(args)))
+
+
+def _extension_resource_id(env: Environment, args: list) -> str:
+    """extensionResourceId(resourceId, 'Namespace/type', name...): a resource on another one (a role assignment)."""
+    if len(args) < 3 or not all(isinstance(a, str) and a for a in args):
+        raise TemplateError("Unable to evaluate template language function 'extensionResourceId': it takes a "
+                            f"resource id, a resource type and its name(s), all strings. {HELP}")
+    base, resource_type, names = args[0].rstrip("/"), args[1], args[2:]
+    segments = resource_type.split("/")
+    if len(segments) - 1 != len(names):
+        raise TemplateError(f"Unable to evaluate template language function 'extensionResourceId': the type "
+                            f"'{resource_type}' requires '{len(segments) - 1}' resource name argument(s). {HELP}")
+    return f"{base}/providers/{segments[0]}/" + "/".join(f"{t}/{n}" for t, n in zip(segments[1:], names))
+
+
 def _format(env: Environment, args: list) -> str:
     if not args or not isinstance(args[0], str):
         raise TemplateError(f"Unable to evaluate template language function 'format': the first argument must be "
@@ -392,6 +416,7 @@ _FUNCTIONS: dict[str, Callable[[Environment, list], Any]] = {
     "format": _format, "concat": _concat, "length": _length, "string": _string, "equals": _equals, "not": _not,
     "resourcegroup": lambda env, args: (_arity("resourceGroup", args, 0), env.resource_group)[1],
     "subscription": lambda env, args: (_arity("subscription", args, 0), env.subscription)[1],
-    "true": _constant("true", True), "false": _constant("false", False),
+    "true": _constant("true", True), "false": _constant("false", False), "guid": _guid,
+    "extensionresourceid": _extension_resource_id,
 }
 assert set(_FUNCTIONS) == FUNCTIONS

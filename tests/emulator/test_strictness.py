@@ -29,6 +29,18 @@ CS_API, KV_API, RG_API = "2025-09-01", "2024-11-01", "2024-11-01"
 ACCOUNT_BODY = {"kind": "OpenAI", "sku": {"name": "S0"}, "location": "eastus", "properties": {}}
 VAULT_BODY = {"location": "eastus", "properties": {"tenantId": TENANT, "sku": {"family": "A", "name": "standard"},
                                                    "accessPolicies": []}}
+NET_API = "2026-03-01"
+VNET = GROUP + "/providers/Microsoft.Network/virtualNetworks/vnet"
+VNET_BODY = {"location": "eastus", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                                                  "subnets": [{"name": "s", "properties": {"addressPrefix": "10.0.1.0/24"}}]}}
+PE = GROUP + "/providers/Microsoft.Network/privateEndpoints/pe"
+PE_BODY = {"location": "eastus", "properties": {"subnet": {"id": VNET + "/subnets/s"}, "privateLinkServiceConnections": [
+    {"name": "c", "properties": {"privateLinkServiceId": ACCOUNT, "groupIds": ["account"]}}]}}
+ZONE = GROUP + "/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
+WORKSPACE = GROUP + "/providers/Microsoft.OperationalInsights/workspaces/logs"
+PRINCIPAL_ID = "3f0c4b5e-6d2a-4e8f-9a1b-7c6d5e4f3a2b"  # the emulator's built-in service principal
+OPENAI_USER = (f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/"
+               "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd")
 WRONG = {"bool": "yes", "int": "ten", "float": "abc", "str": {"an": "object"}}
 
 
@@ -75,6 +87,24 @@ TARGETS = {
         ("account", "blocklist")),
     "Microsoft.KeyVault/vaults": (VAULT, KV_API, VAULT_BODY, ()),
     "Microsoft.KeyVault/vaults/secrets": (VAULT + "/secrets/s", KV_API, {"properties": {"value": "v"}}, ("vault",)),
+    "Microsoft.Network/virtualNetworks": (VNET, NET_API, VNET_BODY, ()),
+    "Microsoft.Network/virtualNetworks/subnets": (VNET + "/subnets/s2", NET_API,
+                                                  {"properties": {"addressPrefix": "10.0.2.0/24"}}, ("vnet",)),
+    "Microsoft.Network/privateEndpoints": (PE, NET_API, PE_BODY, ("account", "vnet")),
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": (
+        PE + "/privateDnsZoneGroups/default", NET_API,
+        {"properties": {"privateDnsZoneConfigs": [{"name": "z", "properties": {"privateDnsZoneId": ZONE}}]}},
+        ("account", "vnet", "endpoint")),
+    "Microsoft.ManagedIdentity/userAssignedIdentities": (
+        GROUP + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/uai", "2024-11-30", {"location": "eastus"},
+        ()),
+    "Microsoft.Authorization/roleAssignments": (
+        GROUP + "/providers/Microsoft.Authorization/roleAssignments/0a1b2c3d-0000-4000-8000-000000000001",
+        "2022-04-01", {"properties": {"principalId": PRINCIPAL_ID, "roleDefinitionId": OPENAI_USER}}, ()),
+    "Microsoft.Insights/diagnosticSettings": (
+        ACCOUNT + "/providers/Microsoft.Insights/diagnosticSettings/d", "2021-05-01-preview",
+        {"properties": {"workspaceId": WORKSPACE, "logs": [{"category": "Audit", "enabled": True}]}},
+        ("account", "workspace")),
 }
 
 
@@ -85,6 +115,15 @@ def prepare(arm: Arm, needs: tuple[str, ...]) -> None:
         arm.ok("PUT", ACCOUNT + "/raiBlocklists/b", {"properties": {}})
     if "vault" in needs:
         arm.ok("PUT", VAULT, VAULT_BODY, KV_API)
+    if "account" in needs and "vnet" in needs:  # a private endpoint needs the account's subdomain
+        arm.ok("PATCH", ACCOUNT, {"properties": {"customSubDomainName": "acct-strict"}})
+    if "vnet" in needs:
+        arm.ok("PUT", VNET, VNET_BODY, NET_API)
+    if "endpoint" in needs:
+        arm.ok("PUT", PE, PE_BODY, NET_API)
+        arm.ok("PUT", ZONE, {"location": "global"}, NET_API)
+    if "workspace" in needs:
+        arm.ok("PUT", WORKSPACE, {"location": "eastus"}, "2022-10-01")
 
 
 def invalid_values(model: str, prefix: list, depth: int = 0) -> Iterator[tuple[list, Any]]:

@@ -5,10 +5,12 @@ neither the SDKs nor a hand-written list of properties at run time.
     python -m provisioner.emulator.data.build_schemas      # rewrites data/schemas.json
 
 Sources (the versions are recorded in the file):
-- azure-mgmt-cognitiveservices (autorest, Microsoft.CognitiveServices 2025-09-01): each model's
-  `_attribute_map` (JSON names and types) and `_validation` (readonly, required, minimum, maximum,
+- azure-mgmt-cognitiveservices (autorest, Microsoft.CognitiveServices 2025-09-01), azure-mgmt-msi,
+  azure-mgmt-authorization (2022-04-01) and azure-mgmt-monitor (2021-05-01-preview): each model's
+  `_attribute_map` (JSON names and types; a "properties.x" key is member x of a nested "properties"
+  object, the model "<Name>Properties" here) and `_validation` (readonly, required, minimum, maximum,
   pattern, lengths); enum properties from the models' `__init__` annotations (`_models.<Enum>`).
-- azure-mgmt-keyvault and azure-mgmt-resource (TypeSpec-generated): each model's `rest_field`s (JSON
+- azure-mgmt-keyvault, azure-mgmt-resource and azure-mgmt-network (TypeSpec-generated): each model's `rest_field`s (JSON
   name, visibility: a field visible only for "read" is read-only) and type hints (a field whose type
   is not Optional is required; enums are `Union[str, <Enum>]`; `datetime` fields with format
   "unix-timestamp" are integers).
@@ -42,10 +44,22 @@ ROOTS = {
     "Microsoft.KeyVault/vaults/secrets": ("keyvault", "SecretCreateOrUpdateParameters"),
     "Microsoft.KeyVault/vaults/secrets#patch": ("keyvault", "SecretPatchParameters"),
     "Microsoft.Resources/resourceGroups": ("resources", "ResourceGroup"),
+    "Microsoft.Network/virtualNetworks": ("network", "VirtualNetwork"),
+    "Microsoft.Network/virtualNetworks/subnets": ("network", "Subnet"),
+    "Microsoft.Network/privateEndpoints": ("network", "PrivateEndpoint"),
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": ("network", "PrivateDnsZoneGroup"),
+    "Microsoft.ManagedIdentity/userAssignedIdentities": ("msi", "Identity"),
+    "Microsoft.Authorization/roleAssignments": ("authorization", "RoleAssignmentCreateParameters"),
+    "Microsoft.Insights/diagnosticSettings": ("monitor", "DiagnosticSettingsResource"),
 }
 PACKAGES = {"cognitiveservices": ("azure.mgmt.cognitiveservices.models", "azure-mgmt-cognitiveservices"),
             "keyvault": ("azure.mgmt.keyvault.models", "azure-mgmt-keyvault"),
-            "resources": ("azure.mgmt.resource.resources.models", "azure-mgmt-resource")}
+            "resources": ("azure.mgmt.resource.resources.models", "azure-mgmt-resource"),
+            "network": ("azure.mgmt.network.models", "azure-mgmt-network"),
+            "msi": ("azure.mgmt.msi.models", "azure-mgmt-msi"),
+            # the api-versions the SDKs default to for these operation groups
+            "authorization": ("azure.mgmt.authorization.v2022_04_01.models", "azure-mgmt-authorization"),
+            "monitor": ("azure.mgmt.monitor.v2021_05_01_preview.models", "azure-mgmt-monitor")}
 AUTOREST_TYPES = {"str": "str", "int": "int", "long": "int", "float": "float", "bool": "bool", "object": "any",
                   "iso-8601": "str", "rfc-1123": "str", "duration": "str", "date": "str", "unix-time": "int",
                   "bytearray": "str", "base64": "str"}
@@ -71,10 +85,14 @@ class Builder:
     def _autorest(self, package: str, module, cls) -> dict:
         validation = getattr(cls, "_validation", {}) or {}
         annotations = {n: str(p.annotation) for n, p in inspect.signature(cls.__init__).parameters.items()}
-        properties = {}
+        properties: dict = {}
+        flattened: dict = {}  # "properties.x" keys: members of a nested "properties" object in the JSON
         for attr, spec in cls._attribute_map.items():
-            if "." in spec["key"] and not spec["key"].startswith("properties."):
-                continue  # flattened keys do not occur in the models used here
+            into, key = properties, spec["key"]
+            if "." in key:
+                if not key.startswith("properties.") or key.count(".") > 1:
+                    continue  # deeper flattening does not occur in the models used here
+                into, key = flattened, key.split(".", 1)[1]
             entry = {"t": self._autorest_type(package, module, spec["type"])}
             rules = validation.get(attr, {})
             if rules.get("readonly"):
@@ -88,7 +106,11 @@ class Builder:
             enum_type = self._enum(module, annotations.get(attr, ""))
             if enum_type and entry["t"] == "str":
                 entry["enum"], entry["enumName"] = [m.value for m in enum_type], enum_type.__name__
-            properties[spec["key"]] = entry
+            into[key] = entry
+        if flattened:
+            nested = f"{package}.{cls.__name__}Properties"
+            self.models[nested] = flattened
+            properties["properties"] = {"t": nested}
         return properties
 
     def _autorest_type(self, package: str, module, name: str) -> str:

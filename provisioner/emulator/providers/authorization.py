@@ -33,6 +33,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
+from provisioner.emulator import schemas
 from provisioner.emulator.arm import PRINCIPAL_ID, TENANT_ID, Call, Reply, Router, iso, list_reply
 from provisioner.emulator.errors import ArmError
 from provisioner.emulator.identity import directory_object
@@ -204,7 +205,7 @@ def put_assignment(call: Call) -> Reply:
     if not GUID.match(name):
         raise ArmError(400, "InvalidRoleAssignmentId",
                        f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")
-    properties = call.json_body().get("properties")
+    properties = schemas.clean(ASSIGNMENT_TYPE, call.json_body()).get("properties")
     if not isinstance(properties, dict):
         raise ArmError(400, "InvalidRequestContent",  # wording UNVERIFIED
                        "The request content was invalid and could not be deserialized: 'properties' is required.")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 
-from provisioner.emulator import registry
+from provisioner.emulator import registry, schemas
 from provisioner.emulator.arm import Call, Reply, Router, iso, list_reply, require_group
 from provisioner.emulator.errors import ArmError, not_found
 from provisioner.emulator.store import key_of
@@ -86,7 +86,7 @@ def list_categories(call: Call) -> Reply:
 def put_setting(call: Call) -> Reply:
     target, log_categories, metric_categories = _target(call)
     name = call.params["setting"]
-    properties = call.json_body().get("properties")
+    properties = schemas.clean(SETTING_TYPE, call.json_body()).get("properties")
     if not isinstance(properties, dict):
         raise ArmError(400, "BadRequest", "The request content was invalid: 'properties' is required.")
     logs = [_log(item, log_categories) for item in properties.get("logs") or []]

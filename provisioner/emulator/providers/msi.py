@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from provisioner.emulator import registry
+from provisioner.emulator import registry, schemas
 from provisioner.emulator.arm import TENANT_ID, Call, Reply, Router, list_reply, require_group, system_data
 from provisioner.emulator.errors import ArmError, not_found
 
@@ -41,12 +41,12 @@ def put_identity(call: Call) -> Reply:
         raise ArmError(400, "InvalidResourceName",  # wording UNVERIFIED
                        f"Resource name '{p['identity']}' is invalid. The name can contain only letters, numbers, "
                        "underscores and hyphens, and must be 3-128 characters long.")
-    body = call.json_body()
+    if not call.json_body().get("location"):
+        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    body = schemas.clean(IDENTITY_TYPE, call.json_body())
     new_id = identity_id(p["subscription"], p["group"], p["identity"])
     existing = call.store.get(new_id)
-    location = body.get("location")
-    if not location:
-        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    location = body["location"]
     location = registry.check_location(IDENTITY_TYPE, location)
     if existing and location != existing["location"]:
         raise ArmError(400, "InvalidResourceLocation",  # wording UNVERIFIED

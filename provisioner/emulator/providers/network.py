@@ -32,7 +32,7 @@ import ipaddress
 import uuid
 from typing import Callable
 
-from provisioner.emulator import lro, registry
+from provisioner.emulator import lro, registry, schemas
 from provisioner.emulator.arm import Call, Reply, Router, list_reply, new_etag, require_group
 from provisioner.emulator.errors import ArmError, not_found
 from provisioner.emulator.store import Store, key_of
@@ -148,12 +148,9 @@ def _ip_configuration_id(pe: dict) -> str:
     return f"{_nic_id(pe)}/ipConfigurations/privateEndpointIpConfig.{pe['emulatorNicGuid']}"
 
 
-def _body(call: Call) -> dict:
-    body = call.json_body()
-    properties = body.get("properties")
-    if properties is not None and not isinstance(properties, dict):
-        raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.")  # wording UNVERIFIED
-    return body
+def _body(call: Call, resource_type: str) -> dict:
+    """The body as the SDK's model reads it (schemas.py: types, enums, required members)."""
+    return schemas.clean(resource_type, call.json_body())
 
 
 def _tags(body: dict) -> dict:
@@ -174,7 +171,7 @@ def _reference_missing(reference: str, referrer: str) -> ArmError:
 def put_vnet(call: Call) -> Reply:
     p = call.params
     require_group(call, p["subscription"], p["group"])
-    body = _body(call)
+    body = _body(call, VNET_TYPE)
     new_id = resource_id(p["subscription"], p["group"], f"virtualNetworks/{p['vnet']}")
     existing = call.store.get(new_id)
     location = body.get("location") or (existing or {}).get("location")
@@ -253,7 +250,7 @@ def list_vnets_all(call: Call) -> Reply:
 def put_subnet(call: Call) -> Reply:
     p = call.params
     vnet = _require(call, f"virtualNetworks/{p['vnet']}", VNET_TYPE)
-    body = _body(call)
+    body = _body(call, SUBNET_TYPE)
     subnet_id = f"{vnet['id']}/subnets/{p['subnet']}"
     existing = call.store.get(subnet_id)
     properties = body.get("properties") or {}
@@ -406,7 +403,7 @@ def _check_delegation_change(store: Store, existing: dict | None, properties: di
 def put_private_endpoint(call: Call) -> Reply:
     p = call.params
     require_group(call, p["subscription"], p["group"])
-    body = _body(call)
+    body = _body(call, PE_TYPE)
     pe_id = resource_id(p["subscription"], p["group"], f"privateEndpoints/{p['pe']}")
     existing = call.store.get(pe_id)
     location = body.get("location") or (existing or {}).get("location")
@@ -550,7 +547,7 @@ lro.BEFORE_DELETE.append(_before_delete)
 def put_zone_group(call: Call) -> Reply:
     p = call.params
     pe = _require(call, f"privateEndpoints/{p['pe']}", PE_TYPE)
-    body = _body(call)
+    body = _body(call, ZONE_GROUP_TYPE)
     group_id = f"{pe['id']}/privateDnsZoneGroups/{p['zonegroup']}"
     existing = call.store.get(group_id)
     others = [g for g in call.store.children(pe["id"], ZONE_GROUP_TYPE) if key_of(g["id"]) != key_of(group_id)]
@@ -610,7 +607,7 @@ def list_zone_groups(call: Call) -> Reply:
 def put_zone(call: Call) -> Reply:
     p = call.params
     require_group(call, p["subscription"], p["group"])
-    body = _body(call)
+    body = call.json_body()
     zone_id = resource_id(p["subscription"], p["group"], f"privateDnsZones/{p['zone']}")
     existing = call.store.get(zone_id)
     registry.check_location(ZONE_TYPE, body.get("location") or "global")

@@ -42,7 +42,8 @@ Template language (the subset; anything else is 400 InvalidTemplate at PUT time)
               batchSize (default 1), each batch after the previous one.
   outputs     {type, value}
   expressions see template_language.py (parameters, variables, copyIndex, resourceId, format,
-              concat, length, string, resourceGroup, subscription, equals, not, true, false)
+              concat, length, string, resourceGroup, subscription, equals, not, true, false, guid,
+              extensionResourceId)
 properties.mode must be Incremental: Complete would delete what the template leaves out of
 the group, which the emulator does not do (400 DeploymentModeNotSupported).
 """
