@@ -584,3 +584,24 @@ def test_the_arm_engine_builds_the_isolated_account_as_the_sdk_engine_does(azure
     assert sorted(arm_state.pop("grants").values(), key=str) == sorted(sdk_state.pop("grants").values(), key=str)
     assert arm_state == sdk_state
 
+
+
+def test_the_arm_engine_updates_an_ip_rule_and_removes_a_grant(azure):
+    """A changed IP rule rewrites the account in the template; a removed grant is deleted by the SDK engine part
+    (templates never delete); the other grant stays."""
+    app = isolated_network(azure.emulator)
+    spec = isolated_spec(app)
+    assert apply_arm(azure, spec).code == 0
+    account_of(spec, EAST)["network"]["ip_rules"] = ["198.51.100.0/25"]
+    account_of(spec, EAST)["access"] = account_of(spec, EAST)["access"][:1]
+    result = apply_arm(azure, spec)
+    assert result.code == 0, result
+    changed = {address: (change, status) for address, (change, status, _) in rows(result).items()}
+    assert changed[EAST] == ("update", "succeeded")
+    removed = [address for address, (change, _) in changed.items() if change == "delete"]
+    assert len(removed) == 1 and "/roleAssignments/" in removed[0]
+    assert_converged(azure)
+    state = security_snapshot(azure.emulator, app)
+    assert state["networkAcls"]["ip"] == ["198.51.100.0/25"]
+    assert [g["principal"] for g in state["grants"].values()] == ["app"]
+    assert len(history(azure)) == 2  # one template deployment per apply
