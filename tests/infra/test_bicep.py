@@ -239,7 +239,7 @@ def check_document(document: dict[str, Any], source: str) -> list[str]:
 def test_infra_has_the_expected_files():
     names = {p.relative_to(INFRA).as_posix() for p in BICEP_FILES}
     assert {"main.bicep", "modules/account.bicep", "modules/keyvault.bicep", "modules/roles.bicep",
-            "modules/diagnostics.bicep"} <= names
+            "modules/diagnostics.bicep", "modules/privateendpoint.bicep"} <= names
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: p.relative_to(INFRA).as_posix())
@@ -435,6 +435,79 @@ def test_role_definitions_are_the_built_in_ones():
     assert roles["cognitiveServicesContributor"]["value"] == "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
     assert roles["keyVaultContributor"]["value"] == "f25e0fa2-a7c8-4377-a976-54943a77a395"
     assert roles["keyVaultSecretsOfficer"]["value"] == "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+
+
+# --- the security pillar's fields ------------------------------------------------------------------
+
+def _module_params(name: str) -> dict[str, Any]:
+    return _unwrap(parse(INFRA / "main.bicep")["modules"][name]["config"])["params"]
+
+
+def test_built_in_role_names_match_provision():
+    from provisioner.model.roles import BUILT_IN_ROLES
+
+    assert {_unquote(k): v for k, v in _variable(INFRA / "main.bicep", "builtInRoles").items()} == BUILT_IN_ROLES
+
+
+def test_principal_types_match_provision():
+    from provisioner.spec.desired import PRINCIPAL_TYPE
+
+    assert _variable(INFRA / "main.bicep", "principalTypes") == PRINCIPAL_TYPE
+
+
+def test_grants_made_by_bicep_are_not_marked_as_provisions():
+    """provision deletes only grants whose description names its spec; Bicep's are the deployment's own."""
+    from provisioner.model.resources import assignment_owner
+
+    description = _variable(INFRA / "main.bicep", "grantDescription")
+    assert description.startswith("infra/main.bicep") and assignment_owner(description) is None
+
+
+def test_the_default_diagnostic_setting_name_is_provisions():
+    from provisioner.model.resources import diagnostic_setting_name
+
+    assert diagnostic_setting_name("aoai-prod") == "provision-aoai-prod"
+    assert "?? 'provision-${specName}'" in (INFRA / "main.bicep").read_text()
+
+
+def test_main_passes_every_security_field_of_an_account():
+    params = set(_module_params("accountModules"))
+    assert {"network", "identity", "restrictOutboundNetworkAccess", "allowedFqdnList", "grants",
+            "publicNetworkAccess", "disableLocalAuth"} <= params
+    assert {"grants", "grantDescription"} <= set(_module_params("vault"))
+    text = (INFRA / "main.bicep").read_text()
+    for field in ("network", "identity", "restrict_outbound", "allowed_fqdns", "access", "diagnostics",
+                  "private_endpoints", "public_access"):
+        assert f".?{field}" in text, field
+
+
+def test_private_endpoints_run_one_at_a_time_after_their_account():
+    module = parse(INFRA / "main.bicep")["modules"]["privateEndpointModules"]
+    assert {"type": "batchSize", "argument": 1} in module["decorators"]
+    account_id = _module_params("privateEndpointModules")["accountId"]
+    # accountModules[...].outputs.id: Bicep waits for the whole account module, its deployments included
+    assert "accountModules" in json.dumps(account_id)
+
+
+def test_account_settings_use_the_property_names_of_the_sdk_models():
+    """networkAcls and the identity are built in variables (the resource body picks them by condition, which the
+    body check cannot look into): their keys against NetworkRuleSet and Identity."""
+    account = sdk_model("Microsoft.CognitiveServices/accounts", "2025-09-01")
+    models = importlib.import_module(account.__module__)
+    variables = parse(INFRA / "modules" / "account.bicep")["variables"]
+    assert check_body(variables["networkAcls"]["value"], models.NetworkRuleSet, "networkAcls") == []
+    assert check_body(variables["managedIdentity"]["value"], models.Identity, "identity") == []
+    broken = {**variables["networkAcls"]["value"], "ipRule": []}
+    assert check_body(broken, models.NetworkRuleSet, "networkAcls") != []
+
+
+def test_identity_types_are_azures():
+    """The identity type strings Bicep can produce are the ones provision sends (rest.identity_body)."""
+    from provisioner.model.rest import identity_body
+
+    text = (INFRA / "modules" / "account.bicep").read_text()
+    for system, user in ((True, []), (False, ["/x"]), (True, ["/x"]), (False, [])):
+        assert f"'{identity_body({'system_assigned': system, 'user_assigned': user})['type']}'" in text
 
 
 @pytest.mark.skipif(shutil.which("bicep") is None, reason="no Bicep CLI on PATH")
