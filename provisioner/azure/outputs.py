@@ -22,8 +22,9 @@ POLICY = retry.RetryPolicy(deadline=120.0)
 
 def read_outputs(clients: Clients, desired: DesiredState) -> list[dict[str, Any]]:
     """One entry per declared account, in spec order:
-    {name, subscription, resource_group, location, endpoint, principal_id, deployments: [{name, model,
-    version, sku, capacity}], secrets: {endpoint, key}} (secret URIs; None when not published).
+    {name, subscription, resource_group, location, endpoint, principal_id (of its system-assigned identity),
+    user_assigned_identities: [{id, name, principal_id, client_id}], deployments: [{name, model, version, sku,
+    capacity}], secrets: {endpoint, key}} (secret URIs; None when not published).
     Raises when a declared account does not exist (nothing to point applications at)."""
     accounts = [r for r in desired.resources if r.kind is Kind.ACCOUNT]
     declared = {(r.scope.account, r.name) for r in desired.resources if r.kind is Kind.DEPLOYMENT}
@@ -63,6 +64,11 @@ def _account_output(clients: Clients, account: Resource, declared: set[tuple[str
             "location": (doc.get("location") or "").lower(),
             "endpoint": (doc.get("properties") or {}).get("endpoint"),
             "principal_id": (doc.get("identity") or {}).get("principalId"),
+            "user_assigned_identities": [
+                {"id": identity_id, "name": identity_id.rsplit("/", 1)[-1],
+                 "principal_id": (details or {}).get("principalId"), "client_id": (details or {}).get("clientId")}
+                for identity_id, details in sorted(((doc.get("identity") or {}).get("userAssignedIdentities")
+                                                    or {}).items())],
             "deployments": sorted(deployments, key=lambda d: d["name"]),
             "secrets": {"endpoint": None, "key": None}}
 

@@ -82,9 +82,14 @@ def _network(acls: Mapping[str, Any] | None) -> dict:
     """No networkAcls is Azure's default: allow everything."""
     acls = acls or {}
     return {"default_action": acls.get("defaultAction") or "Allow", "bypass": acls.get("bypass") or "AzureServices",
-            "ip_rules": sorted({r.get("value", "") for r in acls.get("ipRules") or []}),
+            "ip_rules": sorted({_address(r.get("value", "")) for r in acls.get("ipRules") or []}),
             "virtual_network_rules": sorted({str(r.get("id", "")).lower()
                                              for r in acls.get("virtualNetworkRules") or []})}
+
+
+def _address(rule: str) -> str:
+    """A single address as the spec writes it: without /32 (Azure takes single addresses bare)."""
+    return rule[:-3] if rule.endswith("/32") else rule
 
 
 def _identity(identity: Mapping[str, Any] | None) -> dict:

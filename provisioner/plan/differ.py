@@ -72,6 +72,7 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
         resolved, notes = _resolve_capacities(resolved, desired, observed, regions, errors)
         changes, unmanaged = _apply_changes(resolved, desired, observed, errors)
         changes = [replace(c, notes=c.notes + (notes[c.address],)) if c.address in notes else c for c in changes]
+    changes = [_with_identities(c, observed) for c in changes]
     changes = _select(changes, targets, errors)
     errors.extend(_prevented(changes))
     if not (adopt and desired.adopt):
@@ -216,10 +217,32 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
         if address in wanted or live.resource.kind in (Kind.ACCOUNT, Kind.RESOURCE_GROUP):
             continue
         if _owner(live, desired.spec_name) == desired.spec_name:
-            changes.append(_delete(live, reason="managed by this spec but no longer in it"))
+            reason = "managed by this spec but no longer in it"
+            if live.resource.kind is Kind.ROLE_ASSIGNMENT:  # its name says nothing: say what it grants
+                reason += f" (grants {_grant_text(live.resource.properties)})"
+            changes.append(_delete(live, reason=reason))
         else:
             unmanaged.append(Unmanaged(live.resource.kind, live.resource.name, live.resource.scope))
     return _pair_replaced_grants(changes), unmanaged
+
+
+def _with_identities(change: Change, observed: ObservedState) -> Change:
+    """An account's managed identities and their principal ids (what grants elsewhere name), as notes:
+    known once Azure has made them, "known after apply" before."""
+    if change.kind is not Kind.ACCOUNT or change.action is Action.DELETE:
+        return change
+    wanted = (change.after or {}).get("identity") or {}
+    live = observed.get(change.address)
+    have = (live.resource.properties.get("identity") or {}) if live is not None else {}
+    notes = []
+    if wanted.get("system_assigned") or have.get("system_assigned"):
+        principal = have.get("principal_id") if have.get("system_assigned") else None
+        notes.append(f"system-assigned identity: principal id {principal or 'known after apply'}")
+    principals = have.get("user_assigned_principals") or {}
+    for identity in sorted(set(wanted.get("user_assigned") or ()) | set(principals)):
+        notes.append(f"user-assigned identity {identity.rsplit('/', 1)[-1]}: principal id "
+                     f"{principals.get(identity) or 'known after apply'}")
+    return replace(change, notes=change.notes + tuple(notes)) if notes else change
 
 
 def _owner(live: ObservedResource, spec_name: str) -> str | None:
@@ -267,7 +290,9 @@ def _pair_replaced_grants(changes: list[Change]) -> list[Change]:
 
 def _grant_text(properties: Mapping[str, Any] | None) -> str:
     p = properties or {}
-    return f"{p.get('role_name') or p.get('role')} for {(p.get('principal_type') or '').lower()} {p.get('principal')}"
+    kind = {"ServicePrincipal": "service principal"}.get(p.get("principal_type") or "",
+                                                        (p.get("principal_type") or "principal").lower())
+    return f"{p.get('role_name') or p.get('role')} for {kind} {p.get('principal')}"
 
 
 def _refused_adoptions(changes: list[Change]) -> list[str]:
@@ -303,7 +328,9 @@ def _create(resource: Resource, desired: DesiredState, observed: ObservedState, 
         notes = (f"a soft-deleted account with this name exists: it will be "
                  f"{'restored' if choice == 'restore' else 'purged first'}",)
         options = {"on_soft_deleted": choice}
-    change = _change(resource, Action.CREATE, None, [], reason="does not exist", notes=notes)
+    reason = f"new grant: {_grant_text(resource.properties)}" if resource.kind is Kind.ROLE_ASSIGNMENT \
+        else "does not exist"
+    change = _change(resource, Action.CREATE, None, [], reason=reason, notes=notes)
     return replace(change, options=options) if options else change
 
 

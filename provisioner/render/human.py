@@ -32,6 +32,13 @@ def render_plan(document: Mapping[str, Any], console: Console) -> None:
         console.print("[green]No changes.[/green] Azure matches the spec.")
     for change in pending:
         _render_change(change, console)
+    noted = [c for c in document["changes"] if c["action"] == "no-op" and c.get("notes")]
+    if noted:  # e.g. the principal ids of an unchanged account's identities
+        console.print("[dim]Unchanged:[/dim]")
+        for change in noted:
+            for note in change["notes"]:
+                console.print(f"[dim]    {escape(change['address'])}: {escape(note)}[/dim]")
+        console.print()
     if document.get("unmanaged"):
         console.print("[dim]Not managed by this spec (left alone):[/dim]")
         for item in document["unmanaged"]:

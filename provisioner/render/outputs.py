@@ -5,7 +5,8 @@ Environment variable names (values are never keys, only where to find things):
 - `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_DEPLOYMENT`: the spec's first account and its first
   deployment (by name), what single-model apps such as the azd chat samples read;
 - per account: `AZURE_OPENAI_ENDPOINT_<ACCOUNT>`, `AZURE_OPENAI_PRINCIPAL_ID_<ACCOUNT>` (when it has a
-  managed identity), `AZURE_OPENAI_ENDPOINT_SECRET_URI_<ACCOUNT>` and `AZURE_OPENAI_KEY_SECRET_URI_<ACCOUNT>`
+  system-assigned identity), `AZURE_OPENAI_PRINCIPAL_ID_<ACCOUNT>_<IDENTITY>` (each user-assigned identity, by
+  its resource name), `AZURE_OPENAI_ENDPOINT_SECRET_URI_<ACCOUNT>` and `AZURE_OPENAI_KEY_SECRET_URI_<ACCOUNT>`
   (when published to Key Vault);
 - per deployment: `AZURE_OPENAI_DEPLOYMENT_<ACCOUNT>_<DEPLOYMENT>` (its name), `..._MODEL`, `..._VERSION`;
 
@@ -57,6 +58,9 @@ def variables(outputs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         name = account["name"]
         put(env_name("AZURE_OPENAI_ENDPOINT", name), account["endpoint"], name)
         put(env_name("AZURE_OPENAI_PRINCIPAL_ID", name), account.get("principal_id"), name)
+        for identity in account.get("user_assigned_identities") or ():
+            put(env_name("AZURE_OPENAI_PRINCIPAL_ID", name, identity["name"]), identity["principal_id"],
+                f"{name} identity {identity['name']}")
         put(env_name("AZURE_OPENAI_ENDPOINT_SECRET_URI", name), account["secrets"].get("endpoint"), name)
         put(env_name("AZURE_OPENAI_KEY_SECRET_URI", name), account["secrets"].get("key"), name)
         for deployment in account["deployments"]:
@@ -127,6 +131,9 @@ def text_lines(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
         lines.append(f"    endpoint: {account['endpoint']}")
         if account.get("principal_id"):
             lines.append(f"    principal id: {account['principal_id']}")
+        for identity in account.get("user_assigned_identities") or ():
+            lines.append(f"    user-assigned identity {identity['name']}: principal id {identity['principal_id']}"
+                         f" (client id {identity['client_id']})")
         for role in ("endpoint", "key"):
             if account["secrets"].get(role):
                 lines.append(f"    {role} secret: {account['secrets'][role]}")

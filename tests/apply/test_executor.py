@@ -461,3 +461,32 @@ def test_an_unexpected_exception_fails_only_its_change():
     assert outcomes[after.address].status == SKIPPED
     assert outcomes[other.address].status == SUCCEEDED and outcomes["a"].status == SUCCEEDED
     assert result.failed and not result.interrupted
+
+
+def test_what_attaches_to_an_account_comes_right_after_it_and_goes_right_before_its_deletion():
+    written = [
+        deployment("a1", "chat"),
+        child(Kind.ROLE_ASSIGNMENT, "a1", "grant-new"),
+        child(Kind.ROLE_ASSIGNMENT, "a1", "grant-old", Action.DELETE),  # replaced: deleted after its successor
+        child(Kind.DIAGNOSTIC_SETTING, "a1", "provision-spec"),
+        child(Kind.PRIVATE_ENDPOINT, "a1", "pe"),
+        account("a1", Action.UPDATE),
+    ]
+    assert [c.address for c in order_account_changes(written)] == [
+        "a1", "a1/privateEndpoints/pe", "a1/diagnosticSettings/provision-spec", "a1/roleAssignments/grant-new",
+        "a1/deployments/chat", "a1/roleAssignments/grant-old"]
+    destroyed = [
+        account("a1", Action.DELETE),
+        child(Kind.ROLE_ASSIGNMENT, "a1", "grant", Action.DELETE),
+        child(Kind.PRIVATE_ENDPOINT, "a1", "pe", Action.DELETE),
+        deployment("a1", "chat", Action.DELETE, capacity=(10, None)),
+        child(Kind.DIAGNOSTIC_SETTING, "a1", "provision-spec", Action.DELETE),
+    ]
+    assert [c.address for c in order_account_changes(destroyed)] == [
+        "a1/deployments/chat", "a1/privateEndpoints/pe", "a1/diagnosticSettings/provision-spec",
+        "a1/roleAssignments/grant", "a1"]
+
+
+def test_every_change_of_a_lane_is_kept():
+    changes = [child(kind, "a1", "x") for kind in Kind if kind not in (Kind.RESOURCE_GROUP, Kind.ACCOUNT)]
+    assert sorted(c.address for c in order_account_changes(changes)) == sorted(c.address for c in changes)
