@@ -32,7 +32,9 @@ def test_built_in_role_definitions(authorization, account):  # noqa: F811
     found = authorization.role_definitions.get(account.id, OPENAI_USER)
     assert found.role_name == "Cognitive Services OpenAI User"
     assert found.role_type == "BuiltInRole"
-    assert "Microsoft.CognitiveServices/accounts/OpenAI/*/action" in found.permissions[0].data_actions
+    assert "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action" in \
+        found.permissions[0].data_actions
+    assert found.permissions[0].not_data_actions == ["Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"]
     listed = list(authorization.role_definitions.list(f"/subscriptions/{SUBSCRIPTION}",
                                                       filter="roleName eq 'Key Vault Secrets User'"))
     assert [(d.name, d.role_name) for d in listed] == [("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User")]
@@ -107,3 +109,20 @@ def test_assignments_go_with_their_resource(authorization, cognitive, account, u
     authorization.role_assignments.create(account.id, name, grant(user))
     cognitive.accounts.begin_delete("rg", "acct").result()
     assert list(authorization.role_assignments.list_for_scope(f"/subscriptions/{SUBSCRIPTION}")) == []
+
+
+def test_a_name_is_unique_across_scopes_and_outlives_its_principal(authorization, cognitive, account, user):  # noqa: F811
+    name = str(uuid.uuid4())
+    authorization.role_assignments.create(account.id, name, grant(user))
+    with pytest.raises(HttpResponseError) as excinfo:  # the same name at another scope
+        authorization.role_assignments.create(group_id(), name, grant(user))
+    assert excinfo.value.error.code == "RoleAssignmentUpdateNotPermitted"
+    system = cognitive.accounts.begin_update("rg", "acct", {"identity": {"type": "SystemAssigned"}}).result()
+    principal = system.identity.principal_id
+    kept = str(uuid.uuid4())
+    authorization.role_assignments.create(group_id(), kept, grant(principal, principal_type="ServicePrincipal"))
+    cognitive.accounts.begin_update("rg", "acct", {"identity": {"type": "None"}}).result()  # the principal goes
+    assert authorization.role_assignments.get(group_id(), kept).principal_id == principal  # its assignment stays
+    with pytest.raises(HttpResponseError) as excinfo:
+        authorization.role_assignments.create(group_id(), str(uuid.uuid4()), grant(principal))
+    assert excinfo.value.error.code == "PrincipalNotFound"

@@ -42,6 +42,12 @@ BLOCKLIST = ACCOUNT + "/raiBlocklists/{raiBlocklistName}"
 KV = "/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault"
 VAULT = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}"
 MODEL = {"format": "OpenAI", "name": "gpt-35-turbo", "version": "0125"}  # offered as Standard in eastus
+ASSIGNMENT = "/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}"
+OPENAI_USER = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/" \
+              "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+BUILT_IN_ONLY = "the emulator serves the built-in roles this project uses, not the example's role"
+EXAMPLE_PRINCIPAL = "ce2ce14e-85d7-4629-bdbc-454d0519d987"  # the user the authorization examples assign
+UNENCODED = {"scope", "resourceUri"}  # x-ms-skip-url-encoding in the specs: ARM ids with their slashes
 RETIRED_MODEL = "the example's model (ada 1, gpt-4 0613) is retired in the catalog snapshot (2025-10-28)"
 
 
@@ -162,6 +168,35 @@ OPERATIONS: dict[str, Operation] = {
                                             setup=("secret",)),
     "keyvault/getSecret.json": Operation("GET", VAULT + "/secrets/{secretName}", setup=("secret",)),
     "keyvault/listSecrets.json": Operation("GET", VAULT + "/secrets", setup=("two-secrets",)),
+    # private link (the account's side)
+    "cognitiveservices/ListPrivateLinkResources.json": Operation("GET", ACCOUNT + "/privateLinkResources",
+                                                                 setup=("account",)),
+    "cognitiveservices/ListPrivateEndpointConnections.json": Operation(
+        "GET", ACCOUNT + "/privateEndpointConnections", setup=("private-endpoint",)),
+    # Microsoft.Authorization
+    "authorization/RoleAssignments_CreateForResourceGroup.json": Operation(
+        "PUT", ASSIGNMENT, "parameters", setup=("scope-group", "principal"), fixes={"parameters.properties.roleDefinitionId":
+                                                                           OPENAI_USER}, reason=BUILT_IN_ONLY),
+    "authorization/RoleAssignments_Get.json": Operation("GET", ASSIGNMENT, setup=("assignment",)),
+    "authorization/RoleAssignments_ListForScope.json": Operation(
+        "GET", "/{scope}/providers/Microsoft.Authorization/roleAssignments", setup=("assignment",)),
+    "authorization/GetRoleDefinitionById.json": Operation(
+        "GET", "/{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleId}",
+        fixes={"roleId": OPENAI_USER.rsplit("/", 1)[1], "scope": f"subscriptions/{SUBSCRIPTION}"},
+        reason=BUILT_IN_ONLY + "; the example names no scope"),
+    # Microsoft.ManagedIdentity
+    "msi/IdentityCreate.json": Operation(
+        "PUT", "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ManagedIdentity"
+               "/userAssignedIdentities/{resourceName}", "parameters", setup=("group",)),
+    # Microsoft.Insights
+    "monitor/createOrUpdateDiagnosticSetting.json": Operation(
+        "PUT", "/{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}", "parameters",
+        setup=("diagnostics-target",),
+        fixes={"resourceUri": f"subscriptions/{SUBSCRIPTION}/resourceGroups/rg/providers/Microsoft.CognitiveServices"
+                              "/accounts/diag",
+               "parameters.properties.metrics": [{"category": "AllMetrics", "enabled": True,
+                                                  "retentionPolicy": {"enabled": False, "days": 0}}]},
+        reason="the example's Logic Apps workflow is not emulated: an account, whose metric category is AllMetrics"),
     # Microsoft.Resources
     "resources/GetSubscriptions.json": Operation("GET", "/subscriptions"),
     "resources/GetTenants.json": Operation("GET", "/tenants"),
@@ -324,13 +359,43 @@ class Setup:
         self.put(f"{self.group_path}/providers/Microsoft.KeyVault/vaults/{self.p['vaultName']}/secrets/"
                  f"{name or self.p['secretName']}", {"properties": {"value": "secret-value"}}, api="2024-11-01")
 
+    def make_scope_group(self) -> None:
+        self.put("/" + self.p["scope"].strip("/"), {"location": "eastus"}, api="2024-11-01")
+
+    def make_principal(self) -> None:
+        response = self.client.post(self.base_url + "/_emulator/directory",
+                                    json={"kind": "user", "object_id": EXAMPLE_PRINCIPAL})
+        assert response.status_code == 200, response.text
+
+    def make_assignment(self) -> None:
+        self.make_principal()
+        scope = "/" + self.p["scope"].strip("/")
+        name = self.p.get("roleAssignmentName") or self.names("roleAssignmentName", "")[0]
+        self.put(f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+                 {"properties": {"roleDefinitionId": OPENAI_USER, "principalId": EXAMPLE_PRINCIPAL,
+                                 "principalType": "User"}}, api="2022-04-01")
+
+    def make_private_endpoint(self) -> None:
+        account = self._account(self.p["accountName"], "OpenAI", "eastus", customSubDomainName=self.p["accountName"])
+        vnet = f"{self.group_path}/providers/Microsoft.Network/virtualNetworks/vnet"
+        self.put(vnet, {"location": "eastus", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                 "subnets": [{"name": "pe", "properties": {"addressPrefix": "10.0.1.0/24"}}]}}, api="2024-05-01")
+        self.put(f"{self.group_path}/providers/Microsoft.Network/privateEndpoints/petest01", {
+            "location": "eastus", "properties": {"subnet": {"id": vnet + "/subnets/pe"}, "privateLinkServiceConnections": [
+                {"name": "c", "properties": {"privateLinkServiceId": account, "groupIds": ["account"]}}]}},
+            api="2024-05-01")
+
+    def make_diagnostics_target(self) -> None:
+        self._account("diag", "OpenAI", "eastus")
+
     def make_two_secrets(self) -> None:
         self.make_secret("secret-name")
         self.make_secret("secret-name2")
 
 
 def url(operation: Operation, parameters: dict) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: quote(str(parameters[m.group(1)]), safe=""), operation.path)
+    return re.sub(r"\{(\w+)\}", lambda m: quote(str(parameters[m.group(1)]),
+                                                safe="/" if m.group(1) in UNENCODED else ""), operation.path)
 
 
 @pytest.fixture(scope="module")

@@ -209,7 +209,8 @@ def _identity(store: Store, requested: dict, previous: dict | None) -> dict:
         if not given:
             raise ArmError(400, "BadRequest",  # code and wording UNVERIFIED
                            "The identity type 'UserAssigned' needs at least one entry in userAssignedIdentities.")
-        identity["userAssignedIdentities"] = {key: _user_assigned(store, key) for key in given}
+        known = {k.lower(): v for k, v in ((previous or {}).get("userAssignedIdentities") or {}).items()}
+        identity["userAssignedIdentities"] = {key: _user_assigned(store, key, known.get(key.lower())) for key in given}
     elif given:
         raise ArmError(400, "BadRequest",  # code and wording UNVERIFIED
                        f"userAssignedIdentities can only be given with identity type UserAssigned, not "
@@ -217,8 +218,12 @@ def _identity(store: Store, requested: dict, previous: dict | None) -> dict:
     return identity
 
 
-def _user_assigned(store: Store, key: str) -> dict:
+def _user_assigned(store: Store, key: str, known: dict | None) -> dict:
+    """An identity the account names: the resource's ids; an identity it already had keeps its ids even if
+    the resource has gone since (an update that does not name identities leaves them as they are)."""
     found = store.get(key) if key.lower().startswith("/subscriptions/") else None
+    if found is None and known is not None:
+        return known
     if found is None or found["type"].lower() != "microsoft.managedidentity/userassignedidentities":
         # ARM's code when the identity cannot be resolved; wording UNVERIFIED
         raise ArmError(400, "FailedIdentityOperation",

@@ -11,8 +11,10 @@ Refusals:
 - 409 RoleAssignmentExists "The role assignment already exists.": the same principal, role and scope
   under another name [ISSUE Azure-Samples/azure-search-openai-demo#1091, Azure/azure-cli#8599: the
   PUT is not idempotent across names].
-- 400 RoleAssignmentUpdateNotPermitted: a PUT on an existing name changing principal, role or scope
-  (description and condition may change).
+- 400 RoleAssignmentUpdateNotPermitted "Tenant ID, application ID, principal ID, and scope are not allowed
+  to be updated.": a PUT on an existing name changing principal or role, or reusing the name at another
+  scope (names are unique in the tenant; description and condition may change) [the error as quoted in
+  andrewilson.co.uk/post/2024/07/removing-orphaned-rbac-role-assignments].
 - 400 PrincipalNotFound: a principal the tenant does not know, with ARM's replication-delay hint
   [ISSUE Azure/HubAndSpokeResearchEnclave#50, Azure/avdaccelerator#99]. Azure may accept an unknown
   principal when principalType is set (it skips the directory lookup to ride out replication delay,
@@ -22,11 +24,16 @@ Refusals:
 - 400 RoleDefinitionDoesNotExist: an unknown role definition (wording UNVERIFIED).
 - 404 RoleAssignmentNotFound / RoleDefinitionDoesNotExist on GET of an unknown name.
 
-Role assignments scoped at or below a resource are deleted with it (the store keeps them under the
-resource's id); Azure removes the assignments of a deleted scope too (deviation table: the timing).
+Deleting a principal leaves its role assignments in place ("Identity not found" in the portal: Azure
+does not remove them, learn.microsoft.com/azure/role-based-access-control/role-assignments); re-using
+their names for the principal of a re-created resource is RoleAssignmentUpdateNotPermitted. Role
+assignments scoped at or below a deleted resource go with it (the store keeps them under its id);
+whether Azure keeps them is UNVERIFIED (deviation table).
 
 Built-in roles (ids, actions and data actions): learn.microsoft.com/azure/role-based-access-control/
-built-in-roles (the AI + machine learning, Security, Monitor and General sections).
+built-in-roles (the AI + machine learning, Security, Monitor and General sections; their JSON was compared
+with MicrosoftDocs/azure-docs articles/role-based-access-control/built-in-roles/ai-machine-learning.md and
+security.md for the Cognitive Services and Key Vault roles).
 """
 from __future__ import annotations
 
@@ -52,33 +59,46 @@ _KEY_VAULT_READS = _READS + ["Microsoft.KeyVault/checkNameAvailability/read", "M
                              "Microsoft.KeyVault/operations/read"]
 _COGNITIVE_READS = ["Microsoft.CognitiveServices/*/read", "Microsoft.Authorization/roleAssignments/read",
                     "Microsoft.Authorization/roleDefinitions/read"]
-# name -> (id, description, actions, notActions, dataActions)
-BUILT_IN_ROLES: dict[str, tuple[str, str, list[str], list[str], list[str]]] = {
+_RBAC_VAULTS = " Only works for key vaults that use the 'Azure role-based access control' permission model."
+# name -> (id, description, actions, notActions, dataActions, notDataActions)
+BUILT_IN_ROLES: dict[str, tuple[str, str, list[str], list[str], list[str], list[str]]] = {
     "Owner": ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
               "Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.",
-              ["*"], [], []),
+              ["*"], [], [], []),
     "Contributor": ("b24988ac-6180-42a0-ab88-20f7382dd24c",
                     "Grants full access to manage all resources, but does not allow you to assign roles in Azure "
                     "RBAC, manage assignments in Azure Blueprints, or share image galleries.",
                     ["*"], ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
                             "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
                             "Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action",
-                            "Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete"], []),
+                            "Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete"], [], []),
     "Reader": ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "View all resources, but does not allow you to make any changes.",
-               ["*/read"], [], []),
+               ["*/read"], [], [], []),
     "Monitoring Reader": ("43d0d8ad-25c7-4714-9337-8ba259a9fe05", "Can read all monitoring data (metrics, logs, etc.).",
                           ["*/read", "Microsoft.OperationalInsights/workspaces/search/action", "Microsoft.Support/*"],
-                          [], []),
+                          [], [], []),
     "Cognitive Services OpenAI User": (
         "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
-        "Read access to view files, models, deployments. The ability to create completion and embedding calls.",
+        "Ability to view files, models, deployments. Readers can't make any changes They can inference and create "
+        "images",
         _COGNITIVE_READS, [],
         ["Microsoft.CognitiveServices/accounts/OpenAI/*/read",
-         "Microsoft.CognitiveServices/accounts/OpenAI/*/action",
-         "Microsoft.CognitiveServices/accounts/OpenAI/images/*"]),
+         "Microsoft.CognitiveServices/accounts/OpenAI/engines/completions/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/engines/search/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/engines/generate/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/deployments/audio/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/deployments/search/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/deployments/completions/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/deployments/realtime/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/deployments/extensions/chat/completions/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/deployments/embeddings/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/images/generations/action",
+         "Microsoft.CognitiveServices/accounts/OpenAI/assistants/*"],
+        ["Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"]),
     "Cognitive Services OpenAI Contributor": (
         "a001fd3d-188f-4b5d-821b-7da978bf7442",
-        "Full access including the ability to fine-tune, deploy and generate text.",
+        "Full access including the ability to fine-tune, deploy and generate text",
         _COGNITIVE_READS + ["Microsoft.CognitiveServices/accounts/deployments/write",
                             "Microsoft.CognitiveServices/accounts/deployments/delete",
                             "Microsoft.CognitiveServices/accounts/raiPolicies/read",
@@ -87,7 +107,7 @@ BUILT_IN_ROLES: dict[str, tuple[str, str, list[str], list[str], list[str]]] = {
                             "Microsoft.CognitiveServices/accounts/commitmentplans/read",
                             "Microsoft.CognitiveServices/accounts/commitmentplans/write",
                             "Microsoft.CognitiveServices/accounts/commitmentplans/delete"],
-        [], ["Microsoft.CognitiveServices/accounts/OpenAI/*"]),
+        [], ["Microsoft.CognitiveServices/accounts/OpenAI/*"], []),
     "Cognitive Services User": (
         "a97b65f3-24c7-4388-baec-2e87135dc908",
         "Lets you read and list keys of Cognitive Services.",
@@ -98,7 +118,7 @@ BUILT_IN_ROLES: dict[str, tuple[str, str, list[str], list[str], list[str]]] = {
          "Microsoft.Resources/deployments/operations/read", "Microsoft.Resources/subscriptions/operationresults/read",
          "Microsoft.Resources/subscriptions/read", "Microsoft.Resources/subscriptions/resourceGroups/read",
          "Microsoft.Support/*"],
-        [], ["Microsoft.CognitiveServices/*"]),
+        [], ["Microsoft.CognitiveServices/*"], []),
     "Cognitive Services Contributor": (
         "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
         "Lets you create, read, update, delete and manage keys of Cognitive Services.",
@@ -110,17 +130,21 @@ BUILT_IN_ROLES: dict[str, tuple[str, str, list[str], list[str], list[str]]] = {
          "Microsoft.Resources/deployments/*", "Microsoft.Resources/deployments/operations/read",
          "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read",
          "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"],
-        [], []),
+        [], [], []),
     "Key Vault Secrets User": (
-        "4633458b-17de-408a-b874-0445c86b69e6", "Read secret contents.", [], [],
-        ["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
+        "4633458b-17de-408a-b874-0445c86b69e6", "Read secret contents." + _RBAC_VAULTS, [], [],
+        ["Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"],
+        []),
     "Key Vault Secrets Officer": (
         "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
-        "Perform any action on the secrets of a key vault, except manage permissions.",
-        _KEY_VAULT_READS, [], ["Microsoft.KeyVault/vaults/secrets/*"]),
+        "Perform any action on the secrets of a key vault, except manage permissions." + _RBAC_VAULTS,
+        _KEY_VAULT_READS, [], ["Microsoft.KeyVault/vaults/secrets/*"], []),
     "Key Vault Reader": (
-        "21090545-7ca7-4776-b22c-e363652d74d2", "Read metadata of key vaults and its certificates, keys, and secrets.",
-        _KEY_VAULT_READS, [], ["Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
+        "21090545-7ca7-4776-b22c-e363652d74d2",
+        "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive values such as "
+        "secret contents or key material." + _RBAC_VAULTS,
+        _KEY_VAULT_READS, [], ["Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"],
+        []),
 }
 ROLES_BY_ID = {role_id: name for name, (role_id, *_rest) in BUILT_IN_ROLES.items()}
 ROLES_CREATED = "2015-02-02T21:55:09.8806423Z"  # as built-in roles show createdOn (a fixed, old date)
@@ -143,13 +167,14 @@ def register(router: Router) -> None:
 # --- role definitions -----------------------------------------------------------------------------
 
 def definition_doc(name: str, scope: str = "") -> dict:
-    role_id, description, actions, not_actions, data_actions = BUILT_IN_ROLES[name]
+    role_id, description, actions, not_actions, data_actions, not_data_actions = BUILT_IN_ROLES[name]
     return {"id": f"{_subscription_prefix(scope)}/providers/{DEFINITION_TYPE}/{role_id}", "name": role_id,
             "type": DEFINITION_TYPE,
             "properties": {"roleName": name, "type": "BuiltInRole", "description": description,
                            "assignableScopes": ["/"],
                            "permissions": [{"actions": list(actions), "notActions": list(not_actions),
-                                            "dataActions": list(data_actions), "notDataActions": []}],
+                                            "dataActions": list(data_actions),
+                                            "notDataActions": list(not_data_actions)}],
                            "createdOn": ROLES_CREATED, "updatedOn": ROLES_CREATED, "createdBy": None,
                            "updatedBy": None}}
 
@@ -241,6 +266,11 @@ def put_assignment(call: Call) -> Reply:
     definition_id = f"{_subscription_prefix(scope)}/providers/{DEFINITION_TYPE}/{BUILT_IN_ROLES[role][0]}"
     new_id = assignment_id(scope, name)
     existing = call.store.get(new_id)
+    elsewhere = next((d for d in call.store.under("/subscriptions", ASSIGNMENT_TYPE)
+                      if d["name"].lower() == name.lower() and key_of(d["id"]) != key_of(new_id)), None)
+    if elsewhere is not None:  # a role assignment's name is unique in the tenant: another scope is an update
+        raise ArmError(400, "RoleAssignmentUpdateNotPermitted",
+                       "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
     if existing is not None:
         before = existing["properties"]
         if before["principalId"].lower() != principal["object_id"].lower() or \
@@ -318,10 +348,15 @@ def permits(store: Store, scope: str, object_id: str, data_action: str) -> bool:
         role = role_of(doc["properties"]["roleDefinitionId"])
         if role is None:
             continue
-        allowed = BUILT_IN_ROLES[role][4]
-        if any(fnmatch.fnmatchcase(data_action.lower(), pattern.lower()) for pattern in allowed):
+        allowed, denied = BUILT_IN_ROLES[role][4], BUILT_IN_ROLES[role][5]
+        if _covers(allowed, data_action) and not _covers(denied, data_action):
             return True
     return False
+
+
+def _covers(patterns: list[str], action: str) -> bool:
+    """Whether an action matches a pattern ('*' stands for any part, case-insensitively, as Azure RBAC reads it)."""
+    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in patterns)
 
 
 def _all_assignments(store: Store, scope: str) -> list[dict]:

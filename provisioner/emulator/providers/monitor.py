@@ -94,8 +94,9 @@ def put_setting(call: Call) -> Reply:
         raise ArmError(400, "BadRequest", "Diagnostic setting does not support mix of log category and log category "
                                           "group.")
     metrics = [_metric(item, metric_categories) for item in properties.get("metrics") or []]
-    destinations = {k: properties[k] for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId",
-                                               "marketplacePartnerId", "serviceBusRuleId") if properties.get(k)}
+    given = {k: properties[k] for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId",
+                                        "marketplacePartnerId", "serviceBusRuleId") if k in properties}
+    destinations = {k: v for k, v in given.items() if v}  # "" names no destination (the spec's example sends one)
     if not destinations:
         raise ArmError(400, "BadRequest",  # wording UNVERIFIED
                        "A diagnostic setting needs at least one destination: a Log Analytics workspace, storage "
@@ -124,7 +125,7 @@ def put_setting(call: Call) -> Reply:
                                f"category '{category}'. Data sinks can't be reused in different settings on the same "
                                "category for the same resource.")
     doc = {"id": setting_id, "name": name, "type": SETTING_TYPE,
-           "properties": {**destinations, "logs": logs, "metrics": metrics,
+           "properties": {**given, "logs": logs, "metrics": metrics,
                           "logAnalyticsDestinationType": properties.get("logAnalyticsDestinationType"),
                           **({"eventHubName": properties["eventHubName"]} if properties.get("eventHubName") else {})}}
     call.store.put(setting_id, SETTING_TYPE, doc)
