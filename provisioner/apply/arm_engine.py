@@ -10,6 +10,9 @@ resource groups, deletions and the delete half of replaces go through the SDK
 engine first, as do purges of soft-deleted accounts the spec wants purged.
 Removed grants, private endpoints and diagnostic settings are such deletions;
 new ones are in the templates (provisioner/export/arm.py), after their account.
+Grants on the key vault go through the SDK engine too: the vault is provision's
+publishing target, created by provision (`key_vault.create`), not by a template,
+and the SDK writer creates it before the first grant on it needs it.
 """
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ class ArmEngine:
             return before
         failed = {o.address for o in before.outcomes if o.status != SUCCEEDED}
         writes = [c for c in plan.pending if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT)
-                  and c.kind is not Kind.RESOURCE_GROUP and not _restores(c)]
+                  and c.kind is not Kind.RESOURCE_GROUP and not _restores(c) and not _on_vault(c)]
         blocked = [c for c in writes if c.address in failed or any(d in failed for d in c.depends_on)]
         writes = [c for c in writes if c not in blocked]
         outcomes = [o for o in before.outcomes if o.address not in {c.address for c in blocked}]
@@ -72,14 +75,15 @@ class ArmEngine:
 
     def _sdk_part(self, plan: Plan) -> ApplyResult:
         """Resource groups, deletions, replace deletions, capacity decreases (only the capacity: the template
-        writes the rest) and account restores by the SDK engine; then purges.
+        writes the rest), account restores and grants on the key vault by the SDK engine; then purges.
 
         Capacity decreases go first so the quota they free is there when the template grows other
         deployments, as in the SDK engine. Restores: a restore brings the account back as it was deleted,
         and one template cannot PUT an account twice, so the SDK engine restores and then applies the spec."""
         changes: list[Change] = []
         for change in plan.pending:
-            if change.kind is Kind.RESOURCE_GROUP or change.action is Action.DELETE or _restores(change):
+            if change.kind is Kind.RESOURCE_GROUP or change.action is Action.DELETE or _restores(change) \
+                    or _on_vault(change):
                 changes.append(change)
             elif change.action is Action.REPLACE:
                 changes.append(replace(change, action=Action.DELETE, after=None))
@@ -97,7 +101,8 @@ class ArmEngine:
                     outcomes.append(Outcome(change.address, change.action.value, FAILED,
                                             f"purging the soft-deleted account failed: {exc}"))
         # a replace or decrease is reported once, by the template part, unless its SDK half already failed
-        replaced = {c.address for c in plan.pending if c.action is Action.REPLACE or capacity_decrease(c) is not None}
+        replaced = {c.address for c in plan.pending if not _on_vault(c)
+                    and (c.action is Action.REPLACE or capacity_decrease(c) is not None)}
         return ApplyResult(tuple(o for o in outcomes if o.address not in replaced or o.status != SUCCEEDED),
                            result.interrupted)
 
@@ -112,6 +117,11 @@ class ArmEngine:
         for change, outcome in zip(mine, outcomes):
             self.events.finished(change, outcome)
         return outcomes
+
+
+def _on_vault(change: Change) -> bool:
+    """A grant on the key vault (role assignments on an account have scope.account set)."""
+    return change.kind is Kind.ROLE_ASSIGNMENT and change.scope.account is None
 
 
 def _restores(change: Change) -> bool:

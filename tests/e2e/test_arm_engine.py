@@ -18,7 +18,7 @@ from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 
-from apply_helpers import (EAST, GROUP, SUBSCRIPTION, SWEDEN, account_of, azure, base_spec,  # noqa: F401
+from apply_helpers import (EAST, GROUP, SUBSCRIPTION, SWEDEN, VAULT, account_of, azure, base_spec,  # noqa: F401
                            deployment_of, outcome_rows)
 from provisioner.emulator import Emulator
 from provisioner.emulator.providers.keyvault import secret_value, vault_id
@@ -605,3 +605,22 @@ def test_the_arm_engine_updates_an_ip_rule_and_removes_a_grant(azure):
     assert state["networkAcls"]["ip"] == ["198.51.100.0/25"]
     assert [g["principal"] for g in state["grants"].values()] == ["app"]
     assert len(history(azure)) == 2  # one template deployment per apply
+
+
+def test_a_grant_on_the_key_vault_the_spec_creates(azure):
+    """The vault is provision's (created on first need, `key_vault.create`), not a template's: the ARM engine
+    leaves its grants to the SDK writer, which creates the vault before the grant; the accounts' grants are in the
+    template."""
+    app = isolated_network(azure.emulator)
+    spec = isolated_spec(app)
+    spec["key_vault"] = {"name": VAULT, "create": True, "access": [
+        {"principal": app, "type": "service_principal", "role": "Key Vault Secrets User"}]}
+    result = apply_arm(azure, spec)
+    assert result.code == 0, result
+    vault_grants = [address for address in rows(result) if address.startswith(f"key_vault:{VAULT}/roleAssignments/")]
+    assert len(vault_grants) == 1 and rows(result)[vault_grants[0]][1] == "succeeded"
+    assert_converged(azure)
+    in_template = set(operations(azure, history(azure)[-1].name))
+    account_grants = {address.rsplit("/", 1)[-1] for address in rows(result) if address.startswith(f"{EAST}/roleA")}
+    assert len(account_grants) == 2 and account_grants | {"pe-e2e-eus2", "provision-e2e"} <= in_template
+    assert vault_grants[0].rsplit("/", 1)[-1] not in in_template
