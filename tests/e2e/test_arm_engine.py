@@ -624,3 +624,20 @@ def test_a_grant_on_the_key_vault_the_spec_creates(azure):
     account_grants = {address.rsplit("/", 1)[-1] for address in rows(result) if address.startswith(f"{EAST}/roleA")}
     assert len(account_grants) == 2 and account_grants | {"pe-e2e-eus2", "provision-e2e"} <= in_template
     assert vault_grants[0].rsplit("/", 1)[-1] not in in_template
+
+
+def test_a_refused_grant_is_reported_on_its_own_row(azure):
+    """ARM's operation for a role assignment (an extension resource, whose id extends the account's) is matched
+    to the grant, not to the account: the grant fails with Azure's code, the account and the rest succeed."""
+    app = isolated_network(azure.emulator)
+    spec = isolated_spec(app)
+    stranger = "33333333-3333-4333-8333-333333333333"  # not in the tenant
+    account_of(spec, EAST)["access"][1]["principal"] = stranger
+    result = apply_arm(azure, spec)
+    assert result.code != 0
+    outcomes = rows(result)
+    failed = {address: detail for address, (_, status, detail) in outcomes.items() if status == "failed"}
+    assert len(failed) == 1
+    address, detail = next(iter(failed.items()))
+    assert address.startswith(f"{EAST}/roleAssignments/") and "PrincipalNotFound" in detail
+    assert outcomes[EAST][1] == outcomes[f"{EAST}/privateEndpoints/pe-e2e-eus2"][1] == "succeeded"
