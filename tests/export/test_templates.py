@@ -738,9 +738,10 @@ def test_bicep_checker_catches_a_missing_depends_on(one_bicep):
 
 SUBNET = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet"
           "/subnets/{name}")
-ZONE = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/privateDnsZones/{{zone}}"
-WORKSPACE = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-mon/providers/Microsoft.OperationalInsights/workspaces/log"
-IDENTITY = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"
+_GROUPS = f"/subscriptions/{SUBSCRIPTION}/resourceGroups"
+ZONE = f"{_GROUPS}/rg-net/providers/Microsoft.Network/privateDnsZones/{{zone}}"
+WORKSPACE = f"{_GROUPS}/rg-mon/providers/Microsoft.OperationalInsights/workspaces/log"
+IDENTITY = f"{_GROUPS}/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"
 APP, GROUP = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
 SECURE_SPEC = f"""
 version: 1
@@ -945,7 +946,8 @@ def test_without_the_account_grants_and_endpoints_wait_for_nothing_outside():
 
 
 def test_the_vault_grants_go_to_the_vaults_resource_group():
-    text = SECURE_SPEC.replace("key_vault:\n  name: kv-unit\n", "key_vault:\n  name: kv-unit\n  resource_group: rg-kv\n")
+    text = SECURE_SPEC.replace("key_vault:\n  name: kv-unit\n",
+                               "key_vault:\n  name: kv-unit\n  resource_group: rg-kv\n")
     by_group = templates(text)
     assert [(e["type"], e["scope"]) for e in by_group["rg-kv"]["resources"]] == [
         ("Microsoft.Authorization/roleAssignments", "Microsoft.KeyVault/vaults/kv-unit")]
