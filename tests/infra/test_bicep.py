@@ -501,6 +501,15 @@ def test_account_settings_use_the_property_names_of_the_sdk_models():
     assert check_body(broken, models.NetworkRuleSet, "networkAcls") != []
 
 
+def test_diagnostic_log_and_metric_entries_use_the_sdk_property_names():
+    """The entries the setting picks by condition (`logs: all` or a list) are variables: checked one by one."""
+    setting = sdk_model("Microsoft.Insights/diagnosticSettings", "2021-05-01-preview")
+    variables = parse(INFRA / "modules" / "diagnostics.bicep")["variables"]
+    for name, key in (("allLogs", "logs"), ("allMetrics", "metrics")):
+        assert check_body({"properties": {key: variables[name]["value"]}}, setting, name) == []
+    assert check_body({"properties": {"logs": [{"categoryGroups": "allLogs"}]}}, setting, "broken") != []
+
+
 def test_identity_types_are_azures():
     """The identity type strings Bicep can produce are the ones provision sends (rest.identity_body)."""
     from provisioner.model.rest import identity_body
