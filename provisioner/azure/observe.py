@@ -88,7 +88,11 @@ def _observed(kind: Kind, name: str, scope: Scope, doc: dict, properties: dict) 
 
 
 def _timestamp(doc: dict, key: str) -> str | None:
+    """systemData's createdAt / lastModifiedAt; role assignments give properties.createdOn / updatedOn instead
+    (authorization-RoleAssignmentsCalls.json)."""
     value = (doc.get("systemData") or {}).get(key)
+    if value is None:
+        value = (doc.get("properties") or {}).get({"createdAt": "createdOn", "lastModifiedAt": "updatedOn"}[key])
     return value if isinstance(value, str) else None
 
 
@@ -216,8 +220,10 @@ def _read_account(clients: Clients, account: Resource, doc: dict | None, wanted_
     items are read for the blocklists in `wanted_blocklists` (None: for all). Then what attaches to it:
     its private endpoints (those its connections name, and those in `wanted_endpoints`), role assignments
     and diagnostic settings."""
-    if doc is None:
-        return [], _read_soft_deleted(clients, account)
+    if doc is None:  # its declared endpoints' names may be taken all the same
+        scope = Scope(account.scope.subscription, account.scope.resource_group, account=account.name)
+        endpoints = [_private_endpoint(clients, scope, scope.resource_group, name) for name in sorted(wanted_endpoints)]
+        return [e for e in endpoints if e is not None], _read_soft_deleted(clients, account)
     scope = account.scope
     client = clients.cognitive(scope.subscription)
     name = account.name
@@ -270,14 +276,13 @@ def _read_attached(clients: Clients, account: Resource, doc: dict, wanted_endpoi
                 and parts[2].lower() == scope.subscription.lower():
             endpoints.setdefault((parts[4].lower(), parts[8].lower()), (parts[4], parts[8]))
     for group, name in sorted(endpoints.values()):
-        observed = _private_endpoint(clients, scope, group, name, account_id)
+        observed = _private_endpoint(clients, scope, group, name)
         if observed is not None:
             results.append(observed)
     return results
 
 
-def _private_endpoint(clients: Clients, scope: Scope, group: str, name: str, account_id: str
-                      ) -> ObservedResource | None:
+def _private_endpoint(clients: Clients, scope: Scope, group: str, name: str) -> ObservedResource | None:
     network = clients.network(scope.subscription)
     model = _read(f"private endpoint {name}", lambda: network.private_endpoints.get(group, name))
     if model is None:
@@ -285,9 +290,9 @@ def _private_endpoint(clients: Clients, scope: Scope, group: str, name: str, acc
     endpoint = _doc(model)
     zone_group = _read(f"DNS zone group of private endpoint {name}",
                        lambda: network.private_dns_zone_groups.get(group, name, DNS_ZONE_GROUP))
+    # A declared name may hold an endpoint that connects something else: it is read all the same, and the
+    # plan sees the difference (a replace it refuses unless the endpoint is this spec's).
     properties = rest.private_endpoint_properties(endpoint, _doc(zone_group) if zone_group is not None else None)
-    if properties["target"] != account_id:
-        return None  # a same-named endpoint that connects something else: not the account's
     return _observed(Kind.PRIVATE_ENDPOINT, endpoint["name"], Scope(scope.subscription, group, account=scope.account),
                      endpoint, properties)
 

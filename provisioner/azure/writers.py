@@ -88,7 +88,8 @@ class AzureWriter:
         return ResumingPolling(first=self.first_poll_delay, sleep=self.sleep, budget=self.clients.budget)
 
     def execute(self, change: Change, on_retry: Callable[[TransientError, int, float], None] | None = None) -> None:
-        for name in filter(None, (change.name, change.scope.resource_group, change.scope.account)):
+        for name in filter(None, (change.name, change.scope.resource_group, change.scope.account,
+                                  change.scope.key_vault)):
             if (problem := names.path_segment_problem(name)) is not None:
                 raise PermanentError(f"{change.address}: refusing to send the name {names.shown(name)}: {problem}")
         step = {Kind.RESOURCE_GROUP: self._resource_group, Kind.ACCOUNT: self._account,
@@ -364,8 +365,8 @@ class AzureWriter:
             return
         live = self._settled(change)
         after = change.after or {}
-        if change.action is Action.REPLACE and live is not None:
-            if differences(change.kind, after, live.properties):
+        if change.action is Action.REPLACE:
+            if live is not None and differences(change.kind, _own(change.kind, after), live.properties):
                 self._delete_and_wait(change, begin_delete)
                 live = None
         elif not self._needs_write(change, live):

@@ -32,7 +32,7 @@ def select(spec: Spec, env: str, default_name: str) -> Spec:
 
     defaults = data.setdefault("defaults", {})
     for key in overlay.defaults.model_fields_set:
-        value = getattr(overlay.defaults, key)
+        value = _plain(getattr(overlay.defaults, key))
         defaults[key] = {**defaults.get(key, {}), **value} if key == "tags" else value
         moved[("defaults", key)] = base + ("defaults", key)
 
@@ -47,7 +47,7 @@ def select(spec: Spec, env: str, default_name: str) -> Spec:
         index = by_name[account_name]
         account = data["accounts"][index]
         for key in account_overlay.model_fields_set - {"deployments"}:
-            value = getattr(account_overlay, key)
+            value = _plain(getattr(account_overlay, key))
             account[key] = {**account.get(key, {}), **value} if key == "tags" else value
             moved[("accounts", index, key)] = where + (key,)
         problems += _overlay_deployments(source, account, index, account_overlay.deployments, where, moved,
@@ -95,6 +95,15 @@ def _overlay_deployments(source: SourceMap, account: dict[str, Any], index: int,
     if dropped:
         account["deployments"] = [deployments[i] for i in kept]
     return problems
+
+
+def _plain(value: Any) -> Any:
+    """An overlay's value as the spec's data holds it (models as dicts, so `{env}` is replaced in them too)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(exclude_unset=True)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _with_env(value: Any, env: str) -> Any:

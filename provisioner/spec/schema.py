@@ -426,9 +426,14 @@ class DeploymentOverlay(_Model):
     tags: Tags = Field({}, description="Merged over the deployment's tags.")
 
 
-class AccountOverlay(_Model):
-    """What one environment changes on an account (named as the spec's `accounts` name it)."""
+class AccountOverlay(Security):
+    """What one environment changes on an account (named as the spec's `accounts` name it); a security
+    setting given here replaces the account's."""
 
+    public_network_access: Literal["enabled", "disabled"] | None = Field(
+        None, description="enabled | disabled in this environment.")
+    private_endpoints: list[PrivateEndpoint] | None = Field(
+        None, description="The account's private endpoints in this environment (replaces the spec's list).")
     location: str | None = Field(None, description="Azure region in this environment.")
     subscription: str | None = Field(None, description="Subscription in this environment.")
     resource_group: str | None = Field(None, description="Resource group in this environment.")

@@ -22,6 +22,7 @@ GROUP = f"/subscriptions/{SUB}/resourceGroups/rg-net"
 SUBNET = f"{GROUP}/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-pe"
 APPS = f"{GROUP}/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-apps"
 ZONE = f"{GROUP}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
+ZONE2 = f"{GROUP}/providers/Microsoft.Network/privateDnsZones/privatelink.cognitiveservices.azure.com"
 WORKSPACE = f"{GROUP}/providers/Microsoft.OperationalInsights/workspaces/log-platform"
 IDENTITY = f"{GROUP}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-aoai"
 ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg-sec/providers/Microsoft.CognitiveServices/accounts/aoai-sec"
@@ -60,10 +61,12 @@ def setup(external_emulator):
     live.network.virtual_networks.begin_create_or_update("rg-net", "vnet-hub", {
         "location": "eastus2", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}, "subnets": [
             {"name": "snet-pe", "properties": {"addressPrefix": "10.0.1.0/24"}},
+            {"name": "snet-pe2", "properties": {"addressPrefix": "10.0.3.0/24"}},
             {"name": "snet-apps", "properties": {"addressPrefix": "10.0.2.0/24", "serviceEndpoints": [
                 {"service": "Microsoft.CognitiveServices"}]}}]}}).result()
-    live.resources.resources.begin_create_or_update_by_id(ZONE, api_version="2024-06-01",
-                                                          parameters={"location": "global"}).result()
+    for zone in (ZONE, ZONE2):
+        live.resources.resources.begin_create_or_update_by_id(zone, api_version="2024-06-01",
+                                                              parameters={"location": "global"}).result()
     live.resources.resources.begin_create_or_update_by_id(
         WORKSPACE, api_version="2023-09-01", parameters={"location": "eastus2", "properties": {}}).result()
     identity = live.msi.user_assigned_identities.create_or_update("rg-net", "id-aoai", {"location": "eastus2"})
@@ -197,6 +200,36 @@ def test_one_ip_rule_or_one_grant_changes_in_place(workdir, cli, setup):
     apply(cli)
     assert sorted((p, r) for p, r, _ in live.grants().values()) == sorted(
         [(principals["app"], OPENAI_USER), (principals["team"], OPENAI_USER)])
+    assert cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_new_dns_zones_update_the_endpoint_and_a_new_subnet_replaces_it(workdir, cli, setup):
+    live, principals = setup
+    document = spec(principals)
+    workdir.write(document)
+    apply(cli)
+    endpoint = document["accounts"][0]["private_endpoints"][0]
+    endpoint["dns_zone_ids"] = [ZONE, ZONE2]
+    workdir.write(document)
+    plan = plan_json(cli)
+    assert pending(plan) == [("update", "aoai-sec/privateEndpoints/pe-aoai-sec")]
+    apply(cli)
+    zones = live.network.private_dns_zone_groups.get("rg-sec", "pe-aoai-sec", "default").private_dns_zone_configs
+    assert sorted(z.private_dns_zone_id.lower() for z in zones) == sorted([ZONE.lower(), ZONE2.lower()])
+    first_id = live.network.private_endpoints.get("rg-sec", "pe-aoai-sec").network_interfaces[0].id
+
+    endpoint["subnet"] = SUBNET.replace("snet-pe", "snet-pe2")
+    workdir.write(document)
+    plan = plan_json(cli)
+    assert pending(plan) == [("replace", "aoai-sec/privateEndpoints/pe-aoai-sec")]
+    [change] = [c for c in plan["changes"] if c["action"] == "replace"]
+    assert [(f["path"], f["forces_replace"]) for f in change["fields"]] == [("subnet", True)]
+    apply(cli)
+    replaced = live.network.private_endpoints.get("rg-sec", "pe-aoai-sec")
+    assert replaced.subnet.id.lower().endswith("/subnets/snet-pe2")
+    assert replaced.network_interfaces[0].id != first_id  # a new endpoint, not an edited one
+    zones = live.network.private_dns_zone_groups.get("rg-sec", "pe-aoai-sec", "default").private_dns_zone_configs
+    assert len(zones) == 2
     assert cli("plan", "--detailed-exitcode").code == 0
 
 
@@ -369,3 +402,78 @@ def test_a_missing_user_assigned_identity_stops_the_account_before_it_is_written
     assert "the user-assigned identity" in result.out + result.err and "id-missing does not exist" in (
         result.out + result.err).replace("\n", "")
     assert list(live.cognitive.accounts.list_by_resource_group("rg-sec")) == []
+
+
+def test_a_grant_made_by_hand_after_the_apply_is_drift(workdir, cli, setup):
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    assert cli("plan", "--drift").code == 0
+    live.authorization.role_assignments.create(ACCOUNT, "0c0c0c0c-0000-4000-8000-000000000004", {
+        "role_definition_id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER}",
+        "principal_id": principals["team"], "principal_type": "Group"})
+    result = cli("plan", "--drift", "--output", "json")
+    assert result.code == 2, result.out + result.err
+    document = json.loads(result.out)
+    assert [(i["address"], i["drift"]) for i in document["items"]] == [
+        ("aoai-sec/roleAssignments/0c0c0c0c-0000-4000-8000-000000000004", "appeared")]
+
+
+def test_the_isolated_account_serves_only_through_its_endpoint_and_only_whom_it_grants(workdir, cli, setup,
+                                                                                     external_emulator,
+                                                                                     monkeypatch):
+    live, principals = setup
+    deployer = external_emulator.control.add_service_principal(secret="s3cret-for-tests", display_name="ci")
+    monkeypatch.delenv("PROVISION_EMULATOR_TOKEN_FILE")  # sign in as the deployer, as in CI
+    for name, value in external_emulator.environment(deployer).items():
+        monkeypatch.setenv(name, value)
+    document = spec(principals, grants=[{"principal": deployer["object_id"], "type": "service_principal",
+                                         "role": "Cognitive Services OpenAI User"}])
+    workdir.write(document)
+    apply(cli)
+    external_emulator.control.set_client_network(ip="192.0.2.50", subnet="")  # somewhere on the internet
+    outside = json.loads(cli("test", "--output", "json").out)["deployments"][0]
+    assert (outside["status"], outside["http_status"]) == ("failed", 403)
+    external_emulator.control.set_client_network(subnet=SUBNET)  # inside the private endpoint's subnet
+    inside = cli("test", "--output", "json")
+    assert inside.code == 0, inside.out + inside.err
+    document["accounts"][0]["access"] = [{"principal": principals["app"], "type": "service_principal",
+                                          "role": "Cognitive Services OpenAI User"}]
+    workdir.write(document)
+    apply(cli)  # the grant moves to the app: the deployer may no longer call
+    denied = json.loads(cli("test", "--output", "json").out)["deployments"][0]
+    assert (denied["status"], denied["http_status"]) == ("failed", 401)
+
+
+def test_a_declared_endpoint_name_held_by_someone_elses_endpoint_is_a_plan_error(workdir, cli, setup):
+    live, principals = setup
+    live.resources.resource_groups.create_or_update("rg-sec", {"location": "eastus2"})
+    other = live.cognitive.accounts.begin_create("rg-sec", "other-acct", {
+        "location": "eastus2", "kind": "OpenAI", "sku": {"name": "S0"},
+        "properties": {"customSubDomainName": "other-acct"}}).result()
+    live.network.private_endpoints.begin_create_or_update("rg-sec", "pe-aoai-sec", {
+        "location": "eastus2", "properties": {"subnet": {"id": SUBNET}, "privateLinkServiceConnections": [
+            {"name": "c", "properties": {"privateLinkServiceId": other.id, "groupIds": ["account"]}}]}}).result()
+    workdir.write(spec(principals))
+    result = cli("plan")  # the account does not exist yet; its endpoint's name is taken all the same
+    assert result.code == 1
+    assert "aoai-sec/privateEndpoints/pe-aoai-sec: changing target means deleting and creating it again, but it " \
+           "exists without this spec's ownership tags" in " ".join(result.err.split())
+
+
+def test_plan_reads_two_lists_per_account_and_two_reads_per_private_endpoint(workdir, cli, setup,
+                                                                            external_emulator):
+    live, principals = setup
+    document = spec(principals)
+    document["key_vault"] = {"name": "kv-aoai-sec", "create": True, "access": [
+        {"principal": principals["app"], "type": "service_principal", "role": "Key Vault Secrets User"}]}
+    workdir.write(document)
+    apply(cli)
+    external_emulator.control.clear_requests()
+    assert cli("plan", "--detailed-exitcode").code == 0
+    counts = external_emulator.control.requests()["counts"]
+    # 2 per subscription, 5 per account (deployments, RAI policies, blocklists, role assignments, diagnostic
+    # settings), 2 per region, 2 per private endpoint (it and its DNS zone group), 1 for the vault's grants
+    assert sum(counts.values()) == 2 + 5 + 2 + 2 + 1, counts
+    grants = [route for route in counts if route.endswith("/roleassignments")]
+    assert sum(counts[r] for r in grants) == 2, counts  # the account's and the vault's

@@ -60,3 +60,51 @@ def test_selection_errors(env, text, message):
     with pytest.raises(SpecError) as raised:
         load_from_text(text, env=env)
     assert message in str(raised.value.diagnostics)
+
+
+SECURE_ENVS = """\
+version: 1
+name: app
+defaults:
+  subscription: 00000000-0000-0000-0000-00000000000e
+  resource_group: rg-{env}
+  location: eastus2
+  diagnostics:
+    workspace: "GROUPS/rg-{env}/WORKSPACES/log-{env}"
+accounts:
+  - name: acct-{env}
+    network: {public_access: disabled}
+    access:
+      - {principal: 11111111-1111-1111-1111-111111111111, type: group, role: Cognitive Services OpenAI User}
+environments:
+  dev:
+    accounts:
+      acct-{env}:
+        network: {public_access: enabled, ip_rules: [198.51.100.7]}
+        access:
+          - {principal: 22222222-2222-2222-2222-222222222222, type: user, role: Cognitive Services OpenAI Contributor}
+  prod:
+    defaults:
+      diagnostics:
+        workspace: "GROUPS/rg-central/WORKSPACES/log-{env}"
+        logs: [Audit]
+""".replace("GROUPS", "/subscriptions/00000000-0000-0000-0000-00000000000e/resourceGroups").replace(
+    "WORKSPACES", "providers/Microsoft.OperationalInsights/workspaces")
+
+
+def test_an_environment_replaces_security_settings_and_fills_in_env():
+    from provisioner.model.resources import Kind
+
+    dev, desired = load_from_text(SECURE_ENVS, env="dev")
+    account = desired.by_address()["acct-dev"]
+    assert account.properties["public_network_access"] == "Enabled"
+    assert account.properties["network"]["ip_rules"] == ["198.51.100.7"]
+    [grant] = [r for r in desired.resources if r.kind is Kind.ROLE_ASSIGNMENT]
+    assert grant.properties["principal"] == "22222222-2222-2222-2222-222222222222"
+    [setting] = [r for r in desired.resources if r.kind is Kind.DIAGNOSTIC_SETTING]
+    assert setting.properties["workspace"].endswith("/resourcegroups/rg-dev/providers/"
+                                                    "microsoft.operationalinsights/workspaces/log-dev")
+    prod, desired = load_from_text(SECURE_ENVS, env="prod")
+    assert desired.by_address()["acct-prod"].properties["public_network_access"] == "Disabled"
+    [setting] = [r for r in desired.resources if r.kind is Kind.DIAGNOSTIC_SETTING]
+    assert (setting.properties["workspace"].split("/")[4], setting.properties["logs"]) == ("rg-central", ["Audit"])
