@@ -2,14 +2,17 @@
 subscription, group and resource scope, with the refusals Azure makes."""
 from __future__ import annotations
 
+import ssl
 import uuid
 
+import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
 
 from tests.conftest import SUBSCRIPTION
 from tests.emulator.security_fixtures import authorization, group_id  # noqa: F401
+from tests.emulator.test_keyvault import vault_body
 
 OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 
@@ -34,10 +37,12 @@ def test_built_in_role_definitions(authorization, account):  # noqa: F811
     assert found.role_type == "BuiltInRole"
     assert "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action" in \
         found.permissions[0].data_actions
-    assert found.permissions[0].not_data_actions == ["Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"]
+    assert found.permissions[0].not_data_actions == [
+        "Microsoft.CognitiveServices/accounts/OpenAI/stored-completions/read"]
     listed = list(authorization.role_definitions.list(f"/subscriptions/{SUBSCRIPTION}",
                                                       filter="roleName eq 'Key Vault Secrets User'"))
-    assert [(d.name, d.role_name) for d in listed] == [("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User")]
+    assert [(d.name, d.role_name) for d in listed] == [
+        ("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User")]
     with pytest.raises(ResourceNotFoundError):
         authorization.role_definitions.get(account.id, str(uuid.uuid4()))
 
@@ -94,7 +99,8 @@ def test_refusals(authorization, account, user, case, code):  # noqa: F811
     assert (excinfo.value.status_code, excinfo.value.error.code) == (400, code)
 
 
-def test_managed_identities_and_service_principals_are_principals(authorization, emulator, cognitive, account):  # noqa: F811
+def test_managed_identities_and_service_principals_are_principals(authorization, emulator,  # noqa: F811
+                                                                   cognitive, account):
     updated = cognitive.accounts.begin_update("rg", "acct", {"identity": {"type": "SystemAssigned"}}).result()
     system = updated.identity.principal_id
     sp = emulator.control.add_service_principal(display_name="app")["object_id"]
@@ -111,7 +117,8 @@ def test_assignments_go_with_their_resource(authorization, cognitive, account, u
     assert list(authorization.role_assignments.list_for_scope(f"/subscriptions/{SUBSCRIPTION}")) == []
 
 
-def test_a_name_is_unique_across_scopes_and_outlives_its_principal(authorization, cognitive, account, user):  # noqa: F811
+def test_a_name_is_unique_across_scopes_and_outlives_its_principal(authorization, cognitive,  # noqa: F811
+                                                                   account, user):
     name = str(uuid.uuid4())
     authorization.role_assignments.create(account.id, name, grant(user))
     with pytest.raises(HttpResponseError) as excinfo:  # the same name at another scope
@@ -126,3 +133,20 @@ def test_a_name_is_unique_across_scopes_and_outlives_its_principal(authorization
     with pytest.raises(HttpResponseError) as excinfo:
         authorization.role_assignments.create(group_id(), str(uuid.uuid4()), grant(principal))
     assert excinfo.value.error.code == "PrincipalNotFound"
+
+
+def test_grants_on_a_key_vault_and_the_control_surface_over_http(authorization, keyvault, resources,  # noqa: F811
+                                                                 emulator):
+    tls = ssl.create_default_context(cafile=emulator.ca_path)
+    group = httpx.post(f"{emulator.base_url}/_emulator/directory", json={"kind": "group", "display_name": "readers"},
+                       verify=tls).json()
+    assert group["principal_type"] == "Group"
+    resources.resource_groups.create_or_update("rg", {"location": "westus"})
+    vault = keyvault.vaults.begin_create_or_update("rg", "kv-grants", vault_body(enableRbacAuthorization=True)).result()
+    secrets_user = "4633458b-17de-408a-b874-0445c86b69e6"
+    made = authorization.role_assignments.create(vault.id, str(uuid.uuid4()),
+                                                 grant(group["object_id"], secrets_user, principal_type="Group"))
+    assert (made.scope, made.principal_type) == (vault.id, "Group")
+    assert made.role_definition_id.endswith(secrets_user)
+    where = httpx.put(f"{emulator.base_url}/_emulator/clientNetwork", json={"ip": "198.51.100.7"}, verify=tls).json()
+    assert where == {"ip": "198.51.100.7", "subnet": None}

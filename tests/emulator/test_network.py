@@ -141,3 +141,18 @@ def test_deleting_the_account_disconnects_its_endpoints(network, endpoint, cogni
     cognitive.accounts.begin_delete("rg", "acct").result()
     state = network.private_endpoints.get("rg", "pe").private_link_service_connections[0]
     assert state.private_link_service_connection_state.status == "Disconnected"
+
+
+def test_static_address_and_custom_interface_name(network, vnet, account):  # noqa: F811
+    body = endpoint_body(subnet_id("pe"), account.id)
+    body["properties"]["ipConfigurations"] = [{"name": "static", "properties": {
+        "groupId": "account", "memberName": "default", "privateIPAddress": "10.0.1.10"}}]
+    body["properties"]["customNetworkInterfaceName"] = "pe-nic"
+    endpoint = network.private_endpoints.begin_create_or_update("rg", "pe", body).result()
+    assert endpoint.custom_dns_configs[0].ip_addresses == ["10.0.1.10"]
+    assert endpoint.network_interfaces[0].id.endswith("/networkInterfaces/pe-nic")
+    assert endpoint.ip_configurations[0].private_ip_address == "10.0.1.10"
+    body["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"] = "10.0.2.10"  # another subnet's
+    with pytest.raises(HttpResponseError) as excinfo:
+        network.private_endpoints.begin_create_or_update("rg", "pe2", body).result()
+    assert error_of(excinfo)[0] == 400

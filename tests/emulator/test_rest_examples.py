@@ -42,6 +42,11 @@ BLOCKLIST = ACCOUNT + "/raiBlocklists/{raiBlocklistName}"
 KV = "/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault"
 VAULT = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.KeyVault/vaults/{vaultName}"
 MODEL = {"format": "OpenAI", "name": "gpt-35-turbo", "version": "0125"}  # offered as Standard in eastus
+PE = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/privateEndpoints" \
+     "/{privateEndpointName}"
+RG1 = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg1"  # the network examples' group
+PE_SUBNET = "providers/Microsoft.Network/virtualNetworks/myVnet/subnets/mySubnet"
+PE_TARGET = "providers/Microsoft.CognitiveServices/accounts/pe-target"
 ASSIGNMENT = "/{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}"
 OPENAI_USER = f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/" \
               "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
@@ -173,10 +178,24 @@ OPERATIONS: dict[str, Operation] = {
                                                                  setup=("account",)),
     "cognitiveservices/ListPrivateEndpointConnections.json": Operation(
         "GET", ACCOUNT + "/privateEndpointConnections", setup=("private-endpoint",)),
+    # Microsoft.Network
+    "network/PrivateEndpointCreate.json": Operation(
+        "PUT", PE, "parameters", setup=("pe-subnet",),
+        fixes={"parameters.location": "eastus", "parameters.properties.subnet": {"id": f"{RG1}/{PE_SUBNET}"},
+               "parameters.properties.privateLinkServiceConnections": [{"properties": {
+                   "privateLinkServiceId": f"{RG1}/{PE_TARGET}", "groupIds": ["account"],
+                   "requestMessage": "Please approve my connection."}}]},
+        reason="the example connects to a private link service in a canary region: an account in eastus (whose "
+               "group id is 'account'), the subnet in the emulator's subscription"),
+    "network/PrivateEndpointDnsZoneGroupCreate.json": Operation(
+        "PUT", PE + "/privateDnsZoneGroups/{privateDnsZoneGroupName}", "parameters", setup=("pe-subnet", "endpoint"),
+        fixes={"parameters.properties.privateDnsZoneConfigs": [{"properties": {
+            "privateDnsZoneId": f"{RG1}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"}}]},
+        reason="records are made for the endpoint's names: the account's zone instead of zone1.com"),
     # Microsoft.Authorization
     "authorization/RoleAssignments_CreateForResourceGroup.json": Operation(
-        "PUT", ASSIGNMENT, "parameters", setup=("scope-group", "principal"), fixes={"parameters.properties.roleDefinitionId":
-                                                                           OPENAI_USER}, reason=BUILT_IN_ONLY),
+        "PUT", ASSIGNMENT, "parameters", setup=("scope-group", "principal"),
+        fixes={"parameters.properties.roleDefinitionId": OPENAI_USER}, reason=BUILT_IN_ONLY),
     "authorization/RoleAssignments_Get.json": Operation("GET", ASSIGNMENT, setup=("assignment",)),
     "authorization/RoleAssignments_ListForScope.json": Operation(
         "GET", "/{scope}/providers/Microsoft.Authorization/roleAssignments", setup=("assignment",)),
@@ -381,9 +400,28 @@ class Setup:
         self.put(vnet, {"location": "eastus", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
                  "subnets": [{"name": "pe", "properties": {"addressPrefix": "10.0.1.0/24"}}]}}, api="2024-05-01")
         self.put(f"{self.group_path}/providers/Microsoft.Network/privateEndpoints/petest01", {
-            "location": "eastus", "properties": {"subnet": {"id": vnet + "/subnets/pe"}, "privateLinkServiceConnections": [
-                {"name": "c", "properties": {"privateLinkServiceId": account, "groupIds": ["account"]}}]}},
+            "location": "eastus", "properties": {"subnet": {"id": vnet + "/subnets/pe"},
+                                                 "privateLinkServiceConnections": [{"name": "c", "properties": {
+                                                     "privateLinkServiceId": account, "groupIds": ["account"]}}]}},
             api="2024-05-01")
+
+    def make_pe_subnet(self) -> None:
+        self._account("pe-target", "OpenAI", "eastus", customSubDomainName="pe-target")
+        self.put(f"{RG1}/providers/Microsoft.Network/virtualNetworks/myVnet", {
+            "location": "eastus", "properties": {"addressSpace": {"addressPrefixes": ["192.168.0.0/16"]},
+                                                 "subnets": [{"name": "mySubnet",
+                                                              "properties": {"addressPrefix": "192.168.0.0/24"}}]}},
+            api="2024-05-01")
+
+    def make_endpoint(self) -> None:
+        self.put(f"{RG1}/providers/Microsoft.Network/privateEndpoints/{self.p['privateEndpointName']}", {
+            "location": "eastus", "properties": {"subnet": {"id": f"{RG1}/{PE_SUBNET}"},
+                                                 "privateLinkServiceConnections": [{"name": "c", "properties": {
+                                                     "privateLinkServiceId": f"{RG1}/{PE_TARGET}",
+                                                     "groupIds": ["account"]}}]}},
+            api="2024-05-01")
+        self.put(f"{RG1}/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com",
+                 {"location": "global"}, api="2024-06-01")
 
     def make_diagnostics_target(self) -> None:
         self._account("diag", "OpenAI", "eastus")

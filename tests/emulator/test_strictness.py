@@ -31,11 +31,14 @@ VAULT_BODY = {"location": "eastus", "properties": {"tenantId": TENANT, "sku": {"
                                                    "accessPolicies": []}}
 NET_API = "2026-03-01"
 VNET = GROUP + "/providers/Microsoft.Network/virtualNetworks/vnet"
-VNET_BODY = {"location": "eastus", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
-                                                  "subnets": [{"name": "s", "properties": {"addressPrefix": "10.0.1.0/24"}}]}}
+VNET_BODY = {"location": "eastus", "properties": {
+    "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+    "subnets": [{"name": "s", "properties": {"addressPrefix": "10.0.1.0/24"}}]}}
 PE = GROUP + "/providers/Microsoft.Network/privateEndpoints/pe"
-PE_BODY = {"location": "eastus", "properties": {"subnet": {"id": VNET + "/subnets/s"}, "privateLinkServiceConnections": [
-    {"name": "c", "properties": {"privateLinkServiceId": ACCOUNT, "groupIds": ["account"]}}]}}
+PE_BODY = {"location": "eastus", "properties": {
+    "subnet": {"id": VNET + "/subnets/s"},
+    "privateLinkServiceConnections": [{"name": "c", "properties": {"privateLinkServiceId": ACCOUNT,
+                                                                   "groupIds": ["account"]}}]}}
 ZONE = GROUP + "/providers/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
 WORKSPACE = GROUP + "/providers/Microsoft.OperationalInsights/workspaces/logs"
 PRINCIPAL_ID = "3f0c4b5e-6d2a-4e8f-9a1b-7c6d5e4f3a2b"  # the emulator's built-in service principal

@@ -69,10 +69,13 @@ BUILT_IN_ROLES: dict[str, tuple[str, str, list[str], list[str], list[str], list[
                     "Grants full access to manage all resources, but does not allow you to assign roles in Azure "
                     "RBAC, manage assignments in Azure Blueprints, or share image galleries.",
                     ["*"], ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
-                            "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
-                            "Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action",
+                            "Microsoft.Authorization/elevateAccess/Action",
+                            "Microsoft.Blueprint/blueprintAssignments/write",
+                            "Microsoft.Blueprint/blueprintAssignments/delete",
+                            "Microsoft.Compute/galleries/share/action",
                             "Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete"], [], []),
-    "Reader": ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "View all resources, but does not allow you to make any changes.",
+    "Reader": ("acdd72a7-3385-48ef-bd42-f606fba81ae7",
+               "View all resources, but does not allow you to make any changes.",
                ["*/read"], [], [], []),
     "Monitoring Reader": ("43d0d8ad-25c7-4714-9337-8ba259a9fe05", "Can read all monitoring data (metrics, logs, etc.).",
                           ["*/read", "Microsoft.OperationalInsights/workspaces/search/action", "Microsoft.Support/*"],
@@ -143,8 +146,8 @@ BUILT_IN_ROLES: dict[str, tuple[str, str, list[str], list[str], list[str], list[
         "21090545-7ca7-4776-b22c-e363652d74d2",
         "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read sensitive values such as "
         "secret contents or key material." + _RBAC_VAULTS,
-        _KEY_VAULT_READS, [], ["Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"],
-        []),
+        _KEY_VAULT_READS, [],
+        ["Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"], []),
 }
 ROLES_BY_ID = {role_id: name for name, (role_id, *_rest) in BUILT_IN_ROLES.items()}
 ROLES_CREATED = "2015-02-02T21:55:09.8806423Z"  # as built-in roles show createdOn (a fixed, old date)
@@ -286,7 +289,8 @@ def put_assignment(call: Call) -> Reply:
     doc = {"id": new_id, "name": name, "type": ASSIGNMENT_TYPE,
            "properties": {"roleDefinitionId": definition_id, "principalId": principal["object_id"],
                           "principalType": principal["principal_type"], "scope": scope,
-                          "condition": properties.get("condition"), "conditionVersion": properties.get("conditionVersion"),
+                          "condition": properties.get("condition"),
+                          "conditionVersion": properties.get("conditionVersion"),
                           "createdOn": (existing or {}).get("properties", {}).get("createdOn", now), "updatedOn": now,
                           "createdBy": (existing or {}).get("properties", {}).get("createdBy", PRINCIPAL_ID),
                           "updatedBy": PRINCIPAL_ID, "delegatedManagedIdentityResourceId": None,
@@ -299,7 +303,8 @@ def get_assignment(call: Call) -> Reply:
     scope = _require_scope(call)
     doc = call.store.get(assignment_id(scope, call.params["assignment"]))
     if doc is None or doc.get("type") != ASSIGNMENT_TYPE:
-        raise ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{call.params['assignment']}' is not found.")
+        raise ArmError(404, "RoleAssignmentNotFound",
+                       f"The role assignment '{call.params['assignment']}' is not found.")
     return Reply(200, doc)
 
 

@@ -118,8 +118,8 @@ def _served(store: Store, doc: dict) -> dict:
     """A document as served: without the emulator's private keys; a network with its subnets inline."""
     doc = _public(doc)
     if doc["type"] == VNET_TYPE:
-        doc = {**doc, "properties": {**doc["properties"],
-                                     "subnets": [_subnet_view(store, s) for s in store.children(doc["id"], SUBNET_TYPE)]}}
+        subnets = [_subnet_view(store, s) for s in store.children(doc["id"], SUBNET_TYPE)]
+        doc = {**doc, "properties": {**doc["properties"], "subnets": subnets}}
     elif doc["type"] == SUBNET_TYPE:
         doc = _subnet_view(store, doc)
     return doc
@@ -277,7 +277,8 @@ def get_subnet(call: Call) -> Reply:
 def delete_subnet(call: Call) -> Reply:
     p = call.params
     _require(call, f"virtualNetworks/{p['vnet']}", VNET_TYPE)
-    doc = call.store.get(resource_id(p["subscription"], p["group"], f"virtualNetworks/{p['vnet']}/subnets/{p['subnet']}"))
+    doc = call.store.get(resource_id(p["subscription"], p["group"],
+                                     f"virtualNetworks/{p['vnet']}/subnets/{p['subnet']}"))
     if doc is not None:
         _refuse_in_use(call.store, doc)
     return _delete(call, doc, "subnets")
@@ -313,7 +314,8 @@ def _subnet_doc(subnet_id: str, name: str, nets: list, properties: dict, existin
     else:
         props["addressPrefixes"] = [str(n) for n in nets]
     if properties.get("serviceEndpoints"):
-        props["serviceEndpoints"] = [{"service": (e or {}).get("service"), "locations": (e or {}).get("locations") or ["*"],
+        props["serviceEndpoints"] = [{"service": (e or {}).get("service"),
+                                      "locations": (e or {}).get("locations") or ["*"],
                                       "provisioningState": "Succeeded"} for e in properties["serviceEndpoints"]]
     doc = {"id": subnet_id, "name": name, "type": SUBNET_TYPE, "properties": props}
     if existing is not None:
@@ -431,14 +433,21 @@ def put_private_endpoint(call: Call) -> Reply:
         raise ArmError(400, "PrivateEndpointMustHaveOneConnection",  # code and wording UNVERIFIED
                        f"Private endpoint {pe_id} must have exactly one private link service connection.")
     nic_guid = (existing or {}).get("emulatorNicGuid") or str(uuid.uuid4())
+    static = _static_ip_configurations(call.store, subnet, properties.get("ipConfigurations") or [], pe_id)
+    nic_name = properties.get("customNetworkInterfaceName") or f"{p['pe']}.nic.{nic_guid}"
+    address = static[0]["properties"]["privateIPAddress"] if static else \
+        (existing or {}).get("emulatorIp") or _free_ip(call.store, subnet)
     doc = {"id": pe_id, "name": p["pe"], "type": PE_TYPE, "location": location, "tags": _tags(body),
-           "emulatorNicGuid": nic_guid, "emulatorIp": (existing or {}).get("emulatorIp") or _free_ip(call.store, subnet),
+           "emulatorNicGuid": nic_guid, "emulatorIp": address,
            "properties": {"resourceGuid": (existing or {}).get("properties", {}).get("resourceGuid")
                           or str(uuid.uuid4()),
                           "subnet": {"id": subnet["id"]},
                           "networkInterfaces": [{"id": resource_id(p["subscription"], p["group"],
-                                                                   f"networkInterfaces/{p['pe']}.nic.{nic_guid}")}],
-                          "customNetworkInterfaceName": "", "ipConfigurations": [],
+                                                                   f"networkInterfaces/{nic_name}")}],
+                          "customNetworkInterfaceName": properties.get("customNetworkInterfaceName") or "",
+                          "ipConfigurations": static,
+                          "applicationSecurityGroups": [{"id": g.get("id")} for g in
+                                                        properties.get("applicationSecurityGroups") or []],
                           "privateLinkServiceConnections": [], "manualPrivateLinkServiceConnections": [],
                           "customDnsConfigs": [], "isIPv6EnabledPrivateEndpoint": False}}
     previous = {c["name"].lower(): c for c in
@@ -452,13 +461,35 @@ def put_private_endpoint(call: Call) -> Reply:
     return _write(call, doc, existing is None, "privateEndpoints")
 
 
+def _static_ip_configurations(store: Store, subnet: dict, given: list, pe_id: str) -> list[dict]:
+    """Addresses the endpoint asks for (ipConfigurations: PrivateEndpointCreate.json's "pestaticconfig"):
+    each must lie in the subnet and be free."""
+    network = ipaddress.ip_network(_prefixes_of(subnet)[0])
+    used = {pe.get("emulatorIp") for pe in _endpoints_in(store, subnet["id"]) if key_of(pe["id"]) != key_of(pe_id)}
+    configurations = []
+    for item in given:
+        props = item.get("properties") or {}
+        address = str(props.get("privateIPAddress") or "")
+        try:
+            inside = ipaddress.ip_address(address) in network
+        except ValueError:
+            inside = False
+        if not inside or address in used:
+            raise ArmError(400, "PrivateIPAddressNotInSubnet" if not inside else "PrivateIPAddressInUse",
+                           f"Private static IP address {address} of private endpoint {pe_id} is not free in the "
+                           f"address range of subnet {subnet['id']}.")  # codes and wording UNVERIFIED
+        configurations.append({"name": item.get("name"), "properties": {
+            "groupId": props.get("groupId"), "memberName": props.get("memberName"), "privateIPAddress": address}})
+    return configurations
+
+
 def _connection(store: Store, pe: dict, given: dict, previous: dict, *, manual: bool) -> dict:
-    name = str(given.get("name") or "")
+    name = str(given.get("name") or pe["name"])  # the spec's example sends none; the endpoint's name (UNVERIFIED)
     props = given.get("properties") or {}
     target_id = str(props.get("privateLinkServiceId") or "")
-    if not name or not target_id:
+    if not target_id:
         raise ArmError(400, "InvalidRequestFormat",  # wording UNVERIFIED
-                       f"A private link service connection of {pe['id']} needs a name and privateLinkServiceId.")
+                       f"A private link service connection of {pe['id']} needs a privateLinkServiceId.")
     old = previous.get(name.lower())
     if old is not None and key_of(old["properties"]["privateLinkServiceId"]) != key_of(target_id):
         raise ArmError(400, "CannotChangePrivateLinkServiceId",  # code and wording UNVERIFIED
