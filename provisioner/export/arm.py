@@ -53,12 +53,13 @@ class GroupTemplate:
 
 def group_templates(resources: list[Resource], spec_name: str, *, restore: frozenset[str] = frozenset()
                     ) -> list[GroupTemplate]:
-    """One template per (subscription, resource group) holding its accounts and their children.
-    `restore` names accounts to bring back from soft delete (properties.restore)."""
+    """One template per (subscription, resource group) holding its accounts and their children (and what
+    attaches to them); accounts the spec only refers to (`existing: true`) are left out, their children
+    not. `restore` names accounts to bring back from soft delete (properties.restore)."""
     by_group: dict[tuple[str, str], list[Resource]] = {}
     for resource in resources:
-        if resource.kind is Kind.RESOURCE_GROUP:
-            continue
+        if resource.kind is Kind.RESOURCE_GROUP or resource.reference:
+            continue  # an `existing: true` account is someone else's: used (as `existing` in Bicep), never written
         key = (resource.scope.subscription, resource.scope.resource_group)
         by_group.setdefault(key, []).append(resource)
     return [GroupTemplate(subscription, group, template(items, spec_name, restore=restore))

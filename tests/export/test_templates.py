@@ -1004,3 +1004,17 @@ def test_secure_bicep_checker_catches_an_endpoint_without_its_dependency(secure_
                   secure_bicep)
     assert text != secure_bicep
     assert any("privateEndpoints_pe_a" in p for p in bicep_problems(text))
+
+
+def test_an_account_the_spec_only_refers_to_is_not_written():
+    """`existing: true`: another spec (or nobody) owns the account; the template writes only what this spec adds
+    to it, and Bicep refers to the account as `existing`."""
+    text = SECURE_SPEC.replace("  - name: sec-swc\n", "  - name: sec-swc\n    existing: true\n")
+    template = templates(text)["rg-one"]
+    assert ("microsoft.cognitiveservices/accounts", "sec-swc") not in arm_resources(template)
+    setting = next(e for e in template["resources"] if e.get("scope", "").endswith("/sec-swc"))
+    assert "dependsOn" not in setting
+    assert write_order_problems(template) == []
+    bicep_text = bicep.render(template)
+    existing = [r["config"]["name"] for _, r in resources(parse(text=bicep_text)) if r.get("existing")]
+    assert "sec-swc" in existing and bicep_problems(bicep_text) == []
