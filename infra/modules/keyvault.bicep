@@ -1,4 +1,5 @@
-// The Key Vault provision publishes each account's endpoint and key to.
+// The Key Vault provision publishes each account's endpoint and key to, and the
+// spec's grants on it (key_vault.access: the consumers of the published secrets).
 //
 // Azure RBAC authorization (no access policies) and soft delete. Purge
 // protection is left off: it cannot be turned off again, and it would keep
@@ -18,6 +19,12 @@ param tags object = {}
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
 
+@description('Role assignments on the vault (the spec\'s key_vault.access), resolved by main.bicep: [{principalId, principalType, roleId}].')
+param grants array = []
+
+@description('Description of those role assignments (who made them).')
+param grantDescription string = ''
+
 resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   name: name
   location: location
@@ -34,6 +41,20 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
     accessPolicies: []
   }
 }
+
+// Named with guid(), as on the accounts (modules/account.bicep): provision leaves these alone.
+resource vaultGrants 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for grant in grants: {
+    name: guid(vault.id, grant.principalId, grant.roleId)
+    scope: vault
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', grant.roleId)
+      principalId: grant.principalId
+      principalType: grant.principalType
+      description: grantDescription
+    }
+  }
+]
 
 @description('Resource id of the vault.')
 output id string = vault.id

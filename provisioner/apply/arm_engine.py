@@ -8,6 +8,11 @@ and its deployment operations give the per-resource outcomes.
 Templates only create and update (ARM's incremental mode never deletes), so
 resource groups, deletions and the delete half of replaces go through the SDK
 engine first, as do purges of soft-deleted accounts the spec wants purged.
+Removed grants, private endpoints and diagnostic settings are such deletions;
+new ones are in the templates (provisioner/export/arm.py), after their account.
+Grants on the key vault go through the SDK engine too: the vault is provision's
+publishing target, created by provision (`key_vault.create`), not by a template,
+and the SDK writer creates it before the first grant on it needs it.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from typing import Callable, Protocol
 
 from provisioner.apply.executor import Events, Executor, NoEvents, Writer, capacity_decrease
 from provisioner.errors import ProvisionerError
-from provisioner.model.resources import ADDRESS_SEGMENT, Kind
+from provisioner.model.resources import Kind, arm_id
 from provisioner.plan.model import Action, Change, Plan
 from provisioner.plan.result import (
     FAILED,
@@ -29,7 +34,6 @@ from provisioner.plan.result import (
     TemplateRun,
 )
 
-SEGMENT_KIND = {segment.lower(): kind for kind, segment in ADDRESS_SEGMENT.items()}
 # (subscription, resource group, template) for the resources at the given addresses
 TemplatesFor = Callable[[set[str]], list[tuple[str, str, dict]]]
 
@@ -54,7 +58,7 @@ class ArmEngine:
             return before
         failed = {o.address for o in before.outcomes if o.status != SUCCEEDED}
         writes = [c for c in plan.pending if c.action in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT)
-                  and c.kind is not Kind.RESOURCE_GROUP and not _restores(c)]
+                  and c.kind is not Kind.RESOURCE_GROUP and not _restores(c) and not _on_vault(c)]
         blocked = [c for c in writes if c.address in failed or any(d in failed for d in c.depends_on)]
         writes = [c for c in writes if c not in blocked]
         outcomes = [o for o in before.outcomes if o.address not in {c.address for c in blocked}]
@@ -71,14 +75,15 @@ class ArmEngine:
 
     def _sdk_part(self, plan: Plan) -> ApplyResult:
         """Resource groups, deletions, replace deletions, capacity decreases (only the capacity: the template
-        writes the rest) and account restores by the SDK engine; then purges.
+        writes the rest), account restores and grants on the key vault by the SDK engine; then purges.
 
         Capacity decreases go first so the quota they free is there when the template grows other
         deployments, as in the SDK engine. Restores: a restore brings the account back as it was deleted,
         and one template cannot PUT an account twice, so the SDK engine restores and then applies the spec."""
         changes: list[Change] = []
         for change in plan.pending:
-            if change.kind is Kind.RESOURCE_GROUP or change.action is Action.DELETE or _restores(change):
+            if change.kind is Kind.RESOURCE_GROUP or change.action is Action.DELETE or _restores(change) \
+                    or _on_vault(change):
                 changes.append(change)
             elif change.action is Action.REPLACE:
                 changes.append(replace(change, action=Action.DELETE, after=None))
@@ -96,7 +101,8 @@ class ArmEngine:
                     outcomes.append(Outcome(change.address, change.action.value, FAILED,
                                             f"purging the soft-deleted account failed: {exc}"))
         # a replace or decrease is reported once, by the template part, unless its SDK half already failed
-        replaced = {c.address for c in plan.pending if c.action is Action.REPLACE or capacity_decrease(c) is not None}
+        replaced = {c.address for c in plan.pending if not _on_vault(c)
+                    and (c.action is Action.REPLACE or capacity_decrease(c) is not None)}
         return ApplyResult(tuple(o for o in outcomes if o.address not in replaced or o.status != SUCCEEDED),
                            result.interrupted)
 
@@ -113,34 +119,40 @@ class ArmEngine:
         return outcomes
 
 
+def _on_vault(change: Change) -> bool:
+    """A grant on the key vault (role assignments on an account have scope.account set)."""
+    return change.kind is Kind.ROLE_ASSIGNMENT and change.scope.account is None
+
+
 def _restores(change: Change) -> bool:
     return (change.kind is Kind.ACCOUNT and change.action is Action.CREATE
             and change.options.get("on_soft_deleted") == "restore")
 
 
-def address_of_id(resource_id: str) -> str | None:
-    """Our address for the ARM id of an account or its child (a blocklist item counts as its blocklist)."""
-    parts = resource_id.strip("/").split("/")
-    lowered = [p.lower() for p in parts]
-    if "accounts" not in lowered:
-        return None
-    i = lowered.index("accounts")
-    if len(parts) <= i + 3:
-        return parts[i + 1]
-    kind = SEGMENT_KIND.get(lowered[i + 2])
-    return f"{parts[i + 1]}/{ADDRESS_SEGMENT[kind]}/{parts[i + 3]}" if kind else None
+def change_of(resource_id: str, by_id: dict[str, Change]) -> Change | None:
+    """The change a deployment operation's target belongs to: the change whose ARM id (`arm_id`, lowercase)
+    is the target's or its nearest ancestor's, so a blocklist item counts as its blocklist and a DNS zone
+    group as its private endpoint, while a role assignment or diagnostic setting on an account (whose id
+    extends the account's) is its own."""
+    path = resource_id.lower().rstrip("/")
+    while path:
+        if path in by_id:
+            return by_id[path]
+        path = path.rsplit("/", 1)[0]
+    return None
 
 
 def outcomes_of(changes: list[Change], run: TemplateRun, seconds: float) -> list[Outcome]:
     """Per-change outcomes from a template deployment's operations."""
+    by_id = {arm_id(c.scope, c.kind, c.name): c for c in changes}
     seen: dict[str, list[tuple[str, str]]] = {}
     for op in run.operations:
-        address = address_of_id(op.target_id)
-        if address is not None:
-            seen.setdefault(address.lower(), []).append((op.state, op.message))
+        change = change_of(op.target_id, by_id)
+        if change is not None:
+            seen.setdefault(change.address, []).append((op.state, op.message))
     outcomes = []
     for change in changes:
-        states = seen.get(change.address.lower())
+        states = seen.get(change.address)
         if not states:
             reason = (f"not attempted: deployment {run.deployment} stopped first ({run.error})" if run.error
                       else f"not found in deployment {run.deployment}")

@@ -18,7 +18,7 @@ from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.mgmt.resource.deployments import DeploymentsMgmtClient
 
-from apply_helpers import (EAST, GROUP, SUBSCRIPTION, SWEDEN, account_of, azure, base_spec,  # noqa: F401
+from apply_helpers import (EAST, GROUP, SUBSCRIPTION, SWEDEN, VAULT, account_of, azure, base_spec,  # noqa: F401
                            deployment_of, outcome_rows)
 from provisioner.emulator import Emulator
 from provisioner.emulator.providers.keyvault import secret_value, vault_id
@@ -58,8 +58,10 @@ def history(azure, group: str = GROUP, subscription: str = SUBSCRIPTION) -> list
 
 
 def operations(azure, deployment: str) -> dict[str, tuple[str, str | None]]:
-    """Deployment operations as {target resource name (account/child): (state, error code)}."""
-    client = DeploymentsMgmtClient(azure.emulator.credential, SUBSCRIPTION, **sdk_kwargs(azure.emulator))
+    """Deployment operations as {target resource name (account/child): (state, error code)}.
+    `azure`: the harness, or an Emulator."""
+    emu = getattr(azure, "emulator", azure)
+    client = DeploymentsMgmtClient(emu.credential, SUBSCRIPTION, **sdk_kwargs(emu))
     try:
         found = {}
         for op in client.deployment_operations.list(GROUP, deployment):
@@ -429,3 +431,213 @@ def test_unknown_engine_is_a_usage_error(azure):
     assert result.code == 1
     assert "must be sdk or arm" in result.err
     assert azure.account_names() == set()
+
+
+# --- the security pillar: a fully isolated account ------------------------------------------------
+
+NET_GROUP = "rg-e2e-net"
+NET = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{NET_GROUP}/providers"
+PE_SUBNET = f"{NET}/Microsoft.Network/virtualNetworks/vnet-e2e/subnets/private-endpoints"
+APP_SUBNET = f"{NET}/Microsoft.Network/virtualNetworks/vnet-e2e/subnets/apps"
+ZONE = f"{NET}/Microsoft.Network/privateDnsZones/privatelink.openai.azure.com"
+WORKSPACE = f"{NET}/Microsoft.OperationalInsights/workspaces/log-e2e"
+PLATFORM_GROUP = "22222222-2222-4222-8222-222222222222"
+
+
+def isolated_network(emu: Emulator) -> str:
+    """What the isolated account needs around it, made as a platform team would (outside the spec): a virtual
+    network with a subnet for private endpoints and one for applications, the private DNS zone, a Log Analytics
+    workspace, the application's service principal and the platform team's group. Returns the app's object id."""
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    resources = ResourceManagementClient(emu.credential, SUBSCRIPTION, **sdk_kwargs(emu))
+    network = NetworkManagementClient(emu.credential, SUBSCRIPTION, **sdk_kwargs(emu))
+    try:
+        resources.resource_groups.create_or_update(NET_GROUP, {"location": "eastus2"})
+        network.virtual_networks.begin_create_or_update(NET_GROUP, "vnet-e2e", {"location": "eastus2", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.20.0.0/16"]},
+            "subnets": [{"name": "private-endpoints", "properties": {"addressPrefix": "10.20.1.0/24"}},
+                        {"name": "apps", "properties": {"addressPrefix": "10.20.2.0/24", "serviceEndpoints": [
+                            {"service": "Microsoft.CognitiveServices"}]}}]}}).result()
+        resources.resources.begin_create_or_update_by_id(ZONE, api_version="2024-06-01",
+                                                         parameters={"location": "global"}).result()
+        resources.resources.begin_create_or_update_by_id(WORKSPACE, api_version="2022-10-01",
+                                                         parameters={"location": "eastus2"}).result()
+    finally:
+        resources.close()
+        network.close()
+    emu.control.add_principal("group", PLATFORM_GROUP, display_name="platform team")
+    return emu.control.add_service_principal(display_name="chat app")["object_id"]
+
+
+def isolated_spec(app: str) -> dict:
+    """EAST, fully isolated: public access off, a private endpoint with its DNS zone, network rules, a managed
+    identity, key authentication off, grants for the app and the platform team, diagnostics."""
+    spec = base_spec(EAST)
+    del spec["key_vault"]  # keys are off: nothing to publish
+    account_of(spec, EAST).update({
+        "local_auth": False,
+        "network": {"public_access": "disabled", "default_action": "deny", "bypass": "none",
+                    "ip_rules": ["198.51.100.0/24"], "virtual_network_rules": [APP_SUBNET]},
+        "private_endpoints": [{"name": "pe-e2e-eus2", "subnet": PE_SUBNET, "dns_zone_ids": [ZONE]}],
+        "identity": {"system_assigned": True},
+        "restrict_outbound": True, "allowed_fqdns": ["api.contoso.com"],
+        "access": [{"principal": app, "type": "service_principal", "role": "Cognitive Services OpenAI User"},
+                   {"principal": PLATFORM_GROUP, "type": "group", "role": "Cognitive Services OpenAI Contributor"}],
+        "diagnostics": {"workspace": WORKSPACE, "logs": ["Audit", "RequestResponse"], "metrics": True},
+    })
+    return spec
+
+
+def security_snapshot(emu: Emulator, app: str) -> dict[str, Any]:
+    """EAST's security settings and what attaches to it, as the SDKs read them; the app's object id (made up
+    by each emulator) is written as "app"."""
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.monitor import MonitorManagementClient
+    from azure.mgmt.network import NetworkManagementClient
+
+    kwargs = sdk_kwargs(emu)
+    cognitive = CognitiveServicesManagementClient(emu.credential, SUBSCRIPTION, **kwargs)
+    network = NetworkManagementClient(emu.credential, SUBSCRIPTION, **kwargs)
+    authorization = AuthorizationManagementClient(emu.credential, SUBSCRIPTION, **kwargs)
+    monitor = MonitorManagementClient(emu.credential, SUBSCRIPTION, **kwargs)
+    try:
+        account = cognitive.accounts.get(GROUP, EAST)
+        p = account.properties
+        acls = p.network_acls
+        endpoints = {}
+        for pe in network.private_endpoints.list(GROUP):
+            connection = pe.private_link_service_connections[0]
+            zones = network.private_dns_zone_groups.get(GROUP, pe.name, "default").private_dns_zone_configs
+            endpoints[pe.name] = {"subnet": pe.subnet.id.lower(), "tags": pe.tags,
+                                  "target": connection.private_link_service_id.lower(),
+                                  "groups": connection.group_ids,
+                                  "status": connection.private_link_service_connection_state.status,
+                                  "zones": sorted(z.private_dns_zone_id.lower() for z in zones)}
+        grants = {a.name: {"principal": "app" if a.principal_id == app else a.principal_id,
+                           "type": a.principal_type, "role": a.role_definition_id.rsplit("/", 1)[-1],
+                           "description": a.description, "scope": a.scope.lower()}
+                  for a in authorization.role_assignments.list_for_scope(account.id, filter="atScope()")}
+        settings = {s.name: {"workspace": s.workspace_id.lower(),
+                             "logs": sorted((entry.category, entry.enabled) for entry in s.logs),
+                             "metrics": [(m.category, m.enabled) for m in s.metrics]}
+                    for s in monitor.diagnostic_settings.list(account.id)}
+        return {"publicNetworkAccess": p.public_network_access, "disableLocalAuth": p.disable_local_auth,
+                "networkAcls": {"default": acls.default_action, "bypass": acls.bypass,
+                                "ip": sorted(r.value for r in acls.ip_rules),
+                                "subnets": sorted(r.id.lower() for r in acls.virtual_network_rules)},
+                "identity": (account.identity.type, bool(account.identity.principal_id)),
+                "restrictOutbound": p.restrict_outbound_network_access, "fqdns": p.allowed_fqdn_list,
+                "connections": [c.properties.private_link_service_connection_state.status
+                                for c in p.private_endpoint_connections or []],
+                "privateEndpoints": endpoints, "grants": grants, "diagnosticSettings": settings}
+    finally:
+        for client in (cognitive, network, authorization, monitor):
+            client.close()
+
+
+def test_the_arm_engine_builds_the_isolated_account_as_the_sdk_engine_does(azure, monkeypatch):
+    """The fully isolated account from empty, by the ARM engine: one template deployment writes the account's
+    settings, its private endpoint and DNS zone group, the grants and the diagnostic setting; the SDK engine then
+    plans nothing, and the live state is the one the SDK engine reaches in another emulated Azure."""
+    from provisioner.model.resources import Kind, Scope, arm_id, role_assignment_name
+
+    app = isolated_network(azure.emulator)
+    by_sdk = azure.apply(isolated_spec(app))
+    assert by_sdk.code == 0, by_sdk
+    assert_converged(azure)
+    sdk_state = security_snapshot(azure.emulator, app)
+
+    with Emulator() as other, pointing_at(monkeypatch, other):
+        other_app = isolated_network(other)
+        spec = azure.write_spec(isolated_spec(other_app))
+        other.control.clear_requests()
+        by_arm = apply_arm(azure, spec)
+        assert by_arm.code == 0, by_arm
+        outcomes = rows(by_arm)
+        assert {status for _, status, _ in outcomes.values()} == {"succeeded"}
+        assert {address for address in outcomes if "/" in address} >= {
+            f"{EAST}/privateEndpoints/pe-e2e-eus2", f"{EAST}/diagnosticSettings/provision-e2e"}
+        assert sum(1 for address in outcomes if "/roleAssignments/" in address) == 2
+        counts = other.control.requests()["counts"]
+        assert counts[TEMPLATE_PUT] == 1
+        written_by_provision = [route for route in counts if route.startswith("PUT") and any(
+            t in route for t in ("cognitiveservices", "privateendpoints", "roleassignments", "diagnosticsettings"))]
+        assert written_by_provision == []  # ARM wrote them all
+        assert_converged(azure)  # the SDK engine's plan is empty
+        arm_state = security_snapshot(other, other_app)
+        deployment = history(other)[-1]
+        targets = operations(other, deployment.name)
+        assert all(state == "Succeeded" for state, _ in targets.values()), targets
+        assert {"pe-e2e-eus2", "provision-e2e"} <= set(targets)
+        account_id = arm_id(Scope(SUBSCRIPTION, GROUP), Kind.ACCOUNT, EAST)
+        assert set(arm_state["grants"]) == {
+            role_assignment_name(account_id, other_app, "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"),
+            role_assignment_name(account_id, PLATFORM_GROUP, "a001fd3d-188f-4b5d-821b-7da978bf7442")}
+
+    assert arm_state["privateEndpoints"]["pe-e2e-eus2"]["status"] == "Approved"
+    assert arm_state["connections"] == ["Approved"]
+    assert arm_state["identity"] == ("SystemAssigned", True)
+    assert arm_state["disableLocalAuth"] is True and arm_state["publicNetworkAccess"] == "Disabled"
+    # the grant for the app is named after the app's object id, which each emulator made up: compare the rest
+    assert sorted(arm_state.pop("grants").values(), key=str) == sorted(sdk_state.pop("grants").values(), key=str)
+    assert arm_state == sdk_state
+
+
+
+def test_the_arm_engine_updates_an_ip_rule_and_removes_a_grant(azure):
+    """A changed IP rule rewrites the account in the template; a removed grant is deleted by the SDK engine part
+    (templates never delete); the other grant stays."""
+    app = isolated_network(azure.emulator)
+    spec = isolated_spec(app)
+    assert apply_arm(azure, spec).code == 0
+    account_of(spec, EAST)["network"]["ip_rules"] = ["198.51.100.0/25"]
+    account_of(spec, EAST)["access"] = account_of(spec, EAST)["access"][:1]
+    result = apply_arm(azure, spec)
+    assert result.code == 0, result
+    changed = {address: (change, status) for address, (change, status, _) in rows(result).items()}
+    assert changed[EAST] == ("update", "succeeded")
+    removed = [address for address, (change, _) in changed.items() if change == "delete"]
+    assert len(removed) == 1 and "/roleAssignments/" in removed[0]
+    assert_converged(azure)
+    state = security_snapshot(azure.emulator, app)
+    assert state["networkAcls"]["ip"] == ["198.51.100.0/25"]
+    assert [g["principal"] for g in state["grants"].values()] == ["app"]
+    assert len(history(azure)) == 2  # one template deployment per apply
+
+
+def test_a_grant_on_the_key_vault_the_spec_creates(azure):
+    """The vault is provision's (created on first need, `key_vault.create`), not a template's: the ARM engine
+    leaves its grants to the SDK writer, which creates the vault before the grant; the accounts' grants are in the
+    template."""
+    app = isolated_network(azure.emulator)
+    spec = isolated_spec(app)
+    spec["key_vault"] = {"name": VAULT, "create": True, "access": [
+        {"principal": app, "type": "service_principal", "role": "Key Vault Secrets User"}]}
+    result = apply_arm(azure, spec)
+    assert result.code == 0, result
+    vault_grants = [address for address in rows(result) if address.startswith(f"key_vault:{VAULT}/roleAssignments/")]
+    assert len(vault_grants) == 1 and rows(result)[vault_grants[0]][1] == "succeeded"
+    assert_converged(azure)
+    in_template = set(operations(azure, history(azure)[-1].name))
+    account_grants = {address.rsplit("/", 1)[-1] for address in rows(result) if address.startswith(f"{EAST}/roleA")}
+    assert len(account_grants) == 2 and account_grants | {"pe-e2e-eus2", "provision-e2e"} <= in_template
+    assert vault_grants[0].rsplit("/", 1)[-1] not in in_template
+
+
+def test_a_refused_grant_is_reported_on_its_own_row(azure):
+    """ARM's operation for a role assignment (an extension resource, whose id extends the account's) is matched
+    to the grant, not to the account: the grant fails with Azure's code, the account and the rest succeed."""
+    app = isolated_network(azure.emulator)
+    spec = isolated_spec(app)
+    stranger = "33333333-3333-4333-8333-333333333333"  # not in the tenant
+    account_of(spec, EAST)["access"][1]["principal"] = stranger
+    result = apply_arm(azure, spec)
+    assert result.code != 0
+    outcomes = rows(result)
+    failed = {address: detail for address, (_, status, detail) in outcomes.items() if status == "failed"}
+    assert len(failed) == 1
+    address, detail = next(iter(failed.items()))
+    assert address.startswith(f"{EAST}/roleAssignments/") and "PrincipalNotFound" in detail
+    assert outcomes[EAST][1] == outcomes[f"{EAST}/privateEndpoints/pe-e2e-eus2"][1] == "succeeded"

@@ -186,3 +186,41 @@ def test_the_exported_template_deploys_as_is_and_then_plan_has_nothing_to_do(exa
     result = cli("plan", "deployments.yaml", "--detailed-exitcode")
     assert result.code == 0, result.out + result.err
     assert "No changes." in result.out
+
+
+def test_the_exported_isolated_account_deploys_as_is_and_then_plan_has_nothing_to_do(workdir, external_emulator,
+                                                                                      cli):
+    """The fully isolated account (private endpoint with its DNS zone group, network rules, identity, keys off,
+    grants for an app and a group, diagnostics), exported and deployed by hand as one template: Azure then holds
+    what the spec asks for, to the point that `plan` has nothing to do, grants and diagnostics included."""
+    from tests.e2e.test_arm_engine import GROUP, SUBSCRIPTION as E2E_SUBSCRIPTION, isolated_network, isolated_spec
+
+    emu = external_emulator
+    app = isolated_network(emu)
+    workdir.write(isolated_spec(app))
+    exported = cli("export", "deployments.yaml")
+    assert exported.code == 0, exported.err
+    template = json.loads(exported.out)
+    assert_sound(template, "e2e")
+    types = {t for t, _ in arm_resources(template)}
+    assert {"microsoft.network/privateendpoints", "microsoft.network/privateendpoints/privatednszonegroups",
+            "microsoft.authorization/roleassignments", "microsoft.insights/diagnosticsettings"} <= types
+    bicep = cli("export", "deployments.yaml", "--format", "bicep")
+    assert bicep.code == 0 and bicep_problems(bicep.out) == []
+    assert bicep_resources(bicep.out) == arm_resources(template)
+
+    groups = ResourceManagementClient(emu.credential, E2E_SUBSCRIPTION, **sdk_kwargs(emu))
+    arm = DeploymentsMgmtClient(emu.credential, E2E_SUBSCRIPTION, **sdk_kwargs(emu))
+    try:
+        groups.resource_groups.create_or_update(GROUP, {"location": "eastus2"})
+        deployment = arm.deployments.begin_create_or_update(
+            GROUP, "by-hand", {"properties": {"mode": "Incremental", "template": template}}).result()
+        assert deployment.properties.provisioning_state == "Succeeded", deployment.properties.error
+        assert len(list(arm.deployment_operations.list(GROUP, "by-hand"))) == len(expand(template)[0])
+    finally:
+        groups.close()
+        arm.close()
+
+    result = cli("plan", "deployments.yaml", "--detailed-exitcode")
+    assert result.code == 0, result.out + result.err
+    assert "No changes." in result.out

@@ -28,7 +28,8 @@ import pytest
 
 from provisioner.emulator.template_language import Environment, evaluate
 from provisioner.export import arm, bicep
-from provisioner.model.resources import Kind
+from provisioner.model import roles
+from provisioner.model.resources import Kind, Scope, arm_id, assignment_description, role_assignment_name
 from provisioner.spec import load_from_text
 from tests.infra.test_bicep import (
     SDK_BY_NAMESPACE,
@@ -44,6 +45,8 @@ from tests.infra.test_bicep import (
 ALLOWED_FUNCTIONS = {"resourceId", "variables", "copyIndex", "format"}  # README "Export and the ARM engine"
 OWNERSHIP_TAGS = ("managed-by", "provision-spec")
 BLOCKLIST_ITEM_TYPE = "microsoft.cognitiveservices/accounts/raiblocklists/raiblocklistitems"
+PRIVATE_ENDPOINT_TYPE = "microsoft.network/privateendpoints"
+ZONE_GROUP_TYPE = "microsoft.network/privateendpoints/privatednszonegroups"
 # resource type (lower case) -> the SDK model of its PUT body
 EXPORTED_MODELS = {
     "microsoft.cognitiveservices/accounts": "Account",
@@ -51,6 +54,11 @@ EXPORTED_MODELS = {
     "microsoft.cognitiveservices/accounts/raipolicies": "RaiPolicy",
     "microsoft.cognitiveservices/accounts/raiblocklists": "RaiBlocklist",
     BLOCKLIST_ITEM_TYPE: "RaiBlocklistItem",
+    PRIVATE_ENDPOINT_TYPE: "PrivateEndpoint",
+    ZONE_GROUP_TYPE: "PrivateDnsZoneGroup",
+    "microsoft.authorization/roleassignments": "RoleAssignmentCreateParameters",
+    "microsoft.insights/diagnosticsettings": "DiagnosticSettingsResource",
+    "microsoft.keyvault/vaults": "VaultCreateOrUpdateParameters",  # only referred to (`existing`)
 }
 BODY_KEYS = ("location", "kind", "sku", "tags", "properties", "identity", "zones", "plan")
 # Any ids do: they only have to be the same for a resource and the dependsOn that names it.
@@ -71,10 +79,24 @@ class Write:
     body: dict[str, Any]  # location, kind, sku, tags, properties: evaluated, as sent
     source: str  # where in the template, for messages
     waits_for: set[str] = field(default_factory=set)  # ids of writes that must finish first
+    scope: str | None = None  # an extension resource's scope, 'Namespace/type/name'
 
     @property
     def account(self) -> str:
-        return self.name.split("/")[0]
+        """The account this write changes (Azure takes one write at a time per account): the account's own
+        and its children's, and a private endpoint's (its connection is written to the account). A role
+        assignment, a diagnostic setting or a DNS zone group changes no account: its own id."""
+        return written_account(self.type, self.name, self.body, self.scope) or self.id
+
+
+def written_account(resource_type: str, name: str, body: dict[str, Any], scope: Any) -> str | None:
+    resource_type = resource_type.lower()
+    if resource_type == PRIVATE_ENDPOINT_TYPE:
+        connections = (body.get("properties") or {}).get("privateLinkServiceConnections") or [{}]
+        return str((connections[0].get("properties") or {}).get("privateLinkServiceId", "")).rsplit("/", 1)[-1]
+    if scope or not resource_type.startswith("microsoft.cognitiveservices/accounts"):
+        return None
+    return name.split("/")[0]
 
 
 def _environment(template: dict[str, Any], loop: str | None = None, index: int | None = None) -> Environment:
@@ -85,10 +107,14 @@ def _environment(template: dict[str, Any], loop: str | None = None, index: int |
                        copy_indexes={loop.lower(): index} if loop else {}, loop=loop)
 
 
-def _resource_id(resource_type: str, name: str) -> str:
+def _resource_id(resource_type: str, name: str, scope: str | None = None) -> str:
+    """As ARM builds it; an extension resource's id hangs under its scope ('Namespace/type/name' in the group)."""
     namespace, *types = resource_type.split("/")
     path = "/".join(f"{t}/{n}" for t, n in zip(types, name.split("/")))
-    return f"/subscriptions/{CHECK_SUBSCRIPTION}/resourceGroups/{CHECK_GROUP}/providers/{namespace}/{path}".lower()
+    base = f"/subscriptions/{CHECK_SUBSCRIPTION}/resourceGroups/{CHECK_GROUP}"
+    if scope:
+        base += f"/providers/{scope}"
+    return f"{base}/providers/{namespace}/{path}".lower()
 
 
 def _is_expression(value: Any) -> bool:
@@ -107,9 +133,10 @@ def expand(template: dict[str, Any]) -> tuple[list[Write], list[str]]:
         for loop_name, index in instances:
             env = _environment(template, loop_name, index)
             name = evaluate(entry["name"], env)
-            write = Write(_resource_id(entry["type"], name), entry["type"], entry["apiVersion"], name,
+            scope = evaluate(entry["scope"], env) if "scope" in entry else None
+            write = Write(_resource_id(entry["type"], name, scope), entry["type"], entry["apiVersion"], name,
                           evaluate({k: v for k, v in entry.items() if k in BODY_KEYS}, env),
-                          f"resources[{position}]" + (f" ({loop_name} #{index})" if loop_name else ""))
+                          f"resources[{position}]" + (f" ({loop_name} #{index})" if loop_name else ""), scope=scope)
             pending.append((write, entry, env))
             ids.append(write.id)
         if loop:
@@ -205,10 +232,18 @@ def functions_used(template: dict[str, Any]) -> set[str]:
 
 def ownership_problems(template: dict[str, Any], spec_name: str) -> list[str]:
     """Blocklist items are left out: they are owned through their blocklist (named by content, created
-    and deleted with it), and neither engine tags them."""
+    and deleted with it), and neither engine tags them; so are DNS zone groups (part of their private
+    endpoint) and diagnostic settings (owned by name). Role assignments carry no tags: their ownership is
+    the description."""
     problems = []
     for write in expand(template)[0]:
-        if write.type.lower() == BLOCKLIST_ITEM_TYPE:
+        kind = write.type.lower()
+        if kind in (BLOCKLIST_ITEM_TYPE, ZONE_GROUP_TYPE, "microsoft.insights/diagnosticsettings"):
+            continue
+        if kind == "microsoft.authorization/roleassignments":
+            description = write.body["properties"].get("description")
+            if description != assignment_description(spec_name):
+                problems.append(f"{write.source} {write.name}: ownership description missing ({description!r})")
             continue
         tags = write.body.get("tags") or {}
         if tags.get("managed-by") != "provision" or tags.get("provision-spec") != spec_name:
@@ -242,7 +277,8 @@ def arm_body_problems(template: dict[str, Any]) -> list[str]:
 
 
 def arm_resources(template: dict[str, Any]) -> set[tuple[str, str]]:
-    return {(w.type.lower(), w.name) for w in expand(template)[0]}
+    """(type, name); an extension resource's name is prefixed by its scope ('Namespace/type/name/')."""
+    return {(w.type.lower(), f"{w.scope}/{w.name}" if w.scope else w.name) for w in expand(template)[0]}
 
 
 # --- the Bicep file ----------------------------------------------------------------------------------
@@ -265,13 +301,19 @@ def _bicep_writes(document: dict[str, Any]) -> tuple[dict[str, list[tuple[str, s
             names[symbol] = [prefix + n for n in own]
         return names[symbol]
 
+    def scoped(symbol: str, name: str) -> str:  # as arm_resources writes an extension resource's name
+        scope = _unwrap(declared[symbol]["config"]).get("scope")
+        if not scope:
+            return name
+        return f"{declared[scope]['type']}/{full_names(scope)[0]}/{name}"
+
     writes, waits = {}, {}
     for symbol, resource in declared.items():
         if resource.get("existing"):
             continue
         config = _unwrap(resource["config"])
-        writes[symbol] = [(resource["type"].lower(), n) for n in full_names(symbol)]
-        waits[symbol] = {s for s in [config.get("parent"), *config.get("dependsOn", [])]
+        writes[symbol] = [(resource["type"].lower(), scoped(symbol, n)) for n in full_names(symbol)]
+        waits[symbol] = {s for s in [config.get("parent"), config.get("scope"), *config.get("dependsOn", [])]
                          if s and not declared[s].get("existing")}
     return writes, waits
 
@@ -305,18 +347,33 @@ def bicep_problems(text: str) -> list[str]:
             for index, item in enumerate(document["variables"][array]["value"]):
                 problems += check_body(item, model, f"{where} [{array}[{index}]]")
     writes, waits = _bicep_writes(document)
+    declared = dict(resources(document))
     nodes: dict[str, tuple[str, set[str]]] = {}
     label: dict[str, str] = {}
     for symbol, instances in writes.items():
         ids = [f"{symbol}#{i}" for i in range(len(instances))]
         size = batch_size.get(symbol, 0) if symbol in batch_size else len(ids)
-        for i, (node, (_, name)) in enumerate(zip(ids, instances)):
+        config = _unwrap(declared[symbol]["config"])
+        for i, (node, (resource_type, name)) in enumerate(zip(ids, instances)):
             after = {f"{s}#{j}" for s in waits[symbol] for j in range(len(writes[s]))}
             if size and i >= size:  # a serial batch waits for the one before
                 start = (i // size - 1) * size
                 after |= set(ids[start:start + size])
-            nodes[node], label[node] = (name.split("/")[0], after), f"{symbol}[{i}] {name}"
+            body = {"properties": config.get("properties")} if isinstance(config.get("properties"), dict) else {}
+            account = written_account(resource_type, name, _literal(body), config.get("scope")) or node
+            nodes[node], label[node] = (account, after), f"{symbol}[{i}] {name}"
     return problems + unordered_writes(nodes, label)
+
+
+def _literal(node: Any) -> Any:
+    """pycep's parse of a literal Bicep value as plain JSON (quoted strings unquoted)."""
+    if isinstance(node, str):
+        return _unquote(node)
+    if isinstance(node, dict):
+        return {_unquote(k): _literal(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_literal(v) for v in node]
+    return node
 
 
 # --- specs -------------------------------------------------------------------------------------------
@@ -675,3 +732,289 @@ def test_bicep_checker_catches_a_missing_depends_on(one_bicep):
     assert text != one_bicep
     problems = bicep_problems(text)
     assert problems and any("raiPolicies_unit_eus2_strict" in p for p in problems)
+
+
+# --- the security pillar: account settings, private endpoints, role assignments, diagnostic settings ------
+
+SUBNET = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet"
+          "/subnets/{name}")
+_GROUPS = f"/subscriptions/{SUBSCRIPTION}/resourceGroups"
+ZONE = f"{_GROUPS}/rg-net/providers/Microsoft.Network/privateDnsZones/{{zone}}"
+WORKSPACE = f"{_GROUPS}/rg-mon/providers/Microsoft.OperationalInsights/workspaces/log"
+IDENTITY = f"{_GROUPS}/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"
+APP, GROUP = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
+SECURE_SPEC = f"""
+version: 1
+name: unit
+defaults:
+  subscription: "{SUBSCRIPTION}"
+  resource_group: rg-one
+  location: eastus2
+key_vault:
+  name: kv-unit
+  access:
+    - {{principal: {APP}, type: service_principal, role: Key Vault Secrets User}}
+accounts:
+  - name: sec-eus2
+    local_auth: false
+    network:
+      public_access: disabled
+      default_action: deny
+      bypass: none
+      ip_rules: [203.0.113.0/24, 198.51.100.7]
+      virtual_network_rules: ["{SUBNET.format(name='apps')}"]
+    private_endpoints:
+      - name: pe-b
+        subnet: "{SUBNET.format(name='pe')}"
+        dns_zone_ids: ["{ZONE.format(zone='privatelink.openai.azure.com')}"]
+      - name: pe-a
+        subnet: "{SUBNET.format(name='pe')}"
+    identity: {{system_assigned: true, user_assigned: ["{IDENTITY}"]}}
+    restrict_outbound: true
+    allowed_fqdns: [api.contoso.com]
+    access:
+      - {{principal: {APP}, type: service_principal, role: Cognitive Services OpenAI User}}
+      - {{principal: {GROUP}, type: group, role: Cognitive Services OpenAI Contributor}}
+    diagnostics: {{workspace: "{WORKSPACE}", logs: [Audit, RequestResponse], metrics: true}}
+    deployments:
+      - {{name: chat, model: gpt-4o, version: "2024-11-20", capacity: 5}}
+      - {{name: mini, model: gpt-4o-mini, version: "2024-07-18", capacity: 5}}
+  - name: sec-swc
+    location: swedencentral
+    diagnostics: {{workspace: "{WORKSPACE}", logs: all, metrics: false}}
+"""
+
+
+@pytest.fixture(scope="module")
+def secure() -> dict[str, Any]:
+    return templates(SECURE_SPEC)["rg-one"]
+
+
+def _writes(template: dict[str, Any]) -> dict[str, Write]:
+    return {f"{w.scope}/{w.name}" if w.scope else w.name: w for w in expand(template)[0]}
+
+
+def test_every_security_resource_is_in_the_template(secure):
+    state = desired(SECURE_SPEC)
+    expected = set()
+    for r in state.resources:
+        if r.kind is Kind.PRIVATE_ENDPOINT:
+            expected.add((PRIVATE_ENDPOINT_TYPE, r.name))
+            if r.properties["dns_zone_ids"]:
+                expected.add((ZONE_GROUP_TYPE, f"{r.name}/default"))
+        elif r.kind is Kind.ROLE_ASSIGNMENT:
+            scope = (f"Microsoft.CognitiveServices/accounts/{r.scope.account}" if r.scope.account
+                     else f"Microsoft.KeyVault/vaults/{r.scope.key_vault}")
+            expected.add(("microsoft.authorization/roleassignments", f"{scope}/{r.name}"))
+        elif r.kind is Kind.DIAGNOSTIC_SETTING:
+            expected.add(("microsoft.insights/diagnosticsettings",
+                          f"Microsoft.CognitiveServices/accounts/{r.scope.account}/{r.name}"))
+    found = {(t, n) for t, n in arm_resources(secure) if not t.startswith("microsoft.cognitiveservices")}
+    assert found == expected
+    assert len(expected) == 2 + 1 + 3 + 2  # endpoints, one zone group, grants, diagnostic settings
+
+
+def test_role_assignment_names_are_the_models_deterministic_names(secure):
+    """The template writes the name `role_assignment_name` gives (not a template guid() call), so the SDK
+    engine, the ARM engine and an exported template create the same assignment."""
+    account_id = arm_id(Scope(SUBSCRIPTION, "rg-one"), Kind.ACCOUNT, "sec-eus2")
+    user = roles.role_id("Cognitive Services OpenAI User")
+    name = role_assignment_name(account_id, APP, user)
+    grant = _writes(secure)[f"Microsoft.CognitiveServices/accounts/sec-eus2/{name}"]
+    assert grant.body["properties"] == {
+        "roleDefinitionId": f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{user}",
+        "principalId": APP, "principalType": "ServicePrincipal", "description": assignment_description("unit")}
+    assert templates(SECURE_SPEC)["rg-one"] == secure  # the same spec, the same names
+
+
+def test_extension_resources_are_scoped_to_the_account_or_the_vault(secure):
+    scopes = {(e["type"], e["scope"]) for e in secure["resources"] if "scope" in e}
+    assert scopes == {("Microsoft.Authorization/roleAssignments", "Microsoft.CognitiveServices/accounts/sec-eus2"),
+                      ("Microsoft.Insights/diagnosticSettings", "Microsoft.CognitiveServices/accounts/sec-eus2"),
+                      ("Microsoft.Insights/diagnosticSettings", "Microsoft.CognitiveServices/accounts/sec-swc"),
+                      ("Microsoft.Authorization/roleAssignments", "Microsoft.KeyVault/vaults/kv-unit")}
+    vault_grant = next(e for e in secure["resources"] if e.get("scope", "").startswith("Microsoft.KeyVault"))
+    assert "dependsOn" not in vault_grant  # the vault is not written by the template
+
+
+def test_account_security_settings_are_what_the_sdk_engine_sends(secure):
+    state = desired(SECURE_SPEC)
+    account = next(r for r in state.resources if r.kind is Kind.ACCOUNT and r.name == "sec-eus2")
+    write = _writes(secure)["sec-eus2"]
+    sent = arm.rest.account_body(account.properties)
+    assert {k: write.body[k] for k in sent} == sent
+    assert write.body["identity"] == {"type": "SystemAssigned, UserAssigned",
+                                      "userAssignedIdentities": {IDENTITY.lower(): {}}}
+    props = write.body["properties"]
+    assert props["publicNetworkAccess"] == "Disabled" and props["disableLocalAuth"] is True
+    assert props["networkAcls"] == {"defaultAction": "Deny", "bypass": "None",
+                                    "ipRules": [{"value": "198.51.100.7"}, {"value": "203.0.113.0/24"}],
+                                    "virtualNetworkRules": [{"id": SUBNET.format(name="apps").lower(),
+                                                             "ignoreMissingVnetServiceEndpoint": False}]}
+    assert props["restrictOutboundNetworkAccess"] is True and props["allowedFqdnList"] == ["api.contoso.com"]
+    # a spec that says nothing sends nothing: Azure keeps what it has
+    other = _writes(secure)["sec-swc"]
+    assert "identity" not in other.body
+    assert not {"networkAcls", "restrictOutboundNetworkAccess", "allowedFqdnList"} & set(other.body["properties"])
+
+
+def test_private_endpoint_bodies(secure):
+    writes = _writes(secure)
+    endpoint = writes["pe-b"].body
+    assert endpoint["location"] == "eastus2"
+    assert endpoint["tags"] == {"managed-by": "provision", "provision-spec": "unit"}
+    assert endpoint["properties"] == {
+        "subnet": {"id": SUBNET.format(name="pe").lower()},
+        "privateLinkServiceConnections": [{"name": "pe-b", "properties": {
+            "privateLinkServiceId": arm_id(Scope(SUBSCRIPTION, "rg-one"), Kind.ACCOUNT, "sec-eus2"),
+            "groupIds": ["account"]}}]}
+    zone = ZONE.format(zone="privatelink.openai.azure.com").lower()
+    assert writes["pe-b/default"].body["properties"] == {
+        "privateDnsZoneConfigs": [{"name": "privatelink-openai-azure-com", "properties": {"privateDnsZoneId": zone}}]}
+    assert "pe-a/default" not in writes  # no zones, no zone group
+
+
+def test_diagnostic_setting_bodies(secure):
+    writes = _writes(secure)
+    named = "provision-unit"
+    assert writes[f"Microsoft.CognitiveServices/accounts/sec-eus2/{named}"].body["properties"] == {
+        "workspaceId": WORKSPACE.lower(), "logs": [{"category": "Audit", "enabled": True},
+                                                   {"category": "RequestResponse", "enabled": True}],
+        "metrics": [{"category": "AllMetrics", "enabled": True}]}
+    assert writes[f"Microsoft.CognitiveServices/accounts/sec-swc/{named}"].body["properties"] == {
+        "workspaceId": WORKSPACE.lower(), "logs": [{"categoryGroup": "allLogs", "enabled": True}], "metrics": []}
+
+
+def test_security_resources_follow_the_account(secure):
+    """Private endpoints after every other write to the account (one at a time, as its connection is a write to
+    the account); grants and diagnostics wait for the account and nothing else; a zone group for its endpoint."""
+    assert write_order_problems(secure) == []
+    writes = expand(secure)[0]
+    by_id = {w.id: w for w in writes}
+    account = next(w for w in writes if w.name == "sec-eus2")
+
+    def before(write: Write) -> set[str]:
+        found, todo = set(), list(write.waits_for)
+        while todo:
+            node = todo.pop()
+            if node not in found:
+                found.add(node)
+                todo += by_id[node].waits_for
+        return found
+
+    account_writes = {w.id for w in writes if w.name.split("/")[0] == "sec-eus2" and not w.scope}
+    assert len(account_writes) == 3  # the account and its two deployments
+    endpoints = [w for w in writes if w.type.lower() == PRIVATE_ENDPOINT_TYPE]
+    assert [w.name for w in endpoints] == ["pe-a", "pe-b"]
+    assert account_writes <= before(endpoints[0])
+    assert account_writes | {endpoints[0].id} <= before(endpoints[1])
+    for write in writes:
+        if write.scope == "Microsoft.CognitiveServices/accounts/sec-eus2":
+            assert write.waits_for == {account.id}, write.name
+        if write.type.lower() == ZONE_GROUP_TYPE:
+            assert write.waits_for == {by_id[_resource_id(arm.PRIVATE_ENDPOINT, "pe-b")].id}
+
+
+def test_security_bodies_use_only_property_names_the_sdk_knows(secure):
+    assert arm_body_problems(secure) == []
+    assert {(w.type, w.api_version) for w in expand(secure)[0] if not w.type.startswith("Microsoft.Cognitive")} == {
+        ("Microsoft.Network/privateEndpoints", "2026-03-01"),
+        ("Microsoft.Network/privateEndpoints/privateDnsZoneGroups", "2026-03-01"),
+        ("Microsoft.Authorization/roleAssignments", "2022-04-01"),
+        ("Microsoft.Insights/diagnosticSettings", "2021-05-01-preview")}
+
+
+def test_security_resources_keep_to_the_four_functions_and_ownership(secure):
+    assert functions_used(secure) <= ALLOWED_FUNCTIONS
+    assert ownership_problems(secure, "unit") == []
+
+
+def test_without_the_account_grants_and_endpoints_wait_for_nothing_outside():
+    """The ARM engine leaves an unchanged account out: what attaches to it still deploys."""
+    state = desired(SECURE_SPEC)
+    attached = [r for r in state.resources if r.scope.account == "sec-eus2"
+                and r.kind in (Kind.PRIVATE_ENDPOINT, Kind.ROLE_ASSIGNMENT, Kind.DIAGNOSTIC_SETTING)]
+    template = arm.template(attached, "unit")
+    assert write_order_problems(template) == []
+    assert not entries(template, "/accounts")
+    assert all("dependsOn" not in e for e in template["resources"]
+               if e["type"] != arm.PRIVATE_DNS_ZONE_GROUP and e["name"] != "pe-b")
+    text = bicep.render(template)
+    assert bicep_problems(text) == []
+    existing = [r for _, r in resources(parse(text=text)) if r.get("existing")]
+    assert [r["config"]["name"] for r in existing] == ["sec-eus2"]
+
+
+def test_the_vault_grants_go_to_the_vaults_resource_group():
+    text = SECURE_SPEC.replace("key_vault:\n  name: kv-unit\n",
+                               "key_vault:\n  name: kv-unit\n  resource_group: rg-kv\n")
+    by_group = templates(text)
+    assert [(e["type"], e["scope"]) for e in by_group["rg-kv"]["resources"]] == [
+        ("Microsoft.Authorization/roleAssignments", "Microsoft.KeyVault/vaults/kv-unit")]
+    assert not any(e.get("scope", "").startswith("Microsoft.KeyVault") for e in by_group["rg-one"]["resources"])
+
+
+def test_order_checker_catches_an_endpoint_written_with_the_deployments(secure):
+    def unlink(t):
+        del entries(t, "/privateEndpoints")[0]["dependsOn"]
+    problems = write_order_problems(_broken(secure, unlink))
+    assert problems and any("privateEndpoints pe-a" in p for p in problems)
+
+
+def test_body_checker_catches_a_misspelt_security_property(secure):
+    def misspell(t):
+        entries(t, "/roleAssignments")[0]["properties"]["principalID"] = APP
+        entries(t, "/privateEndpoints")[0]["properties"]["subnetId"] = "x"
+    problems = arm_body_problems(_broken(secure, misspell))
+    assert len(problems) == 2
+    assert any("principalID" in p for p in problems) and any("subnetId" in p for p in problems)
+
+
+def test_ownership_checker_catches_a_grant_without_the_description(secure):
+    def anonymous(t):
+        entries(t, "/roleAssignments")[0]["properties"]["description"] = ""
+    assert len(ownership_problems(_broken(secure, anonymous), "unit")) == 1
+
+
+@pytest.fixture(scope="module")
+def secure_bicep(secure) -> str:
+    return bicep.render(secure)
+
+
+def test_secure_bicep_passes_the_sdk_check_and_describes_the_same_resources(secure, secure_bicep):
+    assert bicep_problems(secure_bicep) == []
+    assert bicep_resources(secure_bicep) == arm_resources(secure)
+
+
+def test_secure_bicep_uses_scope_and_refers_to_the_vault_as_existing(secure_bicep):
+    declared = dict(resources(parse(text=secure_bicep)))
+    existing = {s: r for s, r in declared.items() if r.get("existing")}
+    assert [(r["type"], r["config"]["name"]) for r in existing.values()] == [("Microsoft.KeyVault/vaults", "kv-unit")]
+    scoped = {r["config"]["scope"] for r in declared.values() if "scope" in r["config"]}
+    assert scoped == {"accounts_sec_eus2", "accounts_sec_swc", next(iter(existing))}
+    account = declared["accounts_sec_eus2"]["config"]
+    assert account["identity"]["type"] == "SystemAssigned, UserAssigned"
+    assert account["properties"]["restrictOutboundNetworkAccess"] is True
+    # Bicep waits for `scope:` and `parent:` by itself: no dependsOn repeats them
+    assert all("dependsOn" not in r["config"] for r in declared.values() if "scope" in r["config"])
+
+
+def test_secure_bicep_checker_catches_an_endpoint_without_its_dependency(secure_bicep):
+    text = re.sub(r"(resource privateEndpoints_pe_a [^\n]*\n(?:  [^\n]*\n)*?)  dependsOn: \[\n    \w+\n  \]\n", r"\1",
+                  secure_bicep)
+    assert text != secure_bicep
+    assert any("privateEndpoints_pe_a" in p for p in bicep_problems(text))
+
+
+def test_an_account_the_spec_only_refers_to_is_not_written():
+    """`existing: true`: another spec (or nobody) owns the account; the template writes only what this spec adds
+    to it, and Bicep refers to the account as `existing`."""
+    text = SECURE_SPEC.replace("  - name: sec-swc\n", "  - name: sec-swc\n    existing: true\n")
+    template = templates(text)["rg-one"]
+    assert ("microsoft.cognitiveservices/accounts", "sec-swc") not in arm_resources(template)
+    setting = next(e for e in template["resources"] if e.get("scope", "").endswith("/sec-swc"))
+    assert "dependsOn" not in setting
+    assert write_order_problems(template) == []
+    bicep_text = bicep.render(template)
+    existing = [r["config"]["name"] for _, r in resources(parse(text=bicep_text)) if r.get("existing")]
+    assert "sec-swc" in existing and bicep_problems(bicep_text) == []

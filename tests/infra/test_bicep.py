@@ -42,6 +42,7 @@ SDK_BY_NAMESPACE = {
     "microsoft.keyvault": ("azure.mgmt.keyvault", "KeyVaultManagementClient"),
     "microsoft.authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
     "microsoft.insights": ("azure.mgmt.monitor", "MonitorManagementClient"),
+    "microsoft.network": ("azure.mgmt.network", "NetworkManagementClient"),
 }
 # resource type -> the SDK model of its PUT body
 MODEL_BY_TYPE = {
@@ -50,6 +51,8 @@ MODEL_BY_TYPE = {
     "microsoft.keyvault/vaults": "VaultCreateOrUpdateParameters",
     "microsoft.authorization/roleassignments": "RoleAssignmentCreateParameters",
     "microsoft.insights/diagnosticsettings": "DiagnosticSettingsResource",
+    "microsoft.network/privateendpoints": "PrivateEndpoint",
+    "microsoft.network/privateendpoints/privatednszonegroups": "PrivateDnsZoneGroup",
 }
 
 
@@ -106,7 +109,8 @@ class _NoCredential:
 
 def shipped_api_versions(package: str, client: str) -> tuple[set[str], bool]:
     """The api-versions an SDK package can send, and whether it keeps one subpackage per version:
-    a multi-API package's vYYYY_MM_DD subpackages, else its client's default api-version."""
+    a multi-API package's vYYYY_MM_DD subpackages, else its client's default api-version, or (a TypeSpec
+    client with one default per operation, as azure-mgmt-network 33) the defaults its operations send."""
     module = importlib.import_module(package)
     folder = Path(module.__file__).parent
     versions = {d.name[1:].replace("_", "-") for d in folder.iterdir()
@@ -114,7 +118,11 @@ def shipped_api_versions(package: str, client: str) -> tuple[set[str], bool]:
     if versions:
         return versions, True
     client_class = getattr(module, client)
-    return {client_class(_NoCredential(), "00000000-0000-0000-0000-000000000000")._config.api_version}, False
+    config = client_class(_NoCredential(), "00000000-0000-0000-0000-000000000000")._config
+    if getattr(config, "api_version", None):
+        return {config.api_version}, False
+    source = "\n".join(p.read_text() for p in (folder / "operations").glob("*.py"))
+    return set(re.findall(r'_params\.pop\("api-version", "([0-9]{4}-[0-9]{2}-[0-9]{2}(?:-preview)?)"\)', source)), False
 
 
 def sdk_model(resource_type: str, api_version: str) -> type:
@@ -231,7 +239,7 @@ def check_document(document: dict[str, Any], source: str) -> list[str]:
 def test_infra_has_the_expected_files():
     names = {p.relative_to(INFRA).as_posix() for p in BICEP_FILES}
     assert {"main.bicep", "modules/account.bicep", "modules/keyvault.bicep", "modules/roles.bicep",
-            "modules/diagnostics.bicep"} <= names
+            "modules/diagnostics.bicep", "modules/privateendpoint.bicep"} <= names
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: p.relative_to(INFRA).as_posix())
@@ -427,6 +435,88 @@ def test_role_definitions_are_the_built_in_ones():
     assert roles["cognitiveServicesContributor"]["value"] == "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68"
     assert roles["keyVaultContributor"]["value"] == "f25e0fa2-a7c8-4377-a976-54943a77a395"
     assert roles["keyVaultSecretsOfficer"]["value"] == "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+
+
+# --- the security pillar's fields ------------------------------------------------------------------
+
+def _module_params(name: str) -> dict[str, Any]:
+    return _unwrap(parse(INFRA / "main.bicep")["modules"][name]["config"])["params"]
+
+
+def test_built_in_role_names_match_provision():
+    from provisioner.model.roles import BUILT_IN_ROLES
+
+    assert {_unquote(k): v for k, v in _variable(INFRA / "main.bicep", "builtInRoles").items()} == BUILT_IN_ROLES
+
+
+def test_principal_types_match_provision():
+    from provisioner.spec.desired import PRINCIPAL_TYPE
+
+    assert _variable(INFRA / "main.bicep", "principalTypes") == PRINCIPAL_TYPE
+
+
+def test_grants_made_by_bicep_are_not_marked_as_provisions():
+    """provision deletes only grants whose description names its spec; Bicep's are the deployment's own."""
+    from provisioner.model.resources import assignment_owner
+
+    description = _variable(INFRA / "main.bicep", "grantDescription")
+    assert description.startswith("infra/main.bicep") and assignment_owner(description) is None
+
+
+def test_the_default_diagnostic_setting_name_is_provisions():
+    from provisioner.model.resources import diagnostic_setting_name
+
+    assert diagnostic_setting_name("aoai-prod") == "provision-aoai-prod"
+    assert "?? 'provision-${specName}'" in (INFRA / "main.bicep").read_text()
+
+
+def test_main_passes_every_security_field_of_an_account():
+    params = set(_module_params("accountModules"))
+    assert {"network", "identity", "restrictOutboundNetworkAccess", "allowedFqdnList", "grants",
+            "publicNetworkAccess", "disableLocalAuth"} <= params
+    assert {"grants", "grantDescription"} <= set(_module_params("vault"))
+    text = (INFRA / "main.bicep").read_text()
+    for field in ("network", "identity", "restrict_outbound", "allowed_fqdns", "access", "diagnostics",
+                  "private_endpoints", "public_access"):
+        assert f".?{field}" in text, field
+
+
+def test_private_endpoints_run_one_at_a_time_after_their_account():
+    module = parse(INFRA / "main.bicep")["modules"]["privateEndpointModules"]
+    assert {"type": "batchSize", "argument": 1} in module["decorators"]
+    account_id = _module_params("privateEndpointModules")["accountId"]
+    # accountModules[...].outputs.id: Bicep waits for the whole account module, its deployments included
+    assert "accountModules" in json.dumps(account_id)
+
+
+def test_account_settings_use_the_property_names_of_the_sdk_models():
+    """networkAcls and the identity are built in variables (the resource body picks them by condition, which the
+    body check cannot look into): their keys against NetworkRuleSet and Identity."""
+    account = sdk_model("Microsoft.CognitiveServices/accounts", "2025-09-01")
+    models = importlib.import_module(account.__module__)
+    variables = parse(INFRA / "modules" / "account.bicep")["variables"]
+    assert check_body(variables["networkAcls"]["value"], models.NetworkRuleSet, "networkAcls") == []
+    assert check_body(variables["managedIdentity"]["value"], models.Identity, "identity") == []
+    broken = {**variables["networkAcls"]["value"], "ipRule": []}
+    assert check_body(broken, models.NetworkRuleSet, "networkAcls") != []
+
+
+def test_diagnostic_log_and_metric_entries_use_the_sdk_property_names():
+    """The entries the setting picks by condition (`logs: all` or a list) are variables: checked one by one."""
+    setting = sdk_model("Microsoft.Insights/diagnosticSettings", "2021-05-01-preview")
+    variables = parse(INFRA / "modules" / "diagnostics.bicep")["variables"]
+    for name, key in (("allLogs", "logs"), ("allMetrics", "metrics")):
+        assert check_body({"properties": {key: variables[name]["value"]}}, setting, name) == []
+    assert check_body({"properties": {"logs": [{"categoryGroups": "allLogs"}]}}, setting, "broken") != []
+
+
+def test_identity_types_are_azures():
+    """The identity type strings Bicep can produce are the ones provision sends (rest.identity_body)."""
+    from provisioner.model.rest import identity_body
+
+    text = (INFRA / "modules" / "account.bicep").read_text()
+    for system, user in ((True, []), (False, ["/x"]), (True, ["/x"]), (False, [])):
+        assert f"'{identity_body({'system_assigned': system, 'user_assigned': user})['type']}'" in text
 
 
 @pytest.mark.skipif(shutil.which("bicep") is None, reason="no Bicep CLI on PATH")
