@@ -65,8 +65,8 @@ var principalTypes = {
   group: 'Group'
   service_principal: 'ServicePrincipal'
 }
-// Not provision's ownership marker: these grants belong to this deployment, and provision leaves them alone.
-var grantDescription = 'infra/main.bicep for the spec ${specName}'
+// provision's ownership marker (assignment_description), as the tags above are its ownership tags.
+var grantDescription = 'managed-by=provision; provision-spec=${specName}'
 
 // The spec's `access` entries as role assignments: a role is a built-in role name, a GUID or a role definition id.
 func grantsOf(access array, roles object, types object) array => map(access, grant => {

@@ -120,11 +120,11 @@ resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' = {
   }
 }
 
-// Named with guid(): provision names its own assignments differently (provisioner/model/resources.py
-// role_assignment_name), sees these as the same grant made elsewhere and leaves them alone (infra/README.md).
+// Named and described as provision names and describes them (provisioner/model/resources.py
+// role_assignment_name, assignment_description): either tool recognises the other's grants as the spec's.
 resource accountGrants 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for grant in grants: {
-    name: guid(account.id, grant.principalId, grant.roleId)
+    name: guid(toLower(account.id), grant.principalId, grant.roleId)
     scope: account
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', grant.roleId)

@@ -42,10 +42,10 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   }
 }
 
-// Named with guid(), as on the accounts (modules/account.bicep): provision leaves these alone.
+// Named and described as provision does, as on the accounts (modules/account.bicep).
 resource vaultGrants 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for grant in grants: {
-    name: guid(vault.id, grant.principalId, grant.roleId)
+    name: guid(toLower(vault.id), grant.principalId, grant.roleId)
     scope: vault
     properties: {
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', grant.roleId)

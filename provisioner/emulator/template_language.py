@@ -28,7 +28,8 @@ from typing import Any
 
 HELP = "Please see https://aka.ms/arm-template-expressions for usage details."
 FUNCTIONS = {"parameters", "variables", "copyindex", "resourceid", "format", "concat", "length", "string",
-             "resourcegroup", "subscription", "equals", "not", "true", "false", "guid", "extensionresourceid"}
+             "resourcegroup", "subscription", "equals", "not", "true", "false", "guid", "extensionresourceid",
+             "tolower"}
 # guid(): a version-5 UUID of the arguments joined with '-' in ARM's namespace (the Bicep string-functions page)
 GUID_NAMESPACE = uuid.UUID("11fb06fb-712d-4ddd-98c7-e71bbd588830")
 
@@ -320,6 +321,14 @@ def _guid(env: Environment, args: list) -> str:
     return str(uuid.uuid5(GUID_NAMESPACE, "-".join(args)))
 
 
+def _to_lower(env: Environment, args: list) -> str:
+    _arity("toLower", args, 1)
+    if not isinstance(args[0], str):
+        raise TemplateError(f"Unable to evaluate template language function 'toLower': the argument must be a string. "
+                            f"{HELP}")
+    return args[0].lower()
+
+
 def _extension_resource_id(env: Environment, args: list) -> str:
     """extensionResourceId(resourceId, 'Namespace/type', name...): a resource on another one (a role assignment)."""
     if len(args) < 3 or not all(isinstance(a, str) and a for a in args):
@@ -417,6 +426,6 @@ _FUNCTIONS: dict[str, Callable[[Environment, list], Any]] = {
     "resourcegroup": lambda env, args: (_arity("resourceGroup", args, 0), env.resource_group)[1],
     "subscription": lambda env, args: (_arity("subscription", args, 0), env.subscription)[1],
     "true": _constant("true", True), "false": _constant("false", False), "guid": _guid,
-    "extensionresourceid": _extension_resource_id,
+    "extensionresourceid": _extension_resource_id, "tolower": _to_lower,
 }
 assert set(_FUNCTIONS) == FUNCTIONS

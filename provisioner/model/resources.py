@@ -201,15 +201,16 @@ def assignment_owner(description: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-# Role assignment names: a name-based UUID (RFC 4122 version 5) of what the assignment grants, so the
-# same grant always gets the same name, as Bicep's guid(scope, principal, role) does for templates.
-ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("b0f1c5d2-4e0a-5c7e-9a3d-70726f766973")
+# Role assignment names: ARM's own guid() (a version 5 UUID of the arguments joined with "-" in a fixed
+# namespace; learn.microsoft.com/azure/azure-resource-manager/bicep/bicep-functions-string#guid), over the
+# lowercase scope id, principal and role, so the same grant always gets the same name, and a template that
+# writes guid(toLower(scope.id), principal, role) (infra/) names it exactly as provision does.
+ARM_GUID_NAMESPACE = uuid.UUID("11fb06fb-712d-4ddd-98c7-e71bbd588830")
 
 
 def role_assignment_name(scope_id: str, principal: str, role: str) -> str:
     """The assignment's name for granting `role` (a role definition GUID) to `principal` on `scope_id`."""
-    key = "|".join(part.lower() for part in (scope_id, principal, role))
-    return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, key))
+    return str(uuid.uuid5(ARM_GUID_NAMESPACE, "-".join(part.lower() for part in (scope_id, principal, role))))
 
 
 def diagnostic_setting_name(spec_name: str) -> str:

@@ -512,3 +512,39 @@ def test_every_role_provision_knows_by_name_is_that_built_in_role(setup):
     for name, role_id in BUILT_IN_ROLES.items():
         definition = live.authorization.role_definitions.get(f"/subscriptions/{SUB}", role_id)
         assert (definition.role_name, definition.role_type) == (name, "BuiltInRole")
+
+
+def test_a_grant_made_as_infra_bicep_makes_it_is_this_specs_grant(workdir, cli, setup, external_emulator):
+    """infra/ names grants guid(toLower(scope.id), principal, role) and describes them with provision's
+    marker; ARM's guid() must give provision's own name, so the plan sees that grant as already made."""
+    from azure.mgmt.resource.deployments import DeploymentsMgmtClient
+
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    team = {p: n for n, (p, r, _) in live.grants().items() if r == CONTRIBUTOR}[principals["team"]]
+    live.authorization.role_assignments.delete(ACCOUNT, team)
+    assert cli("plan", "--detailed-exitcode").code == 2  # the team's grant is missing now
+
+    account = "resourceId('Microsoft.CognitiveServices/accounts', 'aoai-sec')"
+    template = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "resources": [{
+            "type": "Microsoft.Authorization/roleAssignments", "apiVersion": "2022-04-01",
+            "scope": "Microsoft.CognitiveServices/accounts/aoai-sec",
+            "name": f"[guid(toLower({account}), '{principals['team']}', '{CONTRIBUTOR}')]",
+            "properties": {
+                "roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}",
+                "principalId": principals["team"], "principalType": "Group",
+                "description": "managed-by=provision; provision-spec=sec"}}]}
+    arm = DeploymentsMgmtClient(external_emulator.credential, SUB, **sdk_kwargs(external_emulator))
+    try:
+        deployment = arm.deployments.begin_create_or_update(
+            "rg-sec", "infra-grant", {"properties": {"mode": "Incremental", "template": template}}).result()
+        assert deployment.properties.provisioning_state == "Succeeded", deployment.properties.error
+    finally:
+        arm.close()
+    assert team in live.grants()  # the template's guid() is provision's name
+    result = cli("plan", "--detailed-exitcode")
+    assert result.code == 0, result.out + result.err

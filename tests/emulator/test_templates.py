@@ -334,12 +334,12 @@ def test_a_failed_resource_operation_fails_the_deployment(emulator, arm, cogniti
 
 
 def test_unknown_function_and_other_invalid_templates_are_refused_at_put(arm, cognitive, group):
-    bad = template([account(), child("deployments", "[toLower('acct/d1')]", deployment_body())])
+    bad = template([account(), child("deployments", "[padLeft('acct/d1', 3)]", deployment_body())])
     error = failure(arm, bad)
     assert (error.status_code, error.error.code) == (400, "InvalidTemplate")
     assert error.error.message == (
-        "Deployment template validation failed: 'The template resource '[toLower('acct/d1')]' is not valid: "
-        "The template function 'toLower' is not valid. Please see https://aka.ms/arm-template-expressions for "
+        "Deployment template validation failed: 'The template resource '[padLeft('acct/d1', 3)]' is not valid: "
+        "The template function 'padLeft' is not valid. Please see https://aka.ms/arm-template-expressions for "
         "usage details.. Please see https://aka.ms/arm-template-expressions for usage details.'.")
     with pytest.raises(ResourceNotFoundError):
         arm.deployments.get("rg", "dep")  # nothing was recorded

@@ -455,12 +455,20 @@ def test_principal_types_match_provision():
     assert _variable(INFRA / "main.bicep", "principalTypes") == PRINCIPAL_TYPE
 
 
-def test_grants_made_by_bicep_are_not_marked_as_provisions():
-    """provision deletes only grants whose description names its spec; Bicep's are the deployment's own."""
-    from provisioner.model.resources import assignment_owner
+def test_grants_made_by_bicep_carry_provisions_ownership_marker():
+    """Bicep's grants are described as provision describes its own, as its resources carry provision's tags."""
+    from provisioner.model.resources import assignment_description, assignment_owner
 
     description = _variable(INFRA / "main.bicep", "grantDescription")
-    assert description.startswith("infra/main.bicep") and assignment_owner(description) is None
+    assert description == assignment_description("${specName}")
+    assert assignment_owner(description.replace("${specName}", "aoai-prod")) == "aoai-prod"
+
+
+def test_grants_made_by_bicep_are_named_as_provision_names_them():
+    """guid(toLower(scope.id), principal, role) in the modules is provision's role_assignment_name."""
+    for module, symbol in (("account.bicep", "account"), ("keyvault.bicep", "vault")):
+        text = (INFRA / "modules" / module).read_text()
+        assert f"name: guid(toLower({symbol}.id), grant.principalId, grant.roleId)" in text, module
 
 
 def test_the_default_diagnostic_setting_name_is_provisions():
