@@ -195,6 +195,37 @@ def require_group(call: Call, subscription: str, group: str) -> dict:
     return doc
 
 
+def document_handlers(resource_type: str, name_param: str) -> tuple[Callable, Callable, Callable]:
+    """GET, DELETE and list-in-group handlers of a group-level resource that is nothing but its stored
+    document (a workspace, a user-assigned identity): 404 when missing, DELETE 200 or 204."""
+    from provisioner.emulator.errors import not_found
+
+    def stored_id(call: Call) -> str:
+        p = call.params
+        require_group(call, p["subscription"], p["group"])
+        return f"{group_id(p['subscription'], p['group'])}/providers/{resource_type}/{p[name_param]}"
+
+    def get(call: Call) -> Reply:
+        doc = call.store.get(stored_id(call))
+        if doc is None:
+            raise not_found(resource_type, call.params[name_param], call.params["group"])
+        return Reply(200, doc)
+
+    def delete(call: Call) -> Reply:
+        doc = call.store.get(stored_id(call))
+        if doc is None:
+            return Reply(204)
+        call.store.delete(doc["id"])
+        return Reply(200)
+
+    def list_in_group(call: Call) -> Reply:
+        p = call.params
+        require_group(call, p["subscription"], p["group"])
+        return list_reply(call.store.children(group_id(p["subscription"], p["group"]), resource_type))
+
+    return get, delete, list_in_group
+
+
 def public(doc: dict) -> dict:
     """A stored document without the emulator's private keys ("emulator..."), as served."""
     return {k: v for k, v in doc.items() if not k.startswith("emulator")}

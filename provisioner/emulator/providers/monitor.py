@@ -27,7 +27,7 @@ from __future__ import annotations
 import uuid
 
 from provisioner.emulator import registry, schemas
-from provisioner.emulator.arm import Call, Reply, Router, iso, list_reply, require_group
+from provisioner.emulator.arm import Call, Reply, Router, document_handlers, iso, list_reply, require_group
 from provisioner.emulator.errors import ArmError, not_found
 from provisioner.emulator.store import key_of
 
@@ -49,6 +49,7 @@ CATEGORIES_BY_TYPE: dict[str, tuple[dict[str, list[str]], list[str]]] = {
 
 
 def register(router: Router) -> None:
+    get_workspace, delete_workspace, list_workspaces = document_handlers(WORKSPACE_TYPE, "workspace")
     router.add("PUT", SETTINGS + "/{setting}")(put_setting)
     router.add("GET", SETTINGS + "/{setting}")(get_setting)
     router.add("DELETE", SETTINGS + "/{setting}")(delete_setting)
@@ -231,29 +232,3 @@ def put_workspace(call: Call) -> Reply:
                           "createdDate": previous.get("createdDate") or iso(call.now), "modifiedDate": iso(call.now)}}
     call.store.put(new_id, WORKSPACE_TYPE, doc)
     return Reply(200 if existing else 201, doc)
-
-
-def get_workspace(call: Call) -> Reply:
-    p = call.params
-    require_group(call, p["subscription"], p["group"])
-    doc = call.store.get(workspace_id(p["subscription"], p["group"], p["workspace"]))
-    if doc is None:
-        raise not_found(WORKSPACE_TYPE, p["workspace"], p["group"])
-    return Reply(200, doc)
-
-
-def delete_workspace(call: Call) -> Reply:
-    p = call.params
-    require_group(call, p["subscription"], p["group"])
-    doc = call.store.get(workspace_id(p["subscription"], p["group"], p["workspace"]))
-    if doc is None:
-        return Reply(204)
-    call.store.delete(doc["id"])
-    return Reply(200)
-
-
-def list_workspaces(call: Call) -> Reply:
-    p = call.params
-    require_group(call, p["subscription"], p["group"])
-    return list_reply(call.store.children(f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}",
-                                          WORKSPACE_TYPE))

@@ -11,13 +11,25 @@ import re
 import uuid
 
 from provisioner.emulator import registry, schemas
-from provisioner.emulator.arm import TENANT_ID, Call, Reply, Router, list_reply, require_group, system_data
+from provisioner.emulator.arm import (
+    TENANT_ID,
+    Call,
+    Reply,
+    Router,
+    document_handlers,
+    list_reply,
+    require_group,
+    system_data,
+)
 from provisioner.emulator.errors import ArmError, not_found
 
 IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 IDENTITY = ("/subscriptions/{subscription}/resourcegroups/{group}/providers/microsoft.managedidentity"
             "/userassignedidentities/{identity}")
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$")  # 3-128, as the spec's pattern
+
+
+get_identity, delete_identity, list_in_group = document_handlers(IDENTITY_TYPE, "identity")
 
 
 def register(router: Router) -> None:
@@ -64,32 +76,6 @@ def put_identity(call: Call) -> Reply:
            "systemData": system_data(call.now, (existing or {}).get("systemData"))}
     call.store.put(new_id, IDENTITY_TYPE, doc)
     return Reply(200 if existing else 201, doc)
-
-
-def get_identity(call: Call) -> Reply:
-    p = call.params
-    require_group(call, p["subscription"], p["group"])
-    doc = call.store.get(identity_id(p["subscription"], p["group"], p["identity"]))
-    if doc is None:
-        raise not_found(IDENTITY_TYPE, p["identity"], p["group"])
-    return Reply(200, doc)
-
-
-def delete_identity(call: Call) -> Reply:
-    p = call.params
-    require_group(call, p["subscription"], p["group"])
-    doc = call.store.get(identity_id(p["subscription"], p["group"], p["identity"]))
-    if doc is None:
-        return Reply(204)
-    call.store.delete(doc["id"])
-    return Reply(200)
-
-
-def list_in_group(call: Call) -> Reply:
-    p = call.params
-    require_group(call, p["subscription"], p["group"])
-    return list_reply(call.store.children(f"/subscriptions/{p['subscription']}/resourceGroups/{p['group']}",
-                                          IDENTITY_TYPE))
 
 
 def list_in_subscription(call: Call) -> Reply:
