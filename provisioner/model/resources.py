@@ -34,6 +34,8 @@ role_assignment  {"scope": id of the account or key vault it grants on, "princip
                  "role_name": built-in role name or None, "description": ownership marker}
 diagnostic_setting {"workspace": Log Analytics workspace id, "logs": "all" | [category, ...] sorted
                  (Audit, RequestResponse, Trace, ...), "metrics": bool}
+                 observed only: "other_destinations": [storageAccountId | eventHubAuthorizationRuleId |
+                 marketplacePartnerId, ...] the setting also sends to (`provision import` leaves such out)
 
 The security settings of an account are account properties (one PATCH updates them in place);
 None means the spec leaves the setting as Azure has it (never compared, never sent):

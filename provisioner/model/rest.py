@@ -262,6 +262,8 @@ def role_assignment_properties(doc: Mapping[str, Any]) -> dict:
 # Microsoft.CognitiveServices/accounts: learn.microsoft.com/azure/ai-services/openai/monitor-openai-reference
 ALL_LOGS = "allLogs"
 ALL_METRICS = "AllMetrics"
+# destinations a setting may send to besides a workspace (the spec has none of them)
+OTHER_DESTINATIONS = ("storageAccountId", "eventHubAuthorizationRuleId", "marketplacePartnerId")
 
 
 def diagnostic_setting_body(p: Mapping[str, Any]) -> dict:
@@ -279,4 +281,5 @@ def diagnostic_setting_properties(doc: Mapping[str, Any]) -> dict:
     else:
         logs = sorted({entry["category"] for entry in enabled if entry.get("category")})
     return {"workspace": str(props.get("workspaceId") or "").lower(), "logs": logs,
-            "metrics": any(entry.get("enabled") for entry in props.get("metrics") or [])}
+            "metrics": any(entry.get("enabled") for entry in props.get("metrics") or []),
+            "other_destinations": sorted(key for key in OTHER_DESTINATIONS if props.get(key))}
