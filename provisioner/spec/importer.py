@@ -290,7 +290,8 @@ def _access(out: _Lines, account: ObservedResource, assignments: list[ObservedRe
     """Every role assignment made on the account itself, as grants. One named as provision names that grant
     is adopted by the next apply (its description gets the ownership marker); one under another name stays
     its maker's: the plan shows the grant up to date, and provision never writes or deletes it (Azure
-    allows one assignment per scope, principal and role, so creating provision's own would fail)."""
+    allows one assignment per scope, principal and role, so creating provision's own would fail). Grants
+    another spec's description claims are left out: planning them would be an error."""
     account_id = arm_id(account.resource.scope, Kind.ACCOUNT, account.resource.name)
     grants = []
     for assignment in assignments:
@@ -304,14 +305,16 @@ def _access(out: _Lines, account: ObservedResource, assignments: list[ObservedRe
             left_out.append(f"{where} (principal type {p.get('principal_type')}: a grant is for a user, group or "
                             "service principal)")
         else:
-            grants.append((p.get("role_name") or p["role"], p["principal"], kind, assignment.resource.name, p["role"]))
+            grants.append((p.get("role_name") or p["role"], p["principal"], kind, assignment.resource.name, p["role"],
+                           owner == spec_name))
     if not grants:
         return
     out.add(4, "access:")
-    for role, principal, kind, name, role_id in sorted(grants):
+    for role, principal, kind, name, role_id, ours in sorted(grants):
         out.add(6, f"- principal: {_scalar(principal)}",
                 "" if name.lower() == role_assignment_name(account_id, principal, role_id) else
-                f"granted by role assignment {name}, which provision leaves to whoever made it")
+                f"granted by role assignment {name}, "
+                + ("this spec's under an earlier name" if ours else "which provision leaves to whoever made it"))
         out.add(8, f"type: {kind}")
         out.add(8, f"role: {_scalar(role)}")
 

@@ -28,6 +28,7 @@ from tests.e2e.test_security import (  # noqa: F401 - setup is a fixture
 
 OTHER_NAME = "0c0c0c0c-0000-4000-8000-00000000000a"
 FOREIGN_NAME = "0c0c0c0c-0000-4000-8000-00000000000b"
+EARLIER_NAME = "0c0c0c0c-0000-4000-8000-00000000000c"
 ROLE = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
 
 
@@ -57,7 +58,9 @@ def _by_hand(live, principals) -> str:
     grants = {own_name: (principals["app"], "ServicePrincipal", OPENAI_USER, ""),  # as infra/ names it
               OTHER_NAME: (principals["team"], "Group", CONTRIBUTOR, "made in the portal"),
               FOREIGN_NAME: (principals["identity_principal"], "ServicePrincipal", READER,
-                             "managed-by=provision; provision-spec=elsewhere")}
+                             "managed-by=provision; provision-spec=elsewhere"),
+              # this spec's own, made before assignments were named by guid()
+              EARLIER_NAME: (principals["app"], "ServicePrincipal", READER, "managed-by=provision; provision-spec=sec")}
     for name, (principal, kind, role, description) in grants.items():
         live.authorization.role_assignments.create(ACCOUNT, name, {
             "role_definition_id": ROLE + role, "principal_id": principal, "principal_type": kind,
@@ -93,7 +96,8 @@ def test_an_isolated_account_imports_to_adoptions_and_no_ops_then_nothing(workdi
                                              "dns_zone_ids": [ZONE.lower()]}]
     assert sorted(account["access"], key=lambda g: g["role"]) == [
         {"principal": principals["team"], "type": "group", "role": "Cognitive Services OpenAI Contributor"},
-        {"principal": principals["app"], "type": "service_principal", "role": "Cognitive Services OpenAI User"}]
+        {"principal": principals["app"], "type": "service_principal", "role": "Cognitive Services OpenAI User"},
+        {"principal": principals["app"], "type": "service_principal", "role": "Reader"}]
     assert account["diagnostics"] == {"workspace": WORKSPACE.lower(), "logs": ["Audit", "RequestResponse"],
                                       "metrics": False, "name": "to-law"}
     # what a spec cannot say is named at the top, and the grant someone else made is marked
@@ -101,6 +105,7 @@ def test_an_isolated_account_imports_to_adoptions_and_no_ops_then_nothing(workdi
     assert f"# Left out: role assignment {FOREIGN_NAME} on aoai-sec (managed by spec elsewhere)" in text
     assert "# Left out: diagnostic setting to-archive on aoai-sec (it also sends to storageAccountId" in text
     assert f"granted by role assignment {OTHER_NAME}, which provision leaves to whoever made it" in text
+    assert f"granted by role assignment {EARLIER_NAME}, this spec's under an earlier name" in text
 
     plan = plan_json(cli)
     actions = {c["address"]: c["action"] for c in plan["changes"]}
@@ -110,6 +115,8 @@ def test_an_isolated_account_imports_to_adoptions_and_no_ops_then_nothing(workdi
     assert "create" not in actions.values()  # never a second assignment Azure would refuse (RoleAssignmentExists)
     team_grant = role_assignment_name(ACCOUNT.lower(), principals["team"], CONTRIBUTOR)
     assert actions[f"aoai-sec/roleAssignments/{team_grant}"] == "no-op"
+    assert actions[f"aoai-sec/roleAssignments/{role_assignment_name(ACCOUNT.lower(), principals['app'], READER)}"] \
+        == "no-op"  # and the assignment that grants it is not pruned
     assert actions["aoai-sec/diagnosticSettings/to-law"] == "no-op"
     for change in plan["changes"]:  # adopting writes the ownership marker and nothing else
         assert {f["path"] for f in change["fields"]} <= {"tags.managed-by", "tags.provision-spec", "description"}, \
@@ -123,6 +130,7 @@ def test_an_isolated_account_imports_to_adoptions_and_no_ops_then_nothing(workdi
     assert grants[own_name][2] == "managed-by=provision; provision-spec=sec"
     assert grants[OTHER_NAME][2] == "made in the portal"  # another's grant is left as it was
     assert grants[FOREIGN_NAME][2] == "managed-by=provision; provision-spec=elsewhere"
+    assert EARLIER_NAME in grants
     assert live.network.private_endpoints.get("rg-sec", "pe-aoai-sec").tags["provision-spec"] == "sec"
     acls = live.cognitive.accounts.get("rg-sec", "aoai-sec").properties.network_acls
     assert (acls.default_action, acls.bypass, len(acls.ip_rules)) == ("Deny", "None", 2)
