@@ -82,10 +82,16 @@ def _import(cli, *extra) -> str:
     return open("deployments.yaml").read()
 
 
-def test_an_isolated_account_imports_to_adoptions_and_no_ops_then_nothing(workdir, cli, setup):
+def test_an_isolated_account_imports_to_adoptions_and_no_ops_then_nothing(workdir, cli, setup, external_emulator):
     live, principals = setup
     own_name = _by_hand(live, principals)
+    external_emulator.control.clear_requests()
     text = _import(cli, "--name", "sec")
+    served = external_emulator.control.requests()
+    # the group's accounts, three lists per account (deployments, filters, blocklists), its grants, its diagnostic
+    # settings, and per connected endpoint the endpoint and its zone group: reads only, none per grant or setting
+    assert all(route.startswith("GET ") for route in served["counts"]), served
+    assert served["total"] == 1 + 3 + 2 + 2 * 2, served
     account = yaml.safe_load(text)["accounts"][0]
     assert account["network"] == {"public_access": "disabled", "ip_rules": ["198.51.100.7", "203.0.113.0/24"],
                                   "virtual_network_rules": [APPS.lower()], "bypass": "none"}
