@@ -29,9 +29,10 @@ def import_(
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
 ) -> int:
-    """Describe existing accounts, deployments, content filters and blocklists as a spec.
+    """Describe existing accounts, deployments, content filters, blocklists and security settings (network,
+    identity, private endpoints, grants, diagnostics) as a spec.
 
-    Planning the written spec shows only adoptions."""
+    Planning the written spec shows only adoptions and grants that are there already."""
     if not resource_group and not account:
         raise typer.BadParameter("pass --resource-group RG or --account ID", param_hint="--resource-group")
     subscription = subscription or os.environ.get("AZURE_SUBSCRIPTION_ID")

@@ -5,7 +5,9 @@ standard, scope global, custom subdomain = the name, upgrade on-new-default, ...
 subscription, resource group and location shared by every account under `defaults:`, content
 filters and blocklists that several accounts hold identically written once, and a comment
 wherever a value was resolved or something was left out. Planning it shows nothing but
-adoptions: every property the spec declares is taken from what exists.
+adoptions and no-ops: every property the spec declares is taken from what exists. The
+account's security settings, private endpoints, role assignments and diagnostic settings are
+described too (see `_security`); what a spec cannot say is left out with a note at the top.
 """
 from __future__ import annotations
 
