@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from provisioner.spec.importer import _flow, _scalar
+from provisioner.errors import ProvisionerError
+from provisioner.model import rest
+from provisioner.model.observed import ObservedResource, ObservedState
+from provisioner.model.resources import Kind, Resource, Scope
+from provisioner.plan import differ
+from provisioner.spec import load_from_text
+from provisioner.spec.importer import _flow, _scalar, write_spec
 from provisioner.spec.loader import load_text
 
 HOSTILE = ["plain", "yes", "no", "null", "~", "1.0", "007", "2024-11-20", "a: b", "a #b", "#x", "- x", "[x]",
@@ -38,59 +44,39 @@ PRINCIPAL = "11111111-1111-1111-1111-111111111111"
 
 
 def _observed(kind, name, properties, group="rg"):
-    from provisioner.model.observed import ObservedResource
-    from provisioner.model.resources import Kind, Resource, Scope
-
     scope = Scope(SUB, group) if kind is Kind.ACCOUNT else Scope(SUB, group, account="acct")
     return ObservedResource(Resource(kind, name, scope, properties), azure_id=f"/x/{name}")
 
 
 def _account(**properties):
-    from provisioner.model import rest
-    from provisioner.model.resources import Kind
-
     doc = {"name": "acct", "location": "eastus2", "kind": "OpenAI", "sku": {"name": "S0"},
            "properties": {"customSubDomainName": "acct", **properties}}
     return _observed(Kind.ACCOUNT, "acct", rest.account_properties(doc))
 
 
 def _grant(name, principal_type="User", description=""):
-    from provisioner.model import rest
-    from provisioner.model.resources import Kind
-
     return _observed(Kind.ROLE_ASSIGNMENT, name, rest.role_assignment_properties({"properties": {
         "scope": ACCOUNT_ID, "principalId": PRINCIPAL, "principalType": principal_type, "description": description,
         "roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{USER_ROLE}"}}))
 
 
 def _setting(name, **properties):
-    from provisioner.model import rest
-    from provisioner.model.resources import Kind
-
     body = {"workspaceId": WORKSPACE, "logs": [{"categoryGroup": "allLogs", "enabled": True}], "metrics": [],
             **properties}
     return _observed(Kind.DIAGNOSTIC_SETTING, name, rest.diagnostic_setting_properties({"properties": body}))
 
 
 def _endpoint(name, group="rg", group_id="account"):
-    from provisioner.model import rest
-    from provisioner.model.resources import Kind
-
-    doc = {"name": name, "location": "eastus2", "properties": {"subnet": {"id": SUBNET}, "privateLinkServiceConnections": [
-        {"properties": {"privateLinkServiceId": ACCOUNT_ID, "groupIds": [group_id],
-                        "privateLinkServiceConnectionState": {"status": "Approved"}}}]}}
+    connection = {"properties": {"privateLinkServiceId": ACCOUNT_ID, "groupIds": [group_id],
+                                 "privateLinkServiceConnectionState": {"status": "Approved"}}}
+    doc = {"name": name, "location": "eastus2",
+           "properties": {"subnet": {"id": SUBNET}, "privateLinkServiceConnections": [connection]}}
     zones = {"properties": {"privateDnsZoneConfigs": [{"properties": {"privateDnsZoneId": ZONE}}]}}
     return _observed(Kind.PRIVATE_ENDPOINT, name, rest.private_endpoint_properties(doc, zones), group)
 
 
 def _written(*observed):
     """The spec text, its account as YAML reads it, and the pending actions of planning it against `observed`."""
-    from provisioner.model.observed import ObservedResource, ObservedState
-    from provisioner.model.resources import Kind, Resource, Scope
-    from provisioner.plan import differ
-    from provisioner.spec import load_from_text
-    from provisioner.spec.importer import write_spec
-
     text = write_spec(observed, name="imported", source="a test")
     _, desired = load_from_text(text)
     group = ObservedResource(Resource(Kind.RESOURCE_GROUP, "rg", Scope(SUB, "rg"), {"location": "eastus2"}), "/g")
@@ -116,8 +102,6 @@ def test_the_network_is_written_only_where_it_differs_from_azures_defaults(acls,
 
 
 def test_a_bypass_the_spec_cannot_say_is_an_error():
-    from provisioner.errors import ProvisionerError
-
     with pytest.raises(ProvisionerError, match="network bypass 'Logging' has no spec equivalent"):
         _written(_account(networkAcls={"defaultAction": "Deny", "bypass": "Logging"}))
 
