@@ -308,15 +308,19 @@ def _access(out: _Lines, account: ObservedResource, assignments: list[ObservedRe
                             "service principal)")
         else:
             grants.append((p.get("role_name") or p["role"], p["principal"], kind, assignment.resource.name, p["role"],
-                           owner == spec_name))
+                           owner, p.get("description") or ""))
     if not grants:
         return
     out.add(4, "access:")
-    for role, principal, kind, name, role_id, ours in sorted(grants):
-        out.add(6, f"- principal: {_scalar(principal)}",
-                "" if name.lower() == role_assignment_name(account_id, principal, role_id) else
-                f"granted by role assignment {name}, "
-                + ("this spec's under an earlier name" if ours else "which provision leaves to whoever made it"))
+    for role, principal, kind, name, role_id, owner, description in sorted(grants):
+        if name.lower() != role_assignment_name(account_id, principal, role_id):
+            note = f"granted by role assignment {name}, " + ("this spec's under an earlier name" if owner else
+                                                             "which provision leaves to whoever made it")
+        elif description and owner is None:  # adopting writes the ownership marker in its place
+            note = f"adopting replaces its description {json.dumps(description)}"
+        else:
+            note = ""
+        out.add(6, f"- principal: {_scalar(principal)}", note)
         out.add(8, f"type: {kind}")
         out.add(8, f"role: {_scalar(role)}")
 

@@ -8,7 +8,7 @@ import yaml
 from provisioner.errors import ProvisionerError
 from provisioner.model import rest
 from provisioner.model.observed import ObservedResource, ObservedState
-from provisioner.model.resources import Kind, Resource, Scope
+from provisioner.model.resources import Kind, Resource, Scope, role_assignment_name
 from provisioner.plan import differ
 from provisioner.spec import load_from_text
 from provisioner.spec.importer import _flow, _scalar, write_spec
@@ -132,3 +132,11 @@ def test_the_setting_with_the_specs_default_name_is_preferred_and_written_withou
     _, account, pending = _written(_account(), _setting("a-first"), _setting("provision-imported"))
     assert account["diagnostics"] == {"workspace": WORKSPACE.lower(), "metrics": False}
     assert pending == {"acct": "adopt"}
+
+
+def test_a_grant_under_provisions_name_is_adopted_and_its_description_replacement_is_said():
+    name = role_assignment_name(ACCOUNT_ID.lower(), PRINCIPAL, USER_ROLE)
+    text, account, pending = _written(_account(), _grant(name, description="kept by the security team"))
+    assert account["access"] == [{"principal": PRINCIPAL, "type": "user", "role": "Cognitive Services OpenAI User"}]
+    assert 'adopting replaces its description "kept by the security team"' in text
+    assert pending == {"acct": "adopt", f"acct/roleAssignments/{name}": "adopt"}
