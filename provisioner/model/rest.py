@@ -232,7 +232,8 @@ def private_endpoint_properties(doc: Mapping[str, Any], zone_group: Mapping[str,
             "dns_zone_ids": sorted({str((z.get("properties") or {}).get("privateDnsZoneId") or "").lower()
                                     for z in zones}),
             "tags": _tags(doc),
-            "connection_state": (connection.get("privateLinkServiceConnectionState") or {}).get("status")}
+            "connection_state": (connection.get("privateLinkServiceConnectionState") or {}).get("status"),
+            "manual_connection": not props.get("privateLinkServiceConnections") and bool(connections)}
 
 
 # role assignments (Microsoft.Authorization): Azure/azure-rest-api-specs specification/authorization/

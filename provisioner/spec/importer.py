@@ -265,6 +265,9 @@ def _private_endpoints(out: _Lines, account: ObservedResource, endpoints: list[O
         if endpoint.resource.scope.resource_group.lower() != scope.resource_group.lower():
             left_out.append(f"{where} (it is in resource group {endpoint.resource.scope.resource_group}; a spec "
                             "declares endpoints in the account's resource group)")
+        elif p.get("manual_connection"):
+            left_out.append(f"{where} (it connects through a manual connection, which the account's owner approves; "
+                            "a spec's endpoints connect directly)")
         elif p.get("target") != account_id or p.get("group_id") != PRIVATE_LINK_GROUP:
             left_out.append(f"{where} (it connects {p.get('group_id') or 'nothing'} on {p.get('target') or 'nothing'}"
                             f", not the account's {PRIVATE_LINK_GROUP} sub-resource)")

@@ -66,11 +66,11 @@ def _setting(name, **properties):
     return _observed(Kind.DIAGNOSTIC_SETTING, name, rest.diagnostic_setting_properties({"properties": body}))
 
 
-def _endpoint(name, group="rg", group_id="account"):
+def _endpoint(name, group="rg", group_id="account", manual=False):
     connection = {"properties": {"privateLinkServiceId": ACCOUNT_ID, "groupIds": [group_id],
-                                 "privateLinkServiceConnectionState": {"status": "Approved"}}}
-    doc = {"name": name, "location": "eastus2",
-           "properties": {"subnet": {"id": SUBNET}, "privateLinkServiceConnections": [connection]}}
+                                 "privateLinkServiceConnectionState": {"status": "Pending" if manual else "Approved"}}}
+    connections = "manualPrivateLinkServiceConnections" if manual else "privateLinkServiceConnections"
+    doc = {"name": name, "location": "eastus2", "properties": {"subnet": {"id": SUBNET}, connections: [connection]}}
     zones = {"properties": {"privateDnsZoneConfigs": [{"properties": {"privateDnsZoneId": ZONE}}]}}
     return _observed(Kind.PRIVATE_ENDPOINT, name, rest.private_endpoint_properties(doc, zones), group)
 
@@ -108,6 +108,7 @@ def test_a_bypass_the_spec_cannot_say_is_an_error():
 
 def test_what_a_spec_cannot_say_is_left_out_with_a_note_and_the_rest_plans_to_adoptions():
     observed = [_account(), _endpoint("pe"), _endpoint("pe-hub", group="rg-hub"), _endpoint("pe-odd", group_id="x"),
+                _endpoint("pe-manual", manual=True),
                 _grant("0c0c0c0c-0000-4000-8000-000000000001"),
                 _grant("0c0c0c0c-0000-4000-8000-000000000002", principal_type="ForeignGroup"),
                 _setting("a-metrics-only", logs=[], metrics=[{"category": "AllMetrics", "enabled": True}]),
@@ -120,11 +121,12 @@ def test_what_a_spec_cannot_say_is_left_out_with_a_note_and_the_rest_plans_to_ad
     assert account["diagnostics"] == {"workspace": WORKSPACE.lower(), "metrics": False, "name": "d-first"}
     notes = [line for line in text.splitlines() if line.startswith("# Left out: ")]
     assert [n.split(" (")[0] for n in notes] == [
-        "# Left out: private endpoint pe-hub of acct", "# Left out: private endpoint pe-odd of acct",
+        "# Left out: private endpoint pe-hub of acct", "# Left out: private endpoint pe-manual of acct",
+        "# Left out: private endpoint pe-odd of acct",
         "# Left out: role assignment 0c0c0c0c-0000-4000-8000-000000000002 on acct",
         "# Left out: diagnostic setting a-metrics-only on acct", "# Left out: diagnostic setting b-to-hub on acct",
         "# Left out: diagnostic setting c-unknown on acct", "# Left out: diagnostic setting e-second on acct"]
-    assert "eventHubAuthorizationRuleId" in notes[4] and "Spam" in notes[5]
+    assert "manual connection" in notes[1] and "eventHubAuthorizationRuleId" in notes[5] and "Spam" in notes[6]
     assert pending == {"acct": "adopt", "acct/privateEndpoints/pe": "adopt"}  # the grant is someone else's: no-op
 
 
