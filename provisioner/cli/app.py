@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "output": ("provisioner.cli.output",
                "Print each account's endpoint, deployments (model, version), identity and Key Vault secret URIs."),
     "import": ("provisioner.cli.importing",
-               "Describe existing accounts, deployments, content filters and blocklists as a spec."),
+               "Describe existing accounts, their deployments, content filters, blocklists and security as a spec."),
     "test": ("provisioner.cli.test",
              "Does it serve? A chat completion or an embedding per deployment, as an application sends it."),
     "prices": ("provisioner.cli.prices", "The price table behind the cost estimate of plans."),

@@ -29,9 +29,10 @@ def import_(
     emulator: bool = EMULATOR_OPTION,
     cloud: str = CLOUD_OPTION,
 ) -> int:
-    """Describe existing accounts, deployments, content filters and blocklists as a spec.
+    """Describe existing accounts, their deployments, content filters, blocklists and security as a spec.
 
-    Planning the written spec shows only adoptions."""
+    Security: network rules, identity, outbound restriction, private endpoints, grants and diagnostics.
+    Planning the written spec shows only adoptions and grants that are there already."""
     if not resource_group and not account:
         raise typer.BadParameter("pass --resource-group RG or --account ID", param_hint="--resource-group")
     subscription = subscription or os.environ.get("AZURE_SUBSCRIPTION_ID")

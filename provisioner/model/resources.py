@@ -28,12 +28,16 @@ deployment      {"model": str, "format": str, "version": str|None, "sku": str, "
 private_endpoint {"location": str (lowercase), "subnet": subnet id, "target": the account's id,
                  "group_id": "account", "dns_zone_ids": [private DNS zone id, ...] sorted,
                  "tags": {str: str}}
-                 observed only: "connection_state": "Approved"|"Pending"|"Rejected"|"Disconnected"
+                 observed only: "connection_state": "Approved"|"Pending"|"Rejected"|"Disconnected",
+                 "manual_connection": bool (it connects through manualPrivateLinkServiceConnections,
+                 approved by the account's owner; provision writes privateLinkServiceConnections)
 role_assignment  {"scope": id of the account or key vault it grants on, "principal": object id,
                  "principal_type": "User"|"Group"|"ServicePrincipal", "role": role definition GUID,
                  "role_name": built-in role name or None, "description": ownership marker}
 diagnostic_setting {"workspace": Log Analytics workspace id, "logs": "all" | [category, ...] sorted
                  (Audit, RequestResponse, Trace, ...), "metrics": bool}
+                 observed only: "other_destinations": [storageAccountId | eventHubAuthorizationRuleId |
+                 marketplacePartnerId, ...] the setting also sends to (`provision import` leaves such out)
 
 The security settings of an account are account properties (one PATCH updates them in place);
 None means the spec leaves the setting as Azure has it (never compared, never sent):

@@ -232,7 +232,8 @@ def private_endpoint_properties(doc: Mapping[str, Any], zone_group: Mapping[str,
             "dns_zone_ids": sorted({str((z.get("properties") or {}).get("privateDnsZoneId") or "").lower()
                                     for z in zones}),
             "tags": _tags(doc),
-            "connection_state": (connection.get("privateLinkServiceConnectionState") or {}).get("status")}
+            "connection_state": (connection.get("privateLinkServiceConnectionState") or {}).get("status"),
+            "manual_connection": not props.get("privateLinkServiceConnections") and bool(connections)}
 
 
 # role assignments (Microsoft.Authorization): Azure/azure-rest-api-specs specification/authorization/
@@ -262,6 +263,8 @@ def role_assignment_properties(doc: Mapping[str, Any]) -> dict:
 # Microsoft.CognitiveServices/accounts: learn.microsoft.com/azure/ai-services/openai/monitor-openai-reference
 ALL_LOGS = "allLogs"
 ALL_METRICS = "AllMetrics"
+# destinations a setting may send to besides a workspace (the spec has none of them)
+OTHER_DESTINATIONS = ("storageAccountId", "eventHubAuthorizationRuleId", "marketplacePartnerId")
 
 
 def diagnostic_setting_body(p: Mapping[str, Any]) -> dict:
@@ -279,4 +282,5 @@ def diagnostic_setting_properties(doc: Mapping[str, Any]) -> dict:
     else:
         logs = sorted({entry["category"] for entry in enabled if entry.get("category")})
     return {"workspace": str(props.get("workspaceId") or "").lower(), "logs": logs,
-            "metrics": any(entry.get("enabled") for entry in props.get("metrics") or [])}
+            "metrics": any(entry.get("enabled") for entry in props.get("metrics") or []),
+            "other_destinations": sorted(key for key in OTHER_DESTINATIONS if props.get(key))}

@@ -170,9 +170,16 @@ def _apply_changes(resolved: list[Resource], desired: DesiredState, observed: Ob
         live = observed.get(resource.address)
         if live is None:
             granted = _granted_elsewhere(resource, observed)
-            changes.append(_create(resource, desired, observed, errors) if granted is None else
-                           _change(resource, Action.NOOP, None, [], reason=f"granted already by role assignment "
-                                   f"{granted.resource.name}, which this spec does not manage"))
+            if granted is None:
+                changes.append(_create(resource, desired, observed, errors))
+                continue
+            # the assignment that grants it is not pruned, even when this spec made it under another name
+            # (before assignments were named by guid()): deleting it would take the access away
+            wanted.add(granted.resource.address)
+            whose = "this spec's, under an earlier name" if _owner(granted, desired.spec_name) == desired.spec_name \
+                else "which this spec does not manage"
+            changes.append(_change(resource, Action.NOOP, None, [], reason=f"granted already by role assignment "
+                                   f"{granted.resource.name}, {whose}"))
             continue
         other = _foreign_owner(live, desired.spec_name, resource.kind)
         if other is not None:

@@ -99,6 +99,17 @@ def test_a_grant_someone_else_made_under_another_name_satisfies_ours():
                              "spec does not manage")
 
 
+def test_a_grant_this_spec_made_under_an_earlier_name_satisfies_it_and_is_not_pruned():
+    wanted = grant(TEAM, READER)
+    earlier = Resource(Kind.ROLE_ASSIGNMENT, "0c0c0c0c-0000-4000-8000-000000000002", SCOPE, dict(wanted.properties))
+    p = plan([wanted], observed(earlier))
+    assert p.pending == ()  # deleting it would take the access away; creating another, Azure refuses
+    [change] = [c for c in p.changes if c.kind is Kind.ROLE_ASSIGNMENT]
+    assert change.reason == ("granted already by role assignment 0c0c0c0c-0000-4000-8000-000000000002, this "
+                             "spec's, under an earlier name")
+    assert actions(plan([], observed(earlier))) == [("delete", earlier.address)]  # dropped from the spec: pruned
+
+
 def test_a_changed_grant_is_a_new_assignment_and_the_deletion_of_the_old_one_naming_each_other():
     old, new = grant(TEAM, READER), grant(TEAM, USER_ROLE)
     p = plan([new], observed(old))
