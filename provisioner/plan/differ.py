@@ -96,14 +96,16 @@ def make_plan(desired: DesiredState, observed: ObservedState, *, spec_file: str,
 
 def resolve(desired: DesiredState, observed: ObservedState) -> list[Resource]:
     """The desired resources with everything the spec leaves open filled in, as a plan would
-    (versions, flexible capacities): what `export` writes into templates."""
+    (versions, flexible capacities): what `export` writes into templates. A grant that another role
+    assignment already gives is left out, as the plan leaves it alone: a template creating it again
+    would fail with RoleAssignmentExists."""
     errors: list[str] = []
     regions = {r.name: r.properties["location"] for r in desired.resources if r.kind is Kind.ACCOUNT}
     resolved = [_resolve_version(r, observed, regions, errors) for r in desired.resources]
     resolved, _ = _resolve_capacities(resolved, desired, observed, regions, errors)
     if errors:
         raise PlanError("the desired state cannot be resolved:\n  " + "\n  ".join(errors))
-    return resolved
+    return [r for r in resolved if observed.get(r.address) is not None or _granted_elsewhere(r, observed) is None]
 
 
 def differences(kind: Kind, desired: Mapping[str, Any], observed: Mapping[str, Any]) -> list[FieldChange]:

@@ -99,6 +99,16 @@ def test_a_grant_someone_else_made_under_another_name_satisfies_ours():
                              "spec does not manage")
 
 
+def test_export_leaves_out_a_grant_another_assignment_already_gives():
+    wanted, other = grant(TEAM, READER), grant(APP, USER_ROLE)
+    elsewhere = Resource(Kind.ROLE_ASSIGNMENT, "0c0c0c0c-0000-4000-8000-000000000001", SCOPE,
+                         {**wanted.properties, "description": "made in the portal"})
+    state = DesiredState(spec_name="spec", resources=(account(), wanted, other))
+    names = {r.name for r in differ.resolve(state, observed(elsewhere))}
+    assert wanted.name not in names and other.name in names  # Azure would refuse it: RoleAssignmentExists
+    assert wanted.name in {r.name for r in differ.resolve(state, observed())}
+
+
 def test_a_grant_this_spec_made_under_an_earlier_name_satisfies_it_and_is_not_pruned():
     wanted = grant(TEAM, READER)
     earlier = Resource(Kind.ROLE_ASSIGNMENT, "0c0c0c0c-0000-4000-8000-000000000002", SCOPE, dict(wanted.properties))
