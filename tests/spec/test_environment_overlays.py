@@ -60,3 +60,18 @@ def test_selection_errors(env, text, message):
     with pytest.raises(SpecError) as raised:
         load_from_text(text, env=env)
     assert message in str(raised.value.diagnostics)
+
+
+def test_every_environment_comes_from_one_read_of_the_file(tmp_path, monkeypatch):
+    from provisioner.spec import load_every_environment, loader
+
+    path = tmp_path / "app.yaml"
+    path.write_text(SPEC)
+    reads = []
+    real = loader.load_text
+    monkeypatch.setattr(loader, "load_text", lambda *args: reads.append(args) or real(*args))
+    every = load_every_environment(path)
+    assert [desired.environment for _, desired in every] == ["dev", "prod"]
+    assert len(reads) == 1  # parsing a large spec is most of `validate`: never twice
+    for (_, desired), env in zip(every, ("dev", "prod")):  # the same as loading each environment alone
+        assert desired == load_from_text(SPEC, str(path), env)[1]
