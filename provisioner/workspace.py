@@ -19,6 +19,7 @@ built by hand) is a claim: `apply` plans again and goes ahead only if it gets th
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -26,23 +27,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from provisioner.errors import PlanStaleError, ProvisionerError, SpecError
-from provisioner.model.observed import ObservedState, RegionInfo
 from provisioner.model.resources import DesiredState, Kind, Resource
-from provisioner.plan import cost, differ, drift, planfile, pricefile
-from provisioner.plan.capacity import CapacityError
-from provisioner.plan.drift import Drift
-from provisioner.plan.model import Plan
-from provisioner.plan.planfile import check_destination, load as load_plan, save as save_plan
-from provisioner.plan.result import SUCCEEDED, ApplyResult
-from provisioner.spec import Spec, environments_of, load, rules
+from provisioner.spec import Spec, load, load_every_environment as every_environment, rules
 from provisioner.spec.rules import RULES, Finding, Rule
 from provisioner.spec.schema import spec_json_schema
 
 if TYPE_CHECKING:  # the Azure SDK and the engines load when a command first talks to Azure
     from provisioner.apply.executor import Events
     from provisioner.azure.clients import Clients, Connection
+    from provisioner.model.observed import ObservedState, RegionInfo
+    from provisioner.plan.capacity import CapacityError
+    from provisioner.plan.drift import Drift
+    from provisioner.plan.model import Plan
+    from provisioner.plan.result import ApplyResult
 
-UPDATED_PRICES = pricefile.UPDATED
+# Planning loads when a command plans: `validate` and `schema` start faster without it.
+_LAZY = {"CapacityError": ("provisioner.plan.capacity", "CapacityError"),
+         "Drift": ("provisioner.plan.drift", "Drift"), "Plan": ("provisioner.plan.model", "Plan"),
+         "ApplyResult": ("provisioner.plan.result", "ApplyResult"),
+         "check_destination": ("provisioner.plan.planfile", "check_destination"),
+         "load_plan": ("provisioner.plan.planfile", "load"), "save_plan": ("provisioner.plan.planfile", "save"),
+         "UPDATED_PRICES": ("provisioner.plan.pricefile", "UPDATED")}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    return getattr(importlib.import_module(module), attribute)
 
 __all__ = ["RULES", "ApplyResult", "CapacityError", "Drift", "Finding", "GuardrailError", "LoadedSpec", "Plan", "Rule",
            "Workspace", "check_destination", "connect", "failing", "import_spec", "load_every_environment",
@@ -109,20 +121,11 @@ def load_spec(path: str | Path, env: str | None = None) -> LoadedSpec:
 
 def load_every_environment(path: str | Path) -> list[LoadedSpec]:
     """The spec as each of its environments sees it (itself when it has none); SpecError carries the
-    problems of all of them."""
+    problems of all of them. The file is read once."""
     path = Path(path)
     if not path.exists():
         raise ProvisionerError(f"{path}: no such file")
-    names = environments_of(path)
-    loaded, problems = [], []
-    for env in names or [None]:
-        try:
-            loaded.append(load_spec(path, env))
-        except SpecError as exc:
-            problems += [d for d in exc.diagnostics if d not in problems]
-    if problems:
-        raise SpecError(problems)
-    return loaded
+    return [LoadedSpec(path, spec, desired) for spec, desired in every_environment(path)]
 
 
 @contextmanager
@@ -189,6 +192,8 @@ class Workspace:
         plan's warnings (not for a destroy); with `strict`, unwaived errors and warnings raise
         GuardrailError before Azure is read."""
         from provisioner.azure.observe import offering_regions, read_observed
+        from provisioner.plan import cost, differ, pricefile
+        from provisioner.plan.capacity import CapacityError
 
         findings = [] if destroy else [f for f in self.spec.guardrails() if f.waived is None]
         if strict and failing(findings, strict=True):
@@ -214,12 +219,16 @@ class Workspace:
 
     def drift(self, *, targets: Iterable[str] = (), retirement_warning_days: int = 90) -> Drift:
         """What changed in Azure since this spec was applied (see provisioner.plan.drift)."""
+        from provisioner.plan import drift
+
         plan = self.plan(targets=targets, retirement_warning_days=retirement_warning_days)
         return drift.detect(plan, self._made[id(plan)][1])
 
     def verified(self, plan: Plan) -> Plan:
         """The plan to carry out for `plan`: itself when this workspace made it; otherwise a new plan
         with the same settings, if it is the same plan (PlanStaleError says what differs)."""
+        from provisioner.plan import planfile
+
         if self._made.get(id(plan), (None,))[0] is plan:
             return plan
         if plan.spec_name != self.spec.desired.spec_name:
@@ -263,6 +272,7 @@ class Workspace:
 
     def _templates_for(self, plan: Plan):
         from provisioner.export import arm
+        from provisioner.plan import differ
 
         observed = self._made[id(plan)][1]
         resolved = differ.resolve(self.spec.desired, observed)
@@ -275,6 +285,7 @@ class Workspace:
 
     def _publish(self, plan: Plan, result: ApplyResult) -> ApplyResult:
         from provisioner.azure import publish
+        from provisioner.plan.result import SUCCEEDED
 
         desired = self.spec.desired
         if desired.key_vault is None:
@@ -363,6 +374,7 @@ class Workspace:
         what the spec leaves open (default versions, flexible capacities), as a plan does."""
         from provisioner.azure.observe import read_observed
         from provisioner.export import arm, bicep
+        from provisioner.plan import differ
 
         if format not in ("arm", "bicep"):
             raise ProvisionerError(f"unknown export format {format!r}", hint="use arm or bicep")
@@ -394,6 +406,7 @@ def update_prices(out: Path, *, region: str = "eastus2", currency: str = "USD",
         emulator_connection_from_env,
         retail_prices_client,
     )
+    from provisioner.plan import pricefile
 
     template = pricefile.shipped()  # names the meter of every price we use
     with ExitStack() as stack:

@@ -1,4 +1,5 @@
-"""Start-up: `--help`, `schema` and `validate` import no Azure SDK, and no command module they do not run.
+"""Start-up: `--help`, `schema` and `validate` import no Azure SDK, and no command module they do not run
+(`schema` and `validate` not even planning or Rich).
 Each check runs in a fresh interpreter (this one has imported everything already)."""
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def test_commands_that_never_touch_azure_do_not_import_it(argv):
     assert code == 0
     assert not {m for m in modules if m == "azure" or m.startswith("azure.")}
     assert "provisioner.cli.plan" not in modules and "provisioner.cli.apply" not in modules
+    assert not {m for m in modules if m.startswith(("provisioner.plan", "rich"))}  # planning and Rich: not needed
 
 
 def test_the_command_list_says_what_each_command_says_of_itself():

@@ -13,7 +13,8 @@ whose real size we do not know yet. Status polls are reads and are paced like an
 
 `poll_interval` spreads status polls: with n operations in flight, polling each once
 per n / (share of the read refill) seconds keeps polls within that share of the budget,
-leaving the rest to the reads that verify results.
+leaving the rest to the reads that verify results; the share shrinks when the read bucket
+runs low.
 
 `ArmBudgetPolicy` is the azure-core pipeline policy that applies it; clients.py adds it
 to every client it builds (after the retry policy, so each attempt is paced).
@@ -31,7 +32,8 @@ from azure.core.pipeline.policies import HTTPPolicy
 
 # ARM-FACTS §8 (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling)
 ARM_BUCKETS = {"reads": (250.0, 25.0), "writes": (200.0, 10.0), "deletes": (200.0, 10.0)}
-POLL_SHARE = 0.8  # of the read refill rate that status polls may use
+POLL_SHARE = 0.8  # of the read refill rate that status polls may use while reads are to spare
+SCARCE_POLL_SHARE = 0.4  # once the read bucket is less than half full
 _SUBSCRIPTION = re.compile(r"/subscriptions/([^/?#]+)", re.IGNORECASE)
 
 
@@ -60,6 +62,12 @@ class TokenBucket:
     def _refilled(self, now: float) -> None:
         self.tokens = min(self.size, self.tokens + (now - self._at) * self.refill)
         self._at = now
+
+    def level(self) -> float:
+        """How full the bucket is now, 0 to 1."""
+        with self._lock:
+            self._refilled(self._clock())
+            return max(0.0, self.tokens) / self.size
 
     def take(self) -> int:
         """Wait for a token; returns the request's ticket for `observe`."""
@@ -146,12 +154,14 @@ class ArmBudget:
     def poll_interval(self, subscription: str, wanted: float) -> float:
         """How long to wait before the next status poll: what ARM asked for (`wanted`), or longer when so
         many operations are in flight that polling each that often would spend more than POLL_SHARE of
-        the read refill."""
+        the read refill; SCARCE_POLL_SHARE once reads run short, since a poll that finds its operation
+        still running is a read the checks before and after each write wait for."""
         if not self.pacing:
             return wanted
         with self._lock:
             in_flight = self._operations.get(subscription.lower(), 0)
-        return max(wanted, in_flight / (POLL_SHARE * self.rates["reads"][1]))
+        share = POLL_SHARE if self.bucket(subscription, "reads").level() >= 0.5 else SCARCE_POLL_SHARE
+        return max(wanted, in_flight / (share * self.rates["reads"][1]))
 
 
 def subscription_of(url: str) -> str | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import typer
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from provisioner.workspace import Workspace, connect, load_spec
 
@@ -36,6 +38,8 @@ def console(*, stderr: bool = False) -> Console:
     """Rich's console without its highlighter: user values are printed as they are (and never scanned
     with regular expressions, which is slow on long values). Not on a terminal (CI logs) and without
     COLUMNS, lines are never wrapped: an identifier broken across lines cannot be searched for."""
+    from rich.console import Console  # loaded by the commands that print with it, not by `validate`
+
     view = Console(stderr=stderr, highlight=False)
     if not view.is_terminal and not os.environ.get("COLUMNS"):
         view = Console(stderr=stderr, highlight=False, width=UNWRAPPED)

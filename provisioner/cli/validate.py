@@ -10,7 +10,6 @@ import typer
 from provisioner.cli.options import ENV_OPTION
 from provisioner.errors import ExitCode, SpecError
 from provisioner.render.guardrails import sarif_log, text_lines
-from provisioner.version import VERSION
 from provisioner.workspace import RULES, failing, load_every_environment, load_spec, spec_json_schema
 
 DEFAULT_SPEC = Path("deployments.yaml")
@@ -63,6 +62,8 @@ def validate(
             typer.echo(f"{mark} {spec} is valid{where} ({summary}) and {verdict}"
                        + (" (--strict: warnings count)" if strict else ""))
     if output == "sarif":
+        from provisioner.version import VERSION
+
         typer.echo(json.dumps(sarif_log(findings, RULES, version=VERSION), indent=2))
     return code
 

@@ -17,7 +17,8 @@ from provisioner.spec.loader import load_spec, load_text
 from provisioner.spec.schema import Spec
 from provisioner.spec.validate import validate_spec
 
-__all__ = ["Spec", "build_desired", "environments_of", "load", "load_from_text", "load_spec", "load_text", "validate_spec"]
+__all__ = ["Spec", "build_desired", "environments_of", "load", "load_every_environment", "load_from_text", "load_spec",
+           "load_text", "validate_spec"]
 
 
 def load(path: str | PurePath, env: str | None = None) -> tuple[Spec, DesiredState]:
@@ -29,6 +30,21 @@ def load(path: str | PurePath, env: str | None = None) -> tuple[Spec, DesiredSta
 def load_from_text(text: str, filename: str = "deployments.yaml", env: str | None = None) -> tuple[Spec, DesiredState]:
     """Like `load`, for text already in memory; `filename` is used in diagnostics and as the default name."""
     return _checked(load_text(text, filename), PurePath(filename).stem, env)
+
+
+def load_every_environment(path: str | PurePath) -> list[tuple[Spec, DesiredState]]:
+    """The spec as each of its environments sees it (itself when it has none), from one read of the
+    file; one SpecError carries the problems of all of them."""
+    spec = load_spec(path)
+    results, problems = [], []
+    for env in sorted(spec.environments) or [None]:
+        try:
+            results.append(_checked(spec, PurePath(path).stem, env))
+        except SpecError as exc:
+            problems += [d for d in exc.diagnostics if d not in problems]
+    if problems:
+        raise SpecError(problems)
+    return results
 
 
 def environments_of(path: str | PurePath) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.azure.budget import ARM_BUCKETS, POLL_SHARE, ArmBudget, TokenBucket
+from provisioner.azure.budget import ARM_BUCKETS, POLL_SHARE, SCARCE_POLL_SHARE, ArmBudget, TokenBucket
 from provisioner.workspace import Workspace
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000b5"
@@ -112,3 +112,16 @@ def test_poll_interval_grows_with_operations_in_flight():
     for _ in range(100):
         budget.operation_finished("s")
     assert budget.poll_interval("s", 2.0) == 2.0
+
+
+def test_polls_thin_out_when_reads_run_short():
+    clock = [0.0]
+    budget = ArmBudget(clock=lambda: clock[0])
+    for _ in range(50):
+        budget.operation_started("s")
+    refill = ARM_BUCKETS["reads"][1]
+    assert budget.poll_interval("s", 1.0) == pytest.approx(50 / (POLL_SHARE * refill))
+    budget.bucket("s", "reads").observe(200, 100, None)  # ARM: 100 of 250 reads left
+    assert budget.poll_interval("s", 1.0) == pytest.approx(50 / (SCARCE_POLL_SHARE * refill))
+    clock[0] += 100 / refill  # refilled past half again
+    assert budget.poll_interval("s", 1.0) == pytest.approx(50 / (POLL_SHARE * refill))

@@ -5,14 +5,16 @@ one managed blocklist: the count must not depend on D at all, and is pinned exac
 per subscription one list of resource groups and one of accounts (2S), per account one list each of
 deployments, RAI policies and blocklists, and of the role assignments and diagnostic settings on it
 (5A), per region one list of models and one of usages (2R), plus the items of the one blocklist we
-manage. (Private endpoints cost two reads each, the endpoint and its DNS zone group, and grants on a
-key vault one list: tests/e2e/test_security.py pins those.)
+manage. The groups are a list of their own because the plan compares an existing group's location,
+which no list of accounts carries. (Private endpoints cost two reads each, the endpoint and its DNS
+zone group, and grants on a key vault one list: tests/e2e/test_security.py pins those.)
 """
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from apply_helpers import EAST, GROUP, azure, base_spec  # noqa: F401 - azure is a fixture
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000e5"
 REGIONS = ("eastus2", "swedencentral", "eastus")
@@ -76,3 +78,10 @@ def test_only_missing_accounts_are_looked_up_among_the_soft_deleted(workdir, cli
     deleted = [n for route, n in counts.items() if "deletedaccounts" in route.lower()]
     assert deleted == [3], counts  # all three are missing: one look-up each, and no lists of their children
     assert not any(route.endswith("/deployments") for route in counts), counts
+
+
+def test_an_existing_groups_location_is_compared_so_groups_are_read_themselves(azure):
+    azure.resources.resource_groups.create_or_update(GROUP, {"location": "westus"})
+    result = azure.run("plan", azure.write_spec(base_spec(EAST)))  # its account is in eastus2
+    assert result.code == 1
+    assert "location cannot change on an existing resource group ('westus' → 'eastus2')" in result.err

@@ -108,3 +108,18 @@ def test_an_environment_replaces_security_settings_and_fills_in_env():
     assert desired.by_address()["acct-prod"].properties["public_network_access"] == "Disabled"
     [setting] = [r for r in desired.resources if r.kind is Kind.DIAGNOSTIC_SETTING]
     assert (setting.properties["workspace"].split("/")[4], setting.properties["logs"]) == ("rg-central", ["Audit"])
+
+
+def test_every_environment_comes_from_one_read_of_the_file(tmp_path, monkeypatch):
+    from provisioner.spec import load_every_environment, loader
+
+    path = tmp_path / "app.yaml"
+    path.write_text(SPEC)
+    reads = []
+    real = loader.load_text
+    monkeypatch.setattr(loader, "load_text", lambda *args: reads.append(args) or real(*args))
+    every = load_every_environment(path)
+    assert [desired.environment for _, desired in every] == ["dev", "prod"]
+    assert len(reads) == 1  # parsing a large spec is most of `validate`: never twice
+    for (_, desired), env in zip(every, ("dev", "prod")):  # the same as loading each environment alone
+        assert desired == load_from_text(SPEC, str(path), env)[1]
