@@ -128,11 +128,10 @@ def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int =
     soft_deleted: dict[str, SoftDeletedAccount] = {}
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         region_results = pool.map(lambda sr: _read_region(clients, *sr), regions_of(desired))
-        live_groups = pool.map(lambda s: _list_groups(clients, s), sorted({g.scope.subscription for g in groups}))
-        live_accounts = pool.map(lambda s: _list_accounts(clients, s),
-                                 sorted({a.scope.subscription for a in accounts}))
-        listed_groups = {k: doc for listing in live_groups for k, doc in listing.items()}
-        listed_accounts = {k: doc for listing in live_accounts for k, doc in listing.items()}
+        # one list of accounts per group: it also tells whether the group exists (404 when it does not), and
+        # nothing else of an existing group is compared (its location and tags are create-only)
+        listings = list(pool.map(lambda g: _list_group_accounts(clients, g.scope.subscription, g.name), groups))
+        listed_accounts = {k: doc for listing in listings if listing is not None for k, doc in listing.items()}
         account_results = pool.map(
             lambda a: _read_account(clients, a, listed_accounts.get(_key(a.scope.subscription, a.scope.resource_group,
                                                                          a.name)),
@@ -142,11 +141,11 @@ def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int =
                                                          set())),
             accounts)
         vault_results = pool.map(lambda v: _read_vault_grants(clients, *v), vaults)
-        for group in groups:
-            doc = listed_groups.get(_key(group.scope.subscription, group.name))
-            if doc is not None:
-                observed = _observed(Kind.RESOURCE_GROUP, group.name, group.scope, doc,
-                                     rest.resource_group_properties(doc))
+        for group, listing in zip(groups, listings):
+            if listing is not None:
+                doc = {"id": f"/subscriptions/{group.scope.subscription}/resourceGroups/{group.name}",
+                       "name": group.name}
+                observed = _observed(Kind.RESOURCE_GROUP, group.name, group.scope, doc, {})
                 found[observed.resource.address] = observed
         for observed_children, deleted in account_results:
             for observed in observed_children:
@@ -157,13 +156,6 @@ def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int =
             found.update((observed.resource.address, observed) for observed in grants)
         regions = {region_key(r.subscription, r.region): r for r in region_results}
     return ObservedState(resources=found, soft_deleted=soft_deleted, regions=regions)
-
-
-def _list_groups(clients: Clients, subscription: str) -> dict[tuple[str, ...], dict]:
-    client = clients.resources(subscription)
-    listed = _read(f"resource groups of subscription {subscription}",
-                   lambda: _list_json(client, f"/subscriptions/{quote(subscription)}/resourcegroups")) or []
-    return {_key(subscription, doc.get("name", "")): doc for doc in listed}
 
 
 def read_inventory(clients: Clients, *, resource_groups: Iterable[tuple[str, str]] = (),
@@ -207,10 +199,13 @@ def _account_of_id(account_id: str) -> Resource:
     return Resource(Kind.ACCOUNT, parts[7], Scope(parts[1], parts[3]))
 
 
-def _list_accounts(clients: Clients, subscription: str) -> dict[tuple[str, ...], dict]:
+def _list_group_accounts(clients: Clients, subscription: str, group: str) -> dict[tuple[str, ...], dict] | None:
+    """The accounts of a resource group by (subscription, group, name); None when the group does not exist."""
     client = clients.cognitive(subscription)
-    listed = _read(f"accounts of subscription {subscription}",
-                   lambda: _list_json(client, f"/subscriptions/{quote(subscription)}/{COGNITIVE}/accounts")) or []
+    path = f"/subscriptions/{quote(subscription)}/resourceGroups/{quote(group)}/{COGNITIVE}/accounts"
+    listed = _read(f"accounts of resource group {group}", lambda: _list_json(client, path))
+    if listed is None:
+        return None
     return {_key(subscription, _group_of(doc.get("id", "")), doc.get("name", "")): doc for doc in listed}
 
 

@@ -37,7 +37,7 @@ REPLACE_FIELDS = {Kind.DEPLOYMENT: {"model", "format", "sku"},
                   Kind.PRIVATE_ENDPOINT: {"location", "subnet", "target", "group_id"},
                   Kind.ROLE_ASSIGNMENT: {"scope", "principal", "principal_type", "role"}}
 # Fields that would need the account itself replaced: we refuse rather than delete every deployment.
-FIXED_FIELDS = {Kind.ACCOUNT: {"location", "kind", "custom_subdomain"}, Kind.RESOURCE_GROUP: {"location"}}
+FIXED_FIELDS = {Kind.ACCOUNT: {"location", "kind", "custom_subdomain"}}
 ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT, Kind.PRIVATE_ENDPOINT,
          Kind.DIAGNOSTIC_SETTING, Kind.ROLE_ASSIGNMENT]
 # Left to Azure when the spec says nothing (None): never compared, so Azure's default is no drift.
@@ -113,8 +113,9 @@ def differences(kind: Kind, desired: Mapping[str, Any], observed: Mapping[str, A
     (left-scoped; what the spec leaves to Azure is not compared; a resource group's tags are its own).
     The Azure layer uses the same rules to tell whether a write already happened."""
     declared = {k: v for k, v in desired.items() if not (v is None and k in AZURE_DEFAULTS.get(kind, ()))}
-    if kind is Kind.RESOURCE_GROUP:  # create-only: an existing group (often not ours) keeps its tags
-        declared.pop("tags", None)
+    if kind is Kind.RESOURCE_GROUP:  # create-only: an existing group (often not ours) keeps its tags, and its
+        declared.pop("tags", None)  # location (the first account's) need not be its accounts' region
+        declared.pop("location", None)
     return diff_properties(declared, observed)
 
 

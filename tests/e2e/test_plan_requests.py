@@ -1,13 +1,13 @@
 """How many requests `plan` sends when everything exists, counted by the emulator per route.
 
 A accounts in R regions (of one subscription and one resource group: S = G = 1), D deployments each,
-one managed blocklist: the count must not depend on D at all, and is pinned exactly:
-per subscription one list of resource groups and one of accounts (2S), per account one list each of
-deployments, RAI policies and blocklists, and of the role assignments and diagnostic settings on it
-(5A), per region one list of models and one of usages (2R), plus the items of the one blocklist we
-manage. The groups are a list of their own because the plan compares an existing group's location,
-which no list of accounts carries. (Private endpoints cost two reads each, the endpoint and its DNS
-zone group, and grants on a key vault one list: tests/e2e/test_security.py pins those.)
+one managed blocklist: the count must not depend on D at all, and is pinned exactly: per resource
+group one list of its accounts, which also says whether the group exists (G), per account one list
+each of deployments, RAI policies and blocklists, and of the role assignments and diagnostic
+settings on it (5A), per region one list of models and one of usages (2R), plus the items of the
+one blocklist we manage. Nothing else of an existing group is compared: its location and tags are
+create-only. (Private endpoints cost two reads each, the endpoint and its DNS zone group, and grants
+on a key vault one list: tests/e2e/test_security.py pins those.)
 """
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def spec(accounts: int, deployments: int, regions: int) -> dict[str, Any]:
     }
 
 
-def expected(accounts: int, regions: int, *, subscriptions: int = 1, blocklists: int = 1) -> int:
-    return 2 * subscriptions + 5 * accounts + 2 * regions + blocklists
+def expected(accounts: int, regions: int, *, groups: int = 1, blocklists: int = 1) -> int:
+    return groups + 5 * accounts + 2 * regions + blocklists
 
 
 @pytest.mark.parametrize("accounts, regions", [(1, 1), (20, 1), (20, 3)])  # one account is in one region
@@ -66,6 +66,8 @@ def test_plan_request_count_is_pinned_and_independent_of_deployments(workdir, cl
                    or route.endswith("/diagnosticsettings")]
     assert [counts[route] for route in per_account] == [accounts, accounts], counts
     assert not any(route.startswith("GET") and route.endswith("/accounts/{account}") for route in counts), counts
+    assert not any(route.endswith("/resourcegroups") or route.endswith("/resourcegroups/{group}")
+                   for route in counts), counts  # the group's list of accounts says whether it exists
     assert not any("/deployments/{deployment}" in route for route in counts), counts  # never a GET per deployment
 
 
@@ -80,8 +82,13 @@ def test_only_missing_accounts_are_looked_up_among_the_soft_deleted(workdir, cli
     assert not any(route.endswith("/deployments") for route in counts), counts
 
 
-def test_an_existing_groups_location_is_compared_so_groups_are_read_themselves(azure):
+def test_an_existing_group_elsewhere_is_used_as_it_is(azure):
+    """A group's location is where its metadata lives, not where its resources must be: an existing group
+    in another region holds the spec's accounts (provision uses the first account's region only to
+    create a group), so nothing of an existing group is compared, and its list of accounts is enough."""
     azure.resources.resource_groups.create_or_update(GROUP, {"location": "westus"})
-    result = azure.run("plan", azure.write_spec(base_spec(EAST)))  # its account is in eastus2
-    assert result.code == 1
-    assert "location cannot change on an existing resource group ('westus' → 'eastus2')" in result.err
+    spec = azure.write_spec(base_spec(EAST))  # its account is in eastus2
+    result = azure.run("apply", spec, "--auto-approve")
+    assert result.code == 0, result.out + result.err
+    assert azure.resources.resource_groups.get(GROUP).location == "westus"
+    assert azure.run("plan", spec, "--detailed-exitcode").code == 0

@@ -474,9 +474,9 @@ def test_plan_reads_two_lists_per_account_and_two_reads_per_private_endpoint(wor
     external_emulator.control.clear_requests()
     assert cli("plan", "--detailed-exitcode").code == 0
     counts = external_emulator.control.requests()["counts"]
-    # 2 per subscription, 5 per account (deployments, RAI policies, blocklists, role assignments, diagnostic
+    # 1 per resource group (its accounts), 5 per account (deployments, RAI policies, blocklists, role assignments, diagnostic
     # settings), 2 per region, 2 per private endpoint (it and its DNS zone group), 1 for the vault's grants
-    assert sum(counts.values()) == 2 + 5 + 2 + 2 + 1, counts
+    assert sum(counts.values()) == 1 + 5 + 2 + 2 + 1, counts
     grants = [route for route in counts if route.endswith("/roleassignments")]
     assert sum(counts[r] for r in grants) == 2, counts  # the account's and the vault's
 
