@@ -1,13 +1,15 @@
 """Reading live state for a desired state, cheaply.
 
-Per subscription: one list of resource groups and one of accounts (Azure's list
-answers carry every field the plan compares), never a GET per group or account.
-Per existing account: one list each of deployments, RAI policies and blocklists
-(plus the items of blocklists we manage), never a GET per deployment. Per
+Per resource group: one list of its accounts (Azure's list answers carry every field
+the plan compares; a 404 says the group does not exist, and nothing else of an
+existing group is compared), never a GET per group or account. Per existing account:
+one list each of deployments, RAI policies and blocklists (plus the items of
+blocklists we manage), never a GET per deployment, and one list each of the role
+assignments and diagnostic settings on it (plus two reads per private endpoint). Per
 (subscription, region) with deployments: one list of models and one of usages,
 whatever the number of accounts there. An account missing from the list costs one
 more read: is it soft-deleted? So `plan` of a spec whose resources all exist sends
-2S + 3A + 2R requests (plus one per managed blocklist), whatever the number of
+G + 5A + 2R requests (plus one per managed blocklist), whatever the number of
 deployments. All of it in parallel, and every list is read as JSON through the
 client's own pipeline: building SDK models only to turn them back into dicts cost
 most of a large plan's time.
