@@ -221,6 +221,15 @@ def check_location(resource_type: str, location: str) -> str:
                    f"List of available regions for the resource type is '{','.join(allowed)}'.")
 
 
+def required_location(resource_type: str, body: dict, existing: dict | None = None) -> str:
+    """The body's location (or, when it leaves it out, the existing resource's), checked: 400
+    LocationRequired without one."""
+    location = body.get("location") or (existing or {}).get("location")
+    if not location:
+        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+    return check_location(resource_type, location)
+
+
 def display_name(region: str) -> str:
     for name, display, _ in PHYSICAL_REGIONS:
         if name == region:

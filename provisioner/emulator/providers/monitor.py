@@ -215,9 +215,7 @@ def put_workspace(call: Call) -> Reply:
     body = call.json_body()
     new_id = workspace_id(p["subscription"], p["group"], p["workspace"])
     existing = call.store.get(new_id)
-    if not body.get("location"):
-        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
-    location = registry.check_location(WORKSPACE_TYPE, body["location"])
+    location = registry.required_location(WORKSPACE_TYPE, body)
     properties = body.get("properties") or {}
     previous = (existing or {}).get("properties", {})
     doc = {"id": new_id, "name": p["workspace"], "type": WORKSPACE_TYPE, "location": location,

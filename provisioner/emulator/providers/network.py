@@ -174,10 +174,7 @@ def put_vnet(call: Call) -> Reply:
     body = _body(call, VNET_TYPE)
     new_id = resource_id(p["subscription"], p["group"], f"virtualNetworks/{p['vnet']}")
     existing = call.store.get(new_id)
-    location = body.get("location") or (existing or {}).get("location")
-    if not location:
-        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
-    location = registry.check_location(VNET_TYPE, location)
+    location = registry.required_location(VNET_TYPE, body, existing)
     if existing and location != existing["location"]:
         raise ArmError(400, "InvalidResourceLocation",  # wording UNVERIFIED
                        f"The resource '{p['vnet']}' already exists in location '{existing['location']}'.")
@@ -408,10 +405,7 @@ def put_private_endpoint(call: Call) -> Reply:
     body = _body(call, PE_TYPE)
     pe_id = resource_id(p["subscription"], p["group"], f"privateEndpoints/{p['pe']}")
     existing = call.store.get(pe_id)
-    location = body.get("location") or (existing or {}).get("location")
-    if not location:
-        raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
-    location = registry.check_location(PE_TYPE, location)
+    location = registry.required_location(PE_TYPE, body, existing)
     properties = body.get("properties") or {}
     subnet_ref = str((properties.get("subnet") or {}).get("id") or "")
     subnet = call.store.get(subnet_ref) if subnet_ref.lower().startswith("/subscriptions/") else None
