@@ -548,3 +548,50 @@ def test_a_grant_made_as_infra_bicep_makes_it_is_this_specs_grant(workdir, cli, 
     assert team in live.grants()  # the template's guid() is provision's name
     result = cli("plan", "--detailed-exitcode")
     assert result.code == 0, result.out + result.err
+
+
+# what the security settings write, when the answer is lost after Azure carried it out
+LOST_WRITES = {
+    "private endpoint": ("PUT", r"/privateEndpoints/pe-aoai-sec$", "apply"),
+    "DNS zone group": ("PUT", r"/privateDnsZoneGroups/", "apply"),
+    "grant": ("PUT", r"/roleAssignments/", "apply"),
+    "diagnostic setting": ("PUT", r"/diagnosticSettings/", "apply"),
+    "grant deletion": ("DELETE", r"/roleAssignments/", "drop-grant"),
+    "private endpoint deletion": ("DELETE", r"/privateEndpoints/pe-aoai-sec$", "destroy"),
+}
+
+
+@pytest.mark.parametrize("fault", ["commit_drop", "commit_status"])
+@pytest.mark.parametrize("what", list(LOST_WRITES))
+def test_a_lost_answer_to_a_security_write_converges_without_duplicates(workdir, cli, setup, external_emulator,
+                                                                       what, fault):
+    live, principals = setup
+    method, path, how = LOST_WRITES[what]
+    document = spec(principals)
+    workdir.write(document)
+    if how != "apply":
+        apply(cli)
+    if how == "drop-grant":
+        workdir.write(spec(principals, grants=[
+            {"principal": principals["app"], "type": "service_principal", "role": "Cognitive Services OpenAI User"}]))
+    external_emulator.control.inject_fault(fault, method=method, path=path, status=503, times=1)
+
+    result = cli("destroy", "--auto-approve") if how == "destroy" else cli("apply", "--auto-approve")
+    assert result.code == 0, result.out + result.err
+    store = external_emulator.app.store
+    with store.transaction():
+        assert not store.faults(), "the fault never fired: the test proved nothing"
+    endpoints = [e.name for e in live.network.private_endpoints.list("rg-sec")]
+    if how == "destroy":
+        assert endpoints == []
+        assert cli("destroy", "--auto-approve").code == 0
+        return
+    assert endpoints == ["pe-aoai-sec"]
+    assert len(list(live.network.private_dns_zone_groups.list("pe-aoai-sec", "rg-sec"))) == 1
+    assert len(list(live.monitor.diagnostic_settings.list(ACCOUNT))) == 1
+    expected = {(principals["app"], OPENAI_USER)}
+    if how == "apply":
+        expected.add((principals["team"], CONTRIBUTOR))
+    assert sorted((p, r) for p, r, _ in live.grants().values()) == sorted(expected)  # no second assignment
+    again = cli("plan", "--detailed-exitcode")
+    assert again.code == 0, again.out + again.err
