@@ -595,3 +595,18 @@ def test_a_lost_answer_to_a_security_write_converges_without_duplicates(workdir,
     assert sorted((p, r) for p, r, _ in live.grants().values()) == sorted(expected)  # no second assignment
     again = cli("plan", "--detailed-exitcode")
     assert again.code == 0, again.out + again.err
+
+
+def test_a_private_endpoint_whose_operation_failed_is_reported_then_repaired(workdir, cli, setup, external_emulator):
+    live, principals = setup
+    workdir.write(spec(principals))
+    external_emulator.control.inject_fault("lro_failed", method="PUT", path=r"/privateEndpoints/pe-aoai-sec$",
+                                           code="SubnetIsFull", message="Injected failure.")  # not worth a retry
+    first = cli("apply", "--auto-approve")
+    with external_emulator.app.store.transaction():
+        assert not external_emulator.app.store.faults(), "the fault never fired"
+    assert first.code != 0  # never a success while the endpoint is not Succeeded
+    assert "pe-aoai-sec" in first.out + first.err
+    apply(cli)
+    assert live.network.private_endpoints.get("rg-sec", "pe-aoai-sec").provisioning_state == "Succeeded"
+    assert cli("plan", "--detailed-exitcode").code == 0
