@@ -45,6 +45,9 @@ var ownershipTags = {
   'provision-spec': specName
 }
 var defaultLocation = resolveOr(defaults.?location ?? '', resourceGroup().location)
+// provision's marks on an account that has grants or a diagnostic setting from the spec: its plan lists those
+// only where the spec declares them or a mark says it once did (provisioner/model/resources.py, ATTACHED_TAGS)
+func attachedTags(access array, diagnostics object) object => union(empty(access) ? {} : { 'provision-access': 'managed' }, empty(diagnostics) ? {} : { 'provision-diagnostics': 'managed' })
 
 // Built-in role names the spec may use, with their ids: provisioner/model/roles.py (a test compares the two).
 // ARM looks object keys up without regard to case, as provision reads role names
@@ -97,7 +100,7 @@ module accountModules 'modules/account.bicep' = [
       allowedFqdnList: account.?allowed_fqdns ?? defaults.?allowed_fqdns ?? []
       grants: grantsOf(account.?access ?? defaults.?access ?? [], builtInRoles, principalTypes)
       grantDescription: grantDescription
-      tags: union(defaults.?tags ?? {}, account.?tags ?? {}, ownershipTags)
+      tags: union(defaults.?tags ?? {}, account.?tags ?? {}, ownershipTags, attachedTags(account.?access ?? defaults.?access ?? [], account.?diagnostics ?? defaults.?diagnostics ?? {}))
       deployments: deployModels ? filter(account.?deployments ?? [], d => empty(d.?spillover ?? '') && startsWith(d.?content_filter ?? 'Microsoft.', 'Microsoft.')) : []
     }
   }

@@ -199,7 +199,7 @@ class Workspace:
         if strict and failing(findings, strict=True):
             raise GuardrailError(failing(findings, strict=True))
         table = pricefile.resolve(self.spec.path, Path(prices) if prices else None)  # a bad file fails first
-        observed = read_observed(self.clients, self.spec.desired)
+        observed = read_observed(self.clients, self.spec.desired, every_attachment=destroy)
         try:
             plan = differ.make_plan(self.spec.desired, observed, spec_file=str(self.spec.path),
                                     spec_digest=self.spec.digest, destroy=destroy,

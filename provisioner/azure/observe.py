@@ -4,12 +4,15 @@ Per resource group: one list of its accounts (Azure's list answers carry every f
 the plan compares; a 404 says the group does not exist, and nothing else of an
 existing group is compared), never a GET per group or account. Per existing account:
 one list each of deployments, RAI policies and blocklists (plus the items of
-blocklists we manage), never a GET per deployment, and one list each of the role
-assignments and diagnostic settings on it (plus two reads per private endpoint). Per
-(subscription, region) with deployments: one list of models and one of usages,
-whatever the number of accounts there. An account missing from the list costs one
-more read: is it soft-deleted? So `plan` of a spec whose resources all exist sends
-G + 5A + 2R requests (plus one per managed blocklist), whatever the number of
+blocklists we manage), never a GET per deployment. What attaches to an account from
+outside is read where it can matter: the role assignments on it when the spec grants
+roles there or the account's mark says provision once did (model.resources.ATTACHED_TAGS),
+its diagnostic settings likewise, and two reads per private endpoint its connections
+name or the spec declares. Per (subscription, region) with deployments: one list of
+models and one of usages, whatever the number of accounts there. An account missing
+from the list costs one more read: is it soft-deleted? So `plan` of a spec whose
+resources all exist sends G + 3A + 2R requests (plus one per managed blocklist, and
+one or two per account with grants or diagnostics), whatever the number of
 deployments. All of it in parallel, and every list is read as JSON through the
 client's own pipeline: building SDK models only to turn them back into dicts cost
 most of a large plan's time.
@@ -54,6 +57,7 @@ from provisioner.model.resources import (
     arm_id,
     is_managed,
     key_vault_id,
+    marked,
 )
 
 READ_POLICY = retry.RetryPolicy(deadline=120.0)
@@ -109,12 +113,20 @@ def _group_of(azure_id: str) -> str:
     return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""
 
 
-def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int = 8) -> ObservedState:
+def read_observed(clients: Clients, desired: DesiredState, *, every_attachment: bool = False,
+                  parallelism: int = 8) -> ObservedState:
+    """What exists of `desired`. `every_attachment`: read the role assignments and diagnostic settings
+    of every account, marked or not (a destroy must know what others put on an account it deletes)."""
     accounts = [r for r in desired.resources if r.kind is Kind.ACCOUNT]
     groups = [r for r in desired.resources if r.kind is Kind.RESOURCE_GROUP]
     wanted_blocklists: dict[tuple[str, ...], set[str]] = {}
     wanted_endpoints: dict[tuple[str, ...], set[str]] = {}
+    declared: dict[tuple[str, ...], set[str]] = {}  # per account, what attaches to it: "access", "diagnostics"
     for r in desired.resources:
+        attached = {Kind.ROLE_ASSIGNMENT: "access", Kind.DIAGNOSTIC_SETTING: "diagnostics"}.get(r.kind)
+        if attached and r.scope.account:
+            declared.setdefault(_key(r.scope.subscription, r.scope.resource_group, r.scope.account),
+                                set()).add(attached)
         if r.kind is Kind.BLOCKLIST and r.scope.account:
             wanted_blocklists.setdefault(_key(r.scope.subscription, r.scope.resource_group, r.scope.account),
                                          set()).add(r.name)
@@ -134,14 +146,18 @@ def read_observed(clients: Clients, desired: DesiredState, *, parallelism: int =
         # nothing else of an existing group is compared (its location and tags are create-only)
         listings = list(pool.map(lambda g: _list_group_accounts(clients, g.scope.subscription, g.name), groups))
         listed_accounts = {k: doc for listing in listings if listing is not None for k, doc in listing.items()}
-        account_results = pool.map(
-            lambda a: _read_account(clients, a, listed_accounts.get(_key(a.scope.subscription, a.scope.resource_group,
-                                                                         a.name)),
-                                    wanted_blocklists.get(_key(a.scope.subscription, a.scope.resource_group, a.name),
-                                                          set()),
-                                    wanted_endpoints.get(_key(a.scope.subscription, a.scope.resource_group, a.name),
-                                                         set())),
-            accounts)
+
+        def read(account: Resource) -> tuple[list[ObservedResource], SoftDeletedAccount | None]:
+            key = _key(account.scope.subscription, account.scope.resource_group, account.name)
+            doc = listed_accounts.get(key)
+            # an account this spec does not write (existing: true) carries no marks: always read
+            everything = every_attachment or account.reference
+            attached = {kind for kind in ("access", "diagnostics")
+                        if everything or kind in declared.get(key, ()) or marked((doc or {}).get("tags"), kind)}
+            return _read_account(clients, account, doc, wanted_blocklists.get(key, set()),
+                                 wanted_endpoints.get(key, set()), attached)
+
+        account_results = pool.map(read, accounts)
         vault_results = pool.map(lambda v: _read_vault_grants(clients, *v), vaults)
         for group, listing in zip(groups, listings):
             if listing is not None:
@@ -180,8 +196,8 @@ def read_inventory(clients: Clients, *, resource_groups: Iterable[tuple[str, str
         accounts.append((account, _read(f"account {account.name}", lambda: get_json(client, f"{path}?api-version={client._config.api_version}"))))
     found: list[ObservedResource] = []
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-        results = pool.map(lambda pair: _read_account(clients, pair[0], pair[1], None, set()) if pair[1]
-                           else ([], None), accounts)
+        results = pool.map(lambda pair: _read_account(clients, pair[0], pair[1], None, set(), EVERY_ATTACHMENT)
+                           if pair[1] else ([], None), accounts)
         for (account, _), (observed, _) in zip(accounts, results):
             if not observed:
                 raise AzureReadError(f"account {account.name} was not found in resource group "
@@ -211,12 +227,16 @@ def _list_group_accounts(clients: Clients, subscription: str, group: str) -> dic
     return {_key(subscription, _group_of(doc.get("id", "")), doc.get("name", "")): doc for doc in listed}
 
 
+EVERY_ATTACHMENT = frozenset({"access", "diagnostics"})
+
+
 def _read_account(clients: Clients, account: Resource, doc: dict | None, wanted_blocklists: set[str] | None,
-                  wanted_endpoints: set[str]) -> tuple[list[ObservedResource], SoftDeletedAccount | None]:
+                  wanted_endpoints: set[str], attached: set[str] | frozenset[str]
+                  ) -> tuple[list[ObservedResource], SoftDeletedAccount | None]:
     """The account's children, from its listed document; a missing account may be soft-deleted. Blocklist
     items are read for the blocklists in `wanted_blocklists` (None: for all). Then what attaches to it:
-    its private endpoints (those its connections name, and those in `wanted_endpoints`), role assignments
-    and diagnostic settings."""
+    its private endpoints (those its connections name, and those in `wanted_endpoints`), and its role
+    assignments and diagnostic settings when `attached` names them ("access", "diagnostics")."""
     if doc is None:  # its declared endpoints' names may be taken all the same
         scope = Scope(account.scope.subscription, account.scope.resource_group, account=account.name)
         endpoints = [_private_endpoint(clients, scope, scope.resource_group, name) for name in sorted(wanted_endpoints)]
@@ -244,22 +264,24 @@ def _read_account(clients: Clients, account: Resource, doc: dict | None, wanted_
             items = children(f"items of blocklist {d['name']}",
                              f"/raiBlocklists/{quote(d['name'])}/raiBlocklistItems")
         results.append(_observed(Kind.BLOCKLIST, d["name"], child_scope, d, rest.blocklist_properties(d, items)))
-    results += _read_attached(clients, account, doc, wanted_endpoints)
+    results += _read_attached(clients, account, doc, wanted_endpoints, attached)
     return results, None
 
 
 # what attaches to an account from outside: private endpoints, role assignments, diagnostic settings
 
-def _read_attached(clients: Clients, account: Resource, doc: dict, wanted_endpoints: set[str]
-                   ) -> list[ObservedResource]:
-    """Two reads per account (its role assignments, its diagnostic settings) and two per private endpoint
-    (the endpoint, its DNS zone group). The endpoints are found in the account's own document (each
-    connection names its endpoint), so no list of a resource group's endpoints is needed."""
+def _read_attached(clients: Clients, account: Resource, doc: dict, wanted_endpoints: set[str],
+                   attached: set[str] | frozenset[str]) -> list[ObservedResource]:
+    """One list each of the account's role assignments and diagnostic settings, when `attached` names
+    them, and two reads per private endpoint (the endpoint, its DNS zone group). The endpoints are found
+    in the account's own document (each connection names its endpoint), so no list of a resource
+    group's endpoints is needed."""
     scope = Scope(account.scope.subscription, account.scope.resource_group, account=account.name)
     account_id = arm_id(account.scope, Kind.ACCOUNT, account.name)
-    results = _role_assignments(clients, scope, account_id)
+    results = _role_assignments(clients, scope, account_id) if "access" in attached else []
     monitor = clients.monitor(scope.subscription)
-    listed = _read(f"diagnostic settings of {account.name}", lambda: list(monitor.diagnostic_settings.list(account_id)))
+    listed = (_read(f"diagnostic settings of {account.name}",
+                    lambda: list(monitor.diagnostic_settings.list(account_id))) if "diagnostics" in attached else [])
     for model in listed or []:
         setting = _doc(model)
         results.append(_observed(Kind.DIAGNOSTIC_SETTING, setting["name"], scope, setting,

@@ -28,7 +28,7 @@ from typing import Mapping
 # name/value pairs"; "The tag name is limited to 512 characters, and the tag value is limited to
 # 256 characters"; "Tag names can't contain these characters: <, >, %, &, \, ?, /".
 MAX_TAGS = 50
-PROVISION_TAGS = 4  # managed-by, provision-spec and up to two more that provision may add
+PROVISION_TAGS = 4  # managed-by, provision-spec and on an account provision-access, provision-diagnostics
 MAX_USER_TAGS = MAX_TAGS - PROVISION_TAGS
 MAX_TAG_NAME = 512
 MAX_TAG_VALUE = 256

@@ -83,7 +83,11 @@ the scope's subscription: `role_definition_id`), `diagnostic_setting_body`. Temp
 assignment's name as the literal `Resource.name` (not a template guid() call), so every engine
 creates the same assignment.
 
-Tags always include the ownership tags (`OWNER_TAG`, `SPEC_TAG`) on desired resources.
+Tags always include the ownership tags (`OWNER_TAG`, `SPEC_TAG`) on desired resources. An account
+whose spec grants roles on it or sends its logs somewhere also carries a mark per kind
+(`ATTACHED_TAGS`): what attaches to an account from outside is listed only where the spec declares
+it or a mark says provision once did, so a plan does not pay two reads per account for settings most
+accounts never have, and still revokes a grant the spec drops. A mark is never removed.
 """
 from __future__ import annotations
 
@@ -96,6 +100,9 @@ from typing import Any, Mapping
 OWNER_TAG = "managed-by"
 OWNER_VALUE = "provision"
 SPEC_TAG = "provision-spec"
+# marks on an account: provision has made role assignments / a diagnostic setting on it
+ATTACHED_TAGS = {"access": "provision-access", "diagnostics": "provision-diagnostics"}
+ATTACHED_VALUE = "managed"
 
 
 class Kind(str, Enum):
@@ -188,6 +195,17 @@ def owner_of(tags: Mapping[str, str] | None) -> str | None:
 
 def ownership_tags(spec_name: str) -> dict[str, str]:
     return {OWNER_TAG: OWNER_VALUE, SPEC_TAG: spec_name}
+
+
+def attached_tags(*kinds: str) -> dict[str, str]:
+    """The marks for an account on which the spec declares these kinds ("access", "diagnostics")."""
+    return {ATTACHED_TAGS[kind]: ATTACHED_VALUE for kind in kinds}
+
+
+def marked(tags: Mapping[str, str] | None, kind: str) -> bool:
+    """Does a live account say provision has made settings of this kind on it? (Tag names ignore case.)"""
+    wanted = ATTACHED_TAGS[kind].lower()
+    return any(name.lower() == wanted for name in (tags or {}))
 
 
 # Role assignments: ownership in the description, as the tags would say it.

@@ -5,6 +5,7 @@ from typing import Any
 
 from provisioner.model import roles
 from provisioner.model.resources import (
+    ATTACHED_TAGS,
     PRIVATE_LINK_GROUP,
     DesiredState,
     KeyVaultTarget,
@@ -14,6 +15,7 @@ from provisioner.model.resources import (
     address_of,
     arm_id,
     assignment_description,
+    attached_tags,
     diagnostic_setting_name,
     key_vault_id,
     ownership_tags,
@@ -112,6 +114,7 @@ def _account_resources(spec: Spec, index: int, account: Account, owner_tags: dic
     child_scope = Scope(group_scope.subscription, group_scope.resource_group, account=account.name)
     account_tags = {**spec.defaults.tags, **account.tags}
     tags = {**account_tags, **owner_tags}
+    marks = attached_tags(*(kind for kind in ATTACHED_TAGS if spec.security_of(account, kind)))
     account_resource = Resource(
         Kind.ACCOUNT,
         account.name,
@@ -127,7 +130,7 @@ def _account_resources(spec: Spec, index: int, account: Account, owner_tags: dic
             "identity": _identity(spec.security_of(account, "identity")),
             "restrict_outbound": spec.security_of(account, "restrict_outbound"),
             "allowed_fqdns": _sorted_unique(spec.security_of(account, "allowed_fqdns")),
-            "tags": dict(tags),
+            "tags": {**tags, **marks},
         },
         depends_on=(address_of(Kind.RESOURCE_GROUP, group_scope.resource_group, group_scope),),
         prevent_destroy=account.prevent_destroy,

@@ -8,7 +8,7 @@ from typing import Any, Iterator, Mapping
 from provisioner.errors import Diagnostic
 from provisioner.model import ids, names, roles
 from provisioner.model.names import MAX_BLOCKLIST_ITEMS, shown
-from provisioner.model.resources import OWNER_TAG, SPEC_TAG
+from provisioner.model.resources import ATTACHED_TAGS, OWNER_TAG, SPEC_TAG
 from provisioner.spec.loader import did_you_mean
 from provisioner.spec.rules import RULES_BY_ID
 from provisioner.spec.schema import (
@@ -30,7 +30,7 @@ from provisioner.spec.schema import (
     is_built_in_policy,
 )
 
-PROVISION_TAGS = (OWNER_TAG, SPEC_TAG)
+PROVISION_TAGS = (OWNER_TAG, SPEC_TAG, *ATTACHED_TAGS.values())
 
 
 def validate_spec(spec: Spec, default_name: str | None = None) -> list[Diagnostic]:

@@ -124,8 +124,9 @@ def test_an_isolated_account_imports_to_adoptions_and_no_ops_then_nothing(workdi
     assert actions[f"aoai-sec/roleAssignments/{role_assignment_name(ACCOUNT.lower(), principals['app'], READER)}"] \
         == "no-op"  # and the assignment that grants it is not pruned
     assert actions["aoai-sec/diagnosticSettings/to-law"] == "no-op"
-    for change in plan["changes"]:  # adopting writes the ownership marker and nothing else
-        assert {f["path"] for f in change["fields"]} <= {"tags.managed-by", "tags.provision-spec", "description"}, \
+    for change in plan["changes"]:  # adopting writes the ownership marker (and the account's marks) and nothing else
+        assert {f["path"] for f in change["fields"]} <= {"tags.managed-by", "tags.provision-spec", "description",
+                                                         "tags.provision-access", "tags.provision-diagnostics"}, \
             change
 
     apply(cli)

@@ -490,9 +490,9 @@ def test_plan_requests_do_not_grow_with_deployments(workdir, cli, external_emula
     large = plan_requests(8)
     assert large == small
     # one list of the group's accounts; per account one list each of deployments, policies and
-    # blocklists, and of its role assignments and diagnostic settings, plus the items of the one blocklist we
-    # manage; per region one list of models and one of usages
-    assert small["total"] == 1 + 2 * 6 + 2 * 2, small
+    # blocklists (no grants or diagnostics, so none of those lists) and the items of the blocklist we
+    # manage there; per region one list of models and one of usages
+    assert small["total"] == 1 + 2 * (3 + 1) + 2 * 2, small
 
 
 def test_plan_reads_the_model_list_once_per_region(workdir, cli, external_emulator):

@@ -474,8 +474,9 @@ def test_plan_reads_two_lists_per_account_and_two_reads_per_private_endpoint(wor
     external_emulator.control.clear_requests()
     assert cli("plan", "--detailed-exitcode").code == 0
     counts = external_emulator.control.requests()["counts"]
-    # 1 per resource group (its accounts), 5 per account (deployments, RAI policies, blocklists, role assignments, diagnostic
-    # settings), 2 per region, 2 per private endpoint (it and its DNS zone group), 1 for the vault's grants
+    # 1 per resource group (its accounts), 5 per account with grants and diagnostics (deployments, RAI policies,
+    # blocklists, role assignments, diagnostic settings), 2 per region, 2 per private endpoint (it and its DNS
+    # zone group), 1 for the vault's grants
     assert sum(counts.values()) == 1 + 5 + 2 + 2 + 1, counts
     grants = [route for route in counts if route.endswith("/roleassignments")]
     assert sum(counts[r] for r in grants) == 2, counts  # the account's and the vault's
@@ -610,3 +611,75 @@ def test_a_private_endpoint_whose_operation_failed_is_reported_then_repaired(wor
     apply(cli)
     assert live.network.private_endpoints.get("rg-sec", "pe-aoai-sec").provisioning_state == "Succeeded"
     assert cli("plan", "--detailed-exitcode").code == 0
+
+
+MARKS = {"provision-access": "managed", "provision-diagnostics": "managed"}
+
+
+def account_tags(live) -> dict[str, str]:
+    return dict(live.cognitive.accounts.get("rg-sec", "aoai-sec").tags or {})
+
+
+def test_grants_and_settings_the_spec_drops_are_found_by_the_accounts_marks(workdir, cli, setup, external_emulator):
+    """A plan lists an account's role assignments and diagnostic settings only where the spec declares
+    them or the account's mark says provision made some: dropping them from the spec still revokes the
+    grants and removes the setting, and the marks stay (a later plan keeps looking)."""
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    assert MARKS.items() <= account_tags(live).items()
+    document = spec(principals)
+    account = document["accounts"][0]
+    del account["access"], account["diagnostics"]
+    workdir.write(document)
+    plan = plan_json(cli)
+    assert sorted(kind for kind, _ in ((c["kind"], c) for c in plan["changes"] if c["action"] == "delete")) == [
+        "diagnostic_setting", "role_assignment", "role_assignment"], pending(plan)
+    assert not [c for c in plan["changes"] if c["kind"] == "account" and c["action"] != "no-op"]  # marks kept
+    apply(cli)
+    assert live.grants() == {}
+    assert list(live.monitor.diagnostic_settings.list(ACCOUNT)) == []
+    assert MARKS.items() <= account_tags(live).items()
+    external_emulator.control.clear_requests()
+    assert cli("plan", "--detailed-exitcode").code == 0
+    counts = external_emulator.control.requests()["counts"]
+    assert [n for route, n in counts.items() if route.endswith(("/roleassignments", "/diagnosticsettings"))] == [1, 1]
+
+
+def test_a_mark_removed_by_hand_is_written_again_while_the_spec_declares_its_kind(workdir, cli, setup):
+    live, principals = setup
+    workdir.write(spec(principals))
+    apply(cli)
+    tags = {k: v for k, v in account_tags(live).items() if k != "provision-access"}
+    live.cognitive.accounts.begin_update("rg-sec", "aoai-sec", {"tags": tags}).result()
+    plan = plan_json(cli)
+    [change] = [c for c in plan["changes"] if c["action"] != "no-op"]
+    assert (change["kind"], change["action"]) == ("account", "update")
+    assert change["after"]["tags"]["provision-access"] == "managed"
+    apply(cli)
+    assert MARKS.items() <= account_tags(live).items()
+    assert cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_an_account_never_given_grants_is_not_listed_for_them_but_a_destroy_looks(workdir, cli, setup,
+                                                                                   external_emulator):
+    """Without grants or diagnostics in the spec and without a mark, a plan does not list them; someone
+    else's grant and setting there are none of its business. A destroy of the account reads them all and
+    refuses to take someone else's grant down with the account."""
+    live, principals = setup
+    document = spec(principals)
+    account = document["accounts"][0]
+    del account["access"], account["diagnostics"]
+    workdir.write(document)
+    apply(cli)
+    assert not MARKS.keys() & account_tags(live).keys()
+    live.authorization.role_assignments.create(ACCOUNT, "0c0c0c0c-0000-4000-8000-000000000003", {
+        "role_definition_id": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{READER}",
+        "principal_id": principals["team"], "principal_type": "Group"})
+    external_emulator.control.clear_requests()
+    assert cli("plan", "--detailed-exitcode").code == 0
+    counts = external_emulator.control.requests()["counts"]
+    assert not [route for route in counts if route.endswith(("/roleassignments", "/diagnosticsettings"))], counts
+    refused = cli("plan", "--destroy", "--include-accounts")
+    assert refused.code == 1
+    assert "roleAssignments/0c0c0c0c-0000-4000-8000-000000000003 (not managed by provision)" in refused.err

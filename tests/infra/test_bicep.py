@@ -405,6 +405,17 @@ def test_ownership_tags_match_provision():
     assert set(tags) == {OWNER_TAG, SPEC_TAG} and tags[OWNER_TAG] == OWNER_VALUE
 
 
+def test_accounts_carry_provisions_marks_for_grants_and_diagnostics():
+    """An account whose spec grants roles or sends diagnostics carries the marks provision's plan reads."""
+    from provisioner.model.resources import ATTACHED_TAGS, ATTACHED_VALUE
+
+    text = (INFRA / "main.bicep").read_text()
+    for kind, tag in ATTACHED_TAGS.items():
+        assert f"empty({kind}) ? {{}} : {{ '{tag}': '{ATTACHED_VALUE}' }}" in text, tag
+    assert ("attachedTags(account.?access ?? defaults.?access ?? [], account.?diagnostics ?? defaults.?diagnostics"
+            " ?? {})") in text
+
+
 def test_account_names_in_the_spec_are_literal():
     """main.bicep cannot expand ${VAR}; an account name must be written out."""
     spec = yaml.safe_load((ROOT / "deployments.yaml").read_text())

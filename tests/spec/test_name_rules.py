@@ -318,6 +318,11 @@ def test_provisions_own_tags_are_reserved_in_any_case():
     assert tag_errors(account=flow({"PROVISION-SPEC": "x"})) == [
         (9, "accounts[0].tags.PROVISION-SPEC", "tag 'PROVISION-SPEC' is set by provision itself"),
     ]
+    # the marks saying provision made grants or diagnostic settings on an account
+    assert tag_errors(account=flow({"provision-access": "managed", "Provision-Diagnostics": "x"})) == [
+        (9, "accounts[0].tags.provision-access", "tag 'provision-access' is set by provision itself"),
+        (9, "accounts[0].tags.Provision-Diagnostics", "tag 'Provision-Diagnostics' is set by provision itself"),
+    ]
 
 
 def test_tag_names_that_differ_only_in_case():
