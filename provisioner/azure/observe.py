@@ -64,6 +64,9 @@ READ_POLICY = retry.RetryPolicy(deadline=120.0)
 COGNITIVE = "providers/Microsoft.CognitiveServices"
 # as the generated SDK operations map them (azure/mgmt/cognitiveservices/operations/*.py)
 ERROR_MAP = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
+# what attaches to an account from outside and is listed only where declared or marked (ATTACHED_TAGS' keys)
+ATTACHED_KINDS = {Kind.ROLE_ASSIGNMENT: "access", Kind.DIAGNOSTIC_SETTING: "diagnostics"}
+EVERY_ATTACHMENT = frozenset(ATTACHED_KINDS.values())
 
 
 def _doc(model: Any) -> dict:
@@ -123,7 +126,7 @@ def read_observed(clients: Clients, desired: DesiredState, *, every_attachment: 
     wanted_endpoints: dict[tuple[str, ...], set[str]] = {}
     declared: dict[tuple[str, ...], set[str]] = {}  # per account, what attaches to it: "access", "diagnostics"
     for r in desired.resources:
-        attached = {Kind.ROLE_ASSIGNMENT: "access", Kind.DIAGNOSTIC_SETTING: "diagnostics"}.get(r.kind)
+        attached = ATTACHED_KINDS.get(r.kind)
         if attached and r.scope.account:
             declared.setdefault(_key(r.scope.subscription, r.scope.resource_group, r.scope.account),
                                 set()).add(attached)
@@ -152,7 +155,7 @@ def read_observed(clients: Clients, desired: DesiredState, *, every_attachment: 
             doc = listed_accounts.get(key)
             # an account this spec does not write (existing: true) carries no marks: always read
             everything = every_attachment or account.reference
-            attached = {kind for kind in ("access", "diagnostics")
+            attached = {kind for kind in EVERY_ATTACHMENT
                         if everything or kind in declared.get(key, ()) or marked((doc or {}).get("tags"), kind)}
             return _read_account(clients, account, doc, wanted_blocklists.get(key, set()),
                                  wanted_endpoints.get(key, set()), attached)
@@ -225,9 +228,6 @@ def _list_group_accounts(clients: Clients, subscription: str, group: str) -> dic
     if listed is None:
         return None
     return {_key(subscription, _group_of(doc.get("id", "")), doc.get("name", "")): doc for doc in listed}
-
-
-EVERY_ATTACHMENT = frozenset({"access", "diagnostics"})
 
 
 def _read_account(clients: Clients, account: Resource, doc: dict | None, wanted_blocklists: set[str] | None,
