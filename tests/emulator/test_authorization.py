@@ -75,6 +75,8 @@ def test_duplicate_under_another_name_is_refused(authorization, account, user): 
     with pytest.raises(ResourceExistsError) as excinfo:
         authorization.role_assignments.create(account.id, str(uuid.uuid4()), grant(user))
     assert (excinfo.value.status_code, excinfo.value.error.code) == (409, "RoleAssignmentExists")
+    assert excinfo.value.error.message == ("The role assignment already exists. The ID of the existing role "
+                                           f"assignment is {name.replace('-', '')}.")
     with pytest.raises(HttpResponseError) as excinfo:  # principal and role are fixed under one name
         authorization.role_assignments.create(account.id, name, grant(user, "a97b65f3-24c7-4388-baec-2e87135dc908"))
     assert excinfo.value.error.code == "RoleAssignmentUpdateNotPermitted"
@@ -97,6 +99,8 @@ def test_refusals(authorization, account, user, case, code):  # noqa: F811
     with pytest.raises(HttpResponseError) as excinfo:
         authorization.role_assignments.create(account.id, name, body)
     assert (excinfo.value.status_code, excinfo.value.error.code) == (400, code)
+    if case == "wrong type":  # Azure's own spelling (Azure/modern-web-app-pattern-dotnet#129)
+        assert "which is different from specified PrinciaplType 'Group'" in excinfo.value.error.message
 
 
 def test_managed_identities_and_service_principals_are_principals(authorization, emulator,  # noqa: F811
