@@ -143,7 +143,8 @@ def put_vault(call: Call) -> Reply:
         "tags": body.get("tags") or {},
         "properties": {
             **_settings(properties),
-            # Real vaults answer with a trailing slash; the REST spec example has none (UNVERIFIED).
+            # Real vaults answer with a trailing slash, though the REST spec example has none (a vault as ARM
+            # answered it: Azure/azure-sdk-for-java sdk/core/azure-core-management/.../ResourceTests.java).
             "vaultUri": f"https://{p['vault']}.vault.azure.net/",
             "provisioningState": "Succeeded",
         },
@@ -350,7 +351,8 @@ def purge_deleted(call: Call) -> Reply:
     if doc is None:
         raise not_found(DELETED_TYPE, p["vault"])
     if doc["properties"]["purgeProtectionEnabled"]:
-        # Code and message as az CLI reports them; the HTTP status is UNVERIFIED.
+        # Code and message as reported in 2024 (Azure/azure-sdk-tools#9329; in 2022 the code was MethodNotAllowed,
+        # microsoft/AzureTRE#1446); the HTTP status is UNVERIFIED.
         raise ArmError(409, "InvalidOperation", "Operation 'DeletedVaultPurge' is not allowed.")
     headers = lro.start(call, resource_id=doc["id"], action="delete",
                         duration=call.config.duration("deletedVaults", "purge"), namespace=NAMESPACE,
