@@ -103,6 +103,17 @@ def test_dns_zone_group_needs_an_existing_zone(network, endpoint, resources):  #
             "properties": {"privateDnsZoneConfigs": [{"name": "x", "properties": {"privateDnsZoneId": missing}}]}
         }).result()
     assert error_of(excinfo) == (400, "InvalidResourceReference")
+    with pytest.raises(HttpResponseError) as excinfo:  # two configs of one name (terraform-provider-azurerm#28966)
+        network.private_dns_zone_groups.begin_create_or_update("rg", "pe", "default", {
+            "properties": {"privateDnsZoneConfigs": [{"name": "openai", "properties": {"privateDnsZoneId": zone_id}}] * 2}
+        }).result()
+    assert error_of(excinfo) == (400, "InvalidRequestFormat")
+    assert excinfo.value.error.details[0].code == "DuplicateResourceName"
+    with pytest.raises(HttpResponseError) as excinfo:  # one group per endpoint (pulumi-azure-native#2179)
+        network.private_dns_zone_groups.begin_create_or_update("rg", "pe", "second", {
+            "properties": {"privateDnsZoneConfigs": [{"name": "openai", "properties": {"privateDnsZoneId": zone_id}}]}
+        }).result()
+    assert excinfo.value.error.message == "Cannot create more than one private dns zone groups in the private endpoint pe."
 
 
 def test_delegated_subnet_refuses_private_endpoints(network, vnet, account):  # noqa: F811

@@ -619,9 +619,9 @@ def put_zone_group(call: Call) -> Reply:
     existing = call.store.get(group_id)
     others = [g for g in call.store.children(pe["id"], ZONE_GROUP_TYPE) if key_of(g["id"]) != key_of(group_id)]
     if others:
-        raise ArmError(400, "OnlyOnePrivateDnsZoneGroupAllowed",  # code and wording UNVERIFIED
-                       f"Private endpoint {pe['id']} already has private DNS zone group {others[0]['name']}; a private "
-                       "endpoint can have one.")
+        # Wording as quoted in pulumi/pulumi-azure-native#2179; the code UNVERIFIED.
+        raise ArmError(400, "OnlyOnePrivateDnsZoneGroupAllowed",
+                       f"Cannot create more than one private dns zone groups in the private endpoint {pe['name']}.")
     configs = []
     fqdns = [c["fqdn"] for c in pe["properties"].get("customDnsConfigs", [])]
     for item in (body.get("properties") or {}).get("privateDnsZoneConfigs") or []:
@@ -634,8 +634,16 @@ def put_zone_group(call: Call) -> Reply:
                     "ttl": 10, "ipAddresses": [pe["emulatorIp"]], "provisioningState": "Succeeded"}
                    for fqdn in fqdns if _record_fqdn(fqdn, zone["name"])]
         configs.append({"name": name, "properties": {"privateDnsZoneId": zone["id"], "recordSets": records}})
+    names = [c["name"].lower() for c in configs]
+    duplicate = next((c["name"] for c in configs if names.count(c["name"].lower()) > 1), None)
+    if duplicate is not None:  # as answered in hashicorp/terraform-provider-azurerm#28966
+        raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.", details=[{
+            "code": "DuplicateResourceName",
+            "message": f"Resource {group_id} has two child resources with the same name ({duplicate})."}])
     if len(configs) > 5:
-        raise ArmError(400, "TooManyPrivateDnsZoneConfigs",  # Azure allows five per group; code UNVERIFIED
+        # Five per group: learn.microsoft.com/azure/private-link/private-endpoint-dns ("Each DNS zone group can
+        # support up to 5 DNS zones"); code and wording UNVERIFIED.
+        raise ArmError(400, "TooManyPrivateDnsZoneConfigs",
                        f"Private DNS zone group {group_id} has {len(configs)} zone configs; at most 5 are allowed.")
     doc = {"id": group_id, "name": p["zonegroup"], "type": ZONE_GROUP_TYPE,
            "properties": {"privateDnsZoneConfigs": configs}}
