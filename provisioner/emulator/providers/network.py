@@ -378,8 +378,10 @@ def _network(prefix: str, owner: str) -> ipaddress.IPv4Network | ipaddress.IPv6N
         try:
             fixed = ipaddress.ip_network(prefix, strict=False)
         except ValueError:
-            raise ArmError(400, "InvalidAddressPrefixFormat",  # wording UNVERIFIED
-                           f"Address prefix {prefix} of resource {owner} is not formatted correctly.") from None
+            # [ISSUE Azure/azure-service-operator#997, Azure/avdaccelerator#83]
+            raise ArmError(400, "InvalidAddressPrefixFormat",
+                           f"Address prefix {prefix} of resource {owner} is not formatted correctly. It should follow "
+                           "CIDR notation, for example 10.0.0.0/24.") from None
         raise ArmError(400, "InvalidCIDRNotation",
                        f"The address prefix {prefix} in resource {owner} has an invalid CIDR notation. For the given "
                        f"prefix length, the address prefix should be {fixed}.") from None
