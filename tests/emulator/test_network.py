@@ -55,11 +55,16 @@ def test_subnet_as_child_resource_and_delegation(network, vnet):  # noqa: F811
 
 @pytest.mark.parametrize("prefix, code", [("10.1.0.0/24", "NetcfgSubnetRangeOutsideVnet"),
                                           ("10.0.1.128/25", "NetcfgSubnetRangesOverlap"),
-                                          ("10.0.3.5/24", "InvalidCIDRNotation")])
+                                          ("10.0.3.5/24", "InvalidCIDRNotation"),
+                                          ("10.0.3.0", "InvalidAddressPrefixFormat")])
 def test_subnet_prefix_refusals(network, vnet, prefix, code):  # noqa: F811
     with pytest.raises(HttpResponseError) as excinfo:
         network.subnets.begin_create_or_update("rg", "vnet", "bad", {"properties": {"addressPrefix": prefix}}).result()
     assert error_of(excinfo) == (400, code)
+    if code == "InvalidAddressPrefixFormat":  # Azure/azure-service-operator#997
+        assert excinfo.value.error.message == (
+            f"Address prefix 10.0.3.0 of resource {subnet_id('bad')} is not formatted correctly. It should follow "
+            "CIDR notation, for example 10.0.0.0/24.")
 
 
 def test_private_endpoint_connects_to_the_account(network, endpoint, account, cognitive):  # noqa: F811

@@ -373,18 +373,18 @@ def _subnet_prefixes(properties: dict, subnet_id: str) -> list:
 
 def _network(prefix: str, owner: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
-        return ipaddress.ip_network(prefix, strict=True)
+        fixed = ipaddress.ip_network(prefix, strict=False)
     except ValueError:
-        try:
-            fixed = ipaddress.ip_network(prefix, strict=False)
-        except ValueError:
-            # [ISSUE Azure/azure-service-operator#997, Azure/avdaccelerator#83]
-            raise ArmError(400, "InvalidAddressPrefixFormat",
-                           f"Address prefix {prefix} of resource {owner} is not formatted correctly. It should follow "
-                           "CIDR notation, for example 10.0.0.0/24.") from None
+        fixed = None
+    if fixed is None or "/" not in prefix:  # an address without its length too [ISSUE Azure/azure-service-operator#997]
+        raise ArmError(400, "InvalidAddressPrefixFormat",  # [ISSUE Azure/avdaccelerator#83 words it the same]
+                       f"Address prefix {prefix} of resource {owner} is not formatted correctly. It should follow "
+                       "CIDR notation, for example 10.0.0.0/24.")
+    if fixed.network_address != ipaddress.ip_interface(prefix).ip:  # host bits set
         raise ArmError(400, "InvalidCIDRNotation",
                        f"The address prefix {prefix} in resource {owner} has an invalid CIDR notation. For the given "
-                       f"prefix length, the address prefix should be {fixed}.") from None
+                       f"prefix length, the address prefix should be {fixed}.")
+    return fixed
 
 
 def _check_prefixes(vnet_name: str, spaces: list, subnets: list[tuple[str, list]],
