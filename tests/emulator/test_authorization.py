@@ -154,3 +154,12 @@ def test_grants_on_a_key_vault_and_the_control_surface_over_http(authorization, 
     assert made.role_definition_id.endswith(secrets_user)
     where = httpx.put(f"{emulator.base_url}/_emulator/clientNetwork", json={"ip": "198.51.100.7"}, verify=tls).json()
     assert where == {"ip": "198.51.100.7", "subnet": None}
+
+
+def test_an_unsupported_filter_is_refused_in_azure_words(authorization, account):  # noqa: F811
+    with pytest.raises(HttpResponseError) as excinfo:
+        list(authorization.role_assignments.list_for_scope(account.id, filter="roleDefinitionId eq 'x'"))
+    assert excinfo.value.status_code == 400
+    assert excinfo.value.error.message == (  # Azure/azure-rest-api-specs#28255
+        "The filter 'roleDefinitionId eq 'x'' is not supported. Supported filters are either 'atScope()' or "
+        "'principalId eq '{value}' or assignedTo('{value}')'.")

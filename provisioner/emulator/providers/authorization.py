@@ -331,7 +331,9 @@ def list_assignments(call: Call) -> Reply:
     rest = (at_scope.group("rest") or "") if at_scope else wanted
     principal = PRINCIPAL_FILTER.match(rest) if rest else None
     if rest and principal is None:
-        raise ArmError(400, "UnsupportedQuery", f"The filter '{wanted}' is not supported.")  # wording UNVERIFIED
+        # Wording as quoted in Azure/azure-rest-api-specs#28255; the code UNVERIFIED.
+        raise ArmError(400, "UnsupportedQuery", f"The filter '{wanted}' is not supported. Supported filters are either "
+                                                "'atScope()' or 'principalId eq '{value}' or assignedTo('{value}')'.")
     docs = _all_assignments(call.store, scope)
     docs = [d for d in docs if _above_or_at(d["properties"]["scope"], scope)
             or (not at_scope and _above_or_at(scope, d["properties"]["scope"]))]
