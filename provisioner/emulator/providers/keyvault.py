@@ -136,7 +136,11 @@ def put_vault(call: Call) -> Reply:
             raise ArmError(409, "ConflictError", DELETED_NAME_CONFLICT)
         return _recover(call, held, new_id)
     if str(properties.get("createMode", "")).lower() == "recover":
-        raise not_found(DELETED_TYPE, p["vault"])  # nothing to recover (status and code UNVERIFIED)
+        # Nothing to recover: as Azure answers it [ISSUE hashicorp/terraform-provider-azurerm#12972 gives the
+        # code; the 400 and the message as a customer log quotes them].
+        raise ArmError(400, "SoftDeletedVaultDoesNotExist",
+                       "A soft deleted vault with the given name does not exist. Ensure that the name for the vault "
+                       "that is being attempted to recover is in a recoverable state.")
     location = registry.check_location(VAULT_TYPE, body["location"])
     doc = {
         "id": new_id, "name": p["vault"], "type": VAULT_TYPE, "location": location,
