@@ -274,8 +274,10 @@ def test_invalid_capacity(catalog, sku):
 
 
 def test_out_of_range_capacity_is_worded_as_azure_words_it(catalog):
-    _, _, message = validate_deployment(catalog, "westeurope", GPT4O, {"name": "GlobalProvisionedManaged", "capacity": 10})
-    assert message == "The specified capacity '10' of account deployment should be greater than 14 and no more than 100000."
+    sku = {"name": "GlobalProvisionedManaged", "capacity": 10}
+    _, _, message = validate_deployment(catalog, "westeurope", GPT4O, sku)
+    assert message == ("The specified capacity '10' of account deployment should be greater than 14 and no more "
+                       "than 100000.")
 
 
 def test_ptu_capacity_message_names_the_limits(catalog):

@@ -110,7 +110,8 @@ def test_dns_zone_group_needs_an_existing_zone(network, endpoint, resources):  #
     assert error_of(excinfo) == (400, "InvalidResourceReference")
     with pytest.raises(HttpResponseError) as excinfo:  # two configs of one name (terraform-provider-azurerm#28966)
         network.private_dns_zone_groups.begin_create_or_update("rg", "pe", "default", {
-            "properties": {"privateDnsZoneConfigs": [{"name": "openai", "properties": {"privateDnsZoneId": zone_id}}] * 2}
+            "properties": {"privateDnsZoneConfigs": [
+                {"name": "openai", "properties": {"privateDnsZoneId": zone_id}}] * 2}
         }).result()
     assert error_of(excinfo) == (400, "InvalidRequestFormat")
     assert excinfo.value.error.details[0].code == "DuplicateResourceName"
@@ -118,7 +119,8 @@ def test_dns_zone_group_needs_an_existing_zone(network, endpoint, resources):  #
         network.private_dns_zone_groups.begin_create_or_update("rg", "pe", "second", {
             "properties": {"privateDnsZoneConfigs": [{"name": "openai", "properties": {"privateDnsZoneId": zone_id}}]}
         }).result()
-    assert excinfo.value.error.message == "Cannot create more than one private dns zone groups in the private endpoint pe."
+    assert excinfo.value.error.message == ("Cannot create more than one private dns zone groups in the private "
+                                           "endpoint pe.")
 
 
 def test_delegated_subnet_refuses_private_endpoints(network, vnet, account):  # noqa: F811
@@ -175,8 +177,8 @@ def test_static_address_and_custom_interface_name(network, vnet, account):  # no
 
 
 def test_an_endpoint_keeps_its_subnet_connection_location_and_address(network, endpoint, account):  # noqa: F811
-    """The refusals learn.microsoft.com quotes for a private endpoint PUT over an existing one
-    (azure-databases-docs: postgresql/flexible-server/how-to-networking-servers-deployed-public-access-add-private-endpoint)."""
+    """The refusals learn.microsoft.com quotes for a private endpoint PUT over an existing one (MicrosoftDocs/
+    azure-databases-docs postgresql/flexible-server/how-to-networking-servers-deployed-public-access-add-private-endpoint)."""
     other_subnet = endpoint_body(subnet_id("apps"), account.id)
     renamed = endpoint_body(subnet_id("pe"), account.id)
     renamed["properties"]["privateLinkServiceConnections"][0]["name"] = "other"
