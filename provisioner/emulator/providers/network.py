@@ -21,8 +21,9 @@ Refusals, as Azure answers them (400 unless noted):
 - SubnetDelegationsCannotChangeWhenSubnetUsedByResource: changing the delegations of a subnet in use
   [ISSUE MicrosoftDocs/azure-docs#39112].
 - PrivateEndpointCreationNotAllowedAsSubnetIsDelegated: a private endpoint in a delegated subnet
-  [ISSUE MicrosoftDocs/azure-docs#47048 describes the refusal; the code as Terraform users quote it;
-  wording UNVERIFIED].
+  [ISSUE MicrosoftDocs/azure-docs#47048 describes the refusal; code and the shape of the message ("... cannot
+  be created as subnet ... is delegated") as learn.microsoft.com/azure/private-link/troubleshoot-private-
+  endpoint-creation-failed quotes them; the full wording UNVERIFIED].
 - InvalidResourceReference: a reference (subnet, private DNS zone) to a resource that does not exist
   or is in another region (the Network RP's generic message).
 - On a private endpoint, as learn.microsoft.com/azure/postgresql/flexible-server/how-to-networking-servers-
