@@ -3,7 +3,9 @@
 Network (learn.microsoft.com/azure/ai-services/cognitive-services-virtual-networks): a request through a
 private endpoint to the account (an approved connection) is always let in; any other request comes over
 the public endpoint, refused with 403 "Public access is disabled. Please configure private endpoint."
-when publicNetworkAccess is Disabled, and, when networkAcls.defaultAction is Deny, unless the caller's
+(code "403": the SDK shows it as "(403) Public access is disabled..." [ISSUE
+Azure-Samples/azure-search-openai-demo#1157, TabularEditor/TabularEditor3#1557]) when publicNetworkAccess
+is Disabled, and, when networkAcls.defaultAction is Deny, unless the caller's
 address is in ipRules (an address or a CIDR range) or its subnet is in virtualNetworkRules, with 403
 {"error": {"code": "403", "message": "Access denied due to Virtual Network/Firewall rules."}} [ISSUE
 Azure-Samples/azure-sql-db-chatbot#3, microsoft/microsoft-foundry-for-vscode#29 show that body].

@@ -218,8 +218,10 @@ def validate_deployment(
     """Check a deployment PUT's model and sku against the region's catalog.
 
     Returns None when valid, else (http status, error code, message). Codes and messages
-    are Azure's (ARM-FACTS §3) except InvalidCapacity, whose text Azure has not been
-    recorded saying: that code and message are the emulator's own.
+    are Azure's (ARM-FACTS §3). InvalidCapacity for a capacity out of range is worded as Azure
+    words it ("The specified capacity ' ' of account deployment should be greater than 0 and no
+    more than 3.", Azure/business-process-automation#259); "greater than" the minimum less one
+    generalises that 0 (UNVERIFIED for other minima), and the step's message is the emulator's own.
 
     A missing version means the region's default version (Azure deploys the default);
     the caller should store `catalog.default_version(...)` in that case. `now` defaults
@@ -267,6 +269,10 @@ def validate_deployment(
     rule = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
     rule += f" and a multiple of {step}" if step != 1 else ""
     where = f"SKU '{offered['name']}' of model '{name}' version '{version}'"
+    if maximum is not None and (capacity is None or (isinstance(capacity, int) and not isinstance(capacity, bool)
+                                                     and not minimum <= capacity <= maximum)):
+        return 400, "InvalidCapacity", (f"The specified capacity '{' ' if capacity is None else capacity}' of account "
+                                        f"deployment should be greater than {minimum - 1} and no more than {maximum}.")
     if capacity is None:
         return 400, "InvalidCapacity", f"The capacity of account deployment is required for {where}; it must be {rule}."
     if (

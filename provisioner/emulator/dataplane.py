@@ -113,7 +113,9 @@ class Target:
 
 def _serve(call: Call, answer) -> Reply:
     try:
-        if not call.api_version:  # as Azure answers a missing api-version (UNVERIFIED)
+        # Azure's answer to a missing api-version: 404 (MicrosoftDocs/azure-docs#114602) with this body
+        # (ThinkInAIXYZ/deepchat#262).
+        if not call.api_version:
             raise _error(404, "404", "Resource not found")
         target = _target(call)
         body = call.json_body()
@@ -200,7 +202,8 @@ def _messages(body: dict, *, strict: bool = True) -> list[tuple[str, str]]:
     if not isinstance(messages, list) or not messages:
         if not strict:
             return []
-        raise _error(400, "BadRequest", "'messages' is a required property")  # wording UNVERIFIED
+        # Wording as Azure answers it (Azure-Samples/azure-search-openai-demo#118); the body's other fields UNVERIFIED.
+        raise _error(400, "BadRequest", "'messages' is a required property")
     pairs = []
     for message in messages:
         message = message if isinstance(message, dict) else {}

@@ -239,7 +239,8 @@ class Identity:
 
         grant = form.get("grant_type", "")
         if grant != "client_credentials":
-            # Code and wording UNVERIFIED.
+            # Code: UnsupportedGrantType in Entra's error code reference (MicrosoftDocs/entra-docs
+            # docs/identity-platform/reference-error-codes.md, "Entra codes" below); wording UNVERIFIED.
             return error(400, "unsupported_grant_type", 70003,
                          f"The app requested an unsupported grant type '{grant}'.")
         for required in ("client_id", "scope"):
@@ -256,7 +257,7 @@ class Identity:
                          "your authentication request to the wrong tenant.")
         audience = _audience(form["scope"])
         if audience is None:
-            # Code and wording UNVERIFIED.
+            # Code, kind and wording as quoted in MicrosoftDocs/azure-docs#99862, databricks/databricks-sql-nodejs#226.
             return error(400, "invalid_scope", 1002012,
                          f"The provided value for scope {form['scope']} is not valid. Client credential flows must "
                          "have a scope value with /.default suffixed to the resource identifier (application ID "
@@ -278,8 +279,8 @@ class Identity:
             credential = "1"
         elif form.get("client_assertion"):
             if form.get("client_assertion_type") != JWT_BEARER:
-                return error(400, "invalid_request", 700023,  # code UNVERIFIED
-                             f"The client_assertion_type must be '{JWT_BEARER}'.")
+                # [ISSUE AzureAD/azure-activedirectory-library-for-ruby#53]: invalid_request, this wording.
+                return error(400, "invalid_request", 90011, "Unexpected client assertion type.")
             refused = self._check_assertion(principal, form["client_assertion"], base_url, now)
             if refused is not None:
                 return refused
@@ -302,8 +303,8 @@ class Identity:
         try:
             _, claims = unverified(assertion)
         except InvalidToken:
-            return error(400, "invalid_request", 50027,  # code UNVERIFIED
-                         "JWT token is invalid or malformed.")
+            # Code and wording: InvalidJwtToken in Entra codes and panva/openid-client#348; status UNVERIFIED.
+            return error(400, "invalid_request", 50027, "JWT token is invalid or malformed.")
         issuer, subject, audience = claims.get("iss"), claims.get("sub"), claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if not any(c["issuer"] == issuer and c["subject"] == subject and set(audiences) & set(c["audiences"])
@@ -319,14 +320,18 @@ class Identity:
         try:
             verify(assertion, keys)
         except InvalidToken:
-            # Code and wording UNVERIFIED.
+            # Code and wording: Entra codes; 401 as Entra answers invalid_client (adal-python#79: an assertion refused).
             return error(401, "invalid_client", 700027, "Client assertion failed signature validation.")
         expiry, start = claims.get("exp"), claims.get("nbf", claims.get("iat", 0))
         if not isinstance(expiry, (int, float)) or expiry + CLOCK_SKEW < now or start - CLOCK_SKEW > now:
-            # Code UNVERIFIED; the wording as reported for expired assertions.
-            return error(400, "invalid_client", 700024,
-                         f"Client assertion is not within its valid time range. Current time: {_entra_time(now)}, "
-                         f"expiry time of assertion {_entra_time(expiry if isinstance(expiry, (int, float)) else 0)}.")
+            # Code, kind and wording as quoted in AzureAD/microsoft-authentication-library-for-dotnet#4951 and
+            # obikuro/Sato#1 (invalid_client); 401 as for Entra's other invalid_client answers (adal-python#79).
+            return error(401, "invalid_client", 700024,
+                         f"Client assertion is not within its valid time range. Current time: {_iso_time(now)}, "
+                         f"assertion valid from {_iso_time(start if isinstance(start, (int, float)) else 0)}, "
+                         f"expiry time of assertion {_iso_time(expiry if isinstance(expiry, (int, float)) else 0)}. "
+                         "Review the documentation at https://learn.microsoft.com/entra/identity-platform/"
+                         "certificate-credentials .")
         return None
 
 
@@ -410,6 +415,12 @@ def _entra_error(status: int, kind: str, code: int, message: str, base_url: str,
 
 def _entra_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _iso_time(ts: float) -> str:
+    """'2024-10-02T22:05:03.6755165Z', as Entra shows times inside its messages."""
+    t = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return f"{t.strftime('%Y-%m-%dT%H:%M:%S')}.{t.microsecond * 10:07d}Z"
 
 
 def _dotnet_time(ts: float) -> str:

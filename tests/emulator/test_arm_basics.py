@@ -191,6 +191,7 @@ def test_skus_and_availability(cognitive, account):
 
     taken = cognitive.check_domain_availability("ACCT", account_type)
     assert (taken.is_subdomain_available, taken.subdomain_name) == (False, "ACCT")
+    assert taken.reason == "Sub domain name 'ACCT' is already used. Please pick a different name."  # as Learn quotes it
     assert cognitive.check_domain_availability("free-one", account_type).is_subdomain_available is True
     invalid = cognitive.check_domain_availability("no_underscores", account_type)
     assert invalid.is_subdomain_available is False and "not valid" in invalid.reason

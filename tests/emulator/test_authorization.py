@@ -75,6 +75,8 @@ def test_duplicate_under_another_name_is_refused(authorization, account, user): 
     with pytest.raises(ResourceExistsError) as excinfo:
         authorization.role_assignments.create(account.id, str(uuid.uuid4()), grant(user))
     assert (excinfo.value.status_code, excinfo.value.error.code) == (409, "RoleAssignmentExists")
+    assert excinfo.value.error.message == ("The role assignment already exists. The ID of the existing role "
+                                           f"assignment is {name.replace('-', '')}.")
     with pytest.raises(HttpResponseError) as excinfo:  # principal and role are fixed under one name
         authorization.role_assignments.create(account.id, name, grant(user, "a97b65f3-24c7-4388-baec-2e87135dc908"))
     assert excinfo.value.error.code == "RoleAssignmentUpdateNotPermitted"
@@ -97,6 +99,8 @@ def test_refusals(authorization, account, user, case, code):  # noqa: F811
     with pytest.raises(HttpResponseError) as excinfo:
         authorization.role_assignments.create(account.id, name, body)
     assert (excinfo.value.status_code, excinfo.value.error.code) == (400, code)
+    if case == "wrong type":  # Azure's own spelling (Azure/modern-web-app-pattern-dotnet#129)
+        assert "which is different from specified PrinciaplType 'Group'" in excinfo.value.error.message
 
 
 def test_managed_identities_and_service_principals_are_principals(authorization, emulator,  # noqa: F811
@@ -150,3 +154,12 @@ def test_grants_on_a_key_vault_and_the_control_surface_over_http(authorization, 
     assert made.role_definition_id.endswith(secrets_user)
     where = httpx.put(f"{emulator.base_url}/_emulator/clientNetwork", json={"ip": "198.51.100.7"}, verify=tls).json()
     assert where == {"ip": "198.51.100.7", "subnet": None}
+
+
+def test_an_unsupported_filter_is_refused_in_azure_words(authorization, account):  # noqa: F811
+    with pytest.raises(HttpResponseError) as excinfo:
+        list(authorization.role_assignments.list_for_scope(account.id, filter="roleDefinitionId eq 'x'"))
+    assert excinfo.value.status_code == 400
+    assert excinfo.value.error.message == (  # Azure/azure-rest-api-specs#28255
+        "The filter 'roleDefinitionId eq 'x'' is not supported. Supported filters are either 'atScope()' or "
+        "'principalId eq '{value}' or assignedTo('{value}')'.")

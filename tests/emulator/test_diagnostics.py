@@ -55,6 +55,8 @@ def test_category_groups(monitor, account, workspace):
 
 @pytest.mark.parametrize("logs, message", [
     ([{"category": "Nope", "enabled": True}], "Category 'Nope' is not supported."),
+    ([{"category": "Audit", "enabled": True, "retention_policy": {"enabled": True, "days": 30}}],
+     "Diagnostic settings does not support retention for new diagnostic settings."),  # Azure/avdaccelerator#473
     ([{"category": "Audit", "enabled": True}, {"category_group": "allLogs", "enabled": True}],
      "Diagnostic setting does not support mix of log category and log category group.")])
 def test_category_refusals(monitor, account, workspace, logs, message):
@@ -76,6 +78,9 @@ def test_same_category_and_destination_twice_and_the_limit_of_five(monitor, acco
         monitor.diagnostic_settings.create_or_update(account.id, "two", setting(
             workspace, {"category": "Audit", "enabled": True}, metrics=False))
     assert (excinfo.value.status_code, excinfo.value.error.code) == (409, "Conflict")
+    assert excinfo.value.error.message == (  # Azure/terraform-azurerm-avm-ptn-aiml-landing-zone#19
+        f"Data sink '{workspace}' is already used in diagnostic setting 'one' for category 'Audit'. Data sinks "
+        "can't be reused in different settings on the same category for the same resource.")
     for index in range(4):  # other categories, or no overlap: allowed, up to five in all
         monitor.diagnostic_settings.create_or_update(account.id, f"more{index}", setting(
             workspace, {"category": "Trace", "enabled": index == 0}, metrics=False))

@@ -219,7 +219,28 @@ def test_assertions_are_checked_against_their_issuers_keys(emulator):
 
     expired = forged.sign({**claims, "iat": now - 7200, "nbf": now - 7200, "exp": now - 3600})
     response = assertion_request(emulator, principal, expired)
-    assert response.status_code == 400 and response.json()["error_codes"] == [700024]
+    assert response.status_code == 401 and response.json()["error_codes"] == [700024]
+    assert response.json()["error"] == "invalid_client"
+    assert "Client assertion is not within its valid time range. Current time: " in \
+        response.json()["error_description"]
+    assert "expiry time of assertion " + time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now - 3600)) + ".0000000Z" \
+        in response.json()["error_description"]
+
+
+def test_malformed_assertions_and_assertion_types_are_refused(emulator):
+    principal = emulator.control.add_service_principal()
+    response = assertion_request(emulator, principal, "not-a-jwt")
+    assert (response.status_code, response.json()["error"], response.json()["error_codes"]) == \
+        (400, "invalid_request", [50027])
+    assert response.json()["error_description"].startswith("AADSTS50027: JWT token is invalid or malformed.")
+    response = httpx.post(f"{emulator.base_url}/{TENANT_ID}/oauth2/v2.0/token",
+                          data={"grant_type": "client_credentials", "client_id": principal["client_id"],
+                                "scope": ARM_SCOPE, "client_assertion_type": "urn:example:saml",
+                                "client_assertion": emulator.control.federated_token(GITHUB, SUBJECT)},
+                          verify=verified(emulator))
+    assert (response.status_code, response.json()["error"], response.json()["error_codes"]) == \
+        (400, "invalid_request", [90011])
+    assert response.json()["error_description"].startswith("AADSTS90011: Unexpected client assertion type.")
 
 
 # ARM's checks

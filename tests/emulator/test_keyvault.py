@@ -166,9 +166,10 @@ def test_recover_brings_back_vault_and_secrets(keyvault, vault, emulator):
     assert secret_value(emulator.app.store, vault.id, "db-password") == "hunter2"
 
 
-def test_recover_without_deleted_vault_is_404(keyvault, group):
-    with pytest.raises(ResourceNotFoundError):
+def test_recover_without_deleted_vault_is_refused(keyvault, group):
+    with pytest.raises(HttpResponseError) as excinfo:  # hashicorp/terraform-provider-azurerm#12972
         keyvault.vaults.begin_create_or_update(group, "kv-none", vault_body(createMode="recover"))
+    assert (excinfo.value.status_code, excinfo.value.error.code) == (400, "SoftDeletedVaultDoesNotExist")
 
 
 def test_purge_frees_the_name(keyvault, vault, emulator):

@@ -55,11 +55,16 @@ def test_subnet_as_child_resource_and_delegation(network, vnet):  # noqa: F811
 
 @pytest.mark.parametrize("prefix, code", [("10.1.0.0/24", "NetcfgSubnetRangeOutsideVnet"),
                                           ("10.0.1.128/25", "NetcfgSubnetRangesOverlap"),
-                                          ("10.0.3.5/24", "InvalidCIDRNotation")])
+                                          ("10.0.3.5/24", "InvalidCIDRNotation"),
+                                          ("10.0.3.0", "InvalidAddressPrefixFormat")])
 def test_subnet_prefix_refusals(network, vnet, prefix, code):  # noqa: F811
     with pytest.raises(HttpResponseError) as excinfo:
         network.subnets.begin_create_or_update("rg", "vnet", "bad", {"properties": {"addressPrefix": prefix}}).result()
     assert error_of(excinfo) == (400, code)
+    if code == "InvalidAddressPrefixFormat":  # Azure/azure-service-operator#997
+        assert excinfo.value.error.message == (
+            f"Address prefix 10.0.3.0 of resource {subnet_id('bad')} is not formatted correctly. It should follow "
+            "CIDR notation, for example 10.0.0.0/24.")
 
 
 def test_private_endpoint_connects_to_the_account(network, endpoint, account, cognitive):  # noqa: F811
@@ -103,6 +108,19 @@ def test_dns_zone_group_needs_an_existing_zone(network, endpoint, resources):  #
             "properties": {"privateDnsZoneConfigs": [{"name": "x", "properties": {"privateDnsZoneId": missing}}]}
         }).result()
     assert error_of(excinfo) == (400, "InvalidResourceReference")
+    with pytest.raises(HttpResponseError) as excinfo:  # two configs of one name (terraform-provider-azurerm#28966)
+        network.private_dns_zone_groups.begin_create_or_update("rg", "pe", "default", {
+            "properties": {"privateDnsZoneConfigs": [
+                {"name": "openai", "properties": {"privateDnsZoneId": zone_id}}] * 2}
+        }).result()
+    assert error_of(excinfo) == (400, "InvalidRequestFormat")
+    assert excinfo.value.error.details[0].code == "DuplicateResourceName"
+    with pytest.raises(HttpResponseError) as excinfo:  # one group per endpoint (pulumi-azure-native#2179)
+        network.private_dns_zone_groups.begin_create_or_update("rg", "pe", "second", {
+            "properties": {"privateDnsZoneConfigs": [{"name": "openai", "properties": {"privateDnsZoneId": zone_id}}]}
+        }).result()
+    assert excinfo.value.error.message == ("Cannot create more than one private dns zone groups in the private "
+                                           "endpoint pe.")
 
 
 def test_delegated_subnet_refuses_private_endpoints(network, vnet, account):  # noqa: F811
@@ -156,3 +174,47 @@ def test_static_address_and_custom_interface_name(network, vnet, account):  # no
     with pytest.raises(HttpResponseError) as excinfo:
         network.private_endpoints.begin_create_or_update("rg", "pe2", body).result()
     assert error_of(excinfo)[0] == 400
+
+
+def test_an_endpoint_keeps_its_subnet_connection_location_and_address(network, endpoint, account):  # noqa: F811
+    """The refusals learn.microsoft.com quotes for a private endpoint PUT over an existing one (MicrosoftDocs/
+    azure-databases-docs postgresql/flexible-server/how-to-networking-servers-deployed-public-access-add-private-endpoint)."""
+    other_subnet = endpoint_body(subnet_id("apps"), account.id)
+    renamed = endpoint_body(subnet_id("pe"), account.id)
+    renamed["properties"]["privateLinkServiceConnections"][0]["name"] = "other"
+    for body, code, words in (
+            (other_subnet, "CannotChangeSubnetOnExistingPrivateEndpoint",
+             f"Current subnet: '{endpoint.subnet.id}.' Requested subnet: '{subnet_id('apps')}.'"),
+            (renamed, "CannotChangePrivateLinkConnectionOnPrivateEndpoint",
+             f"existing private link connection: '{endpoint.id}/privateLinkServiceConnections/conn'. That is not"),
+            (endpoint_body(subnet_id("pe"), account.id, location="westus"), "InvalidResourceLocation",
+             "The resource 'pe' already exists in location 'eastus' in resource group 'rg'. A resource with the "
+             "same name cannot be created in location 'westus'.")):
+        with pytest.raises(HttpResponseError) as excinfo:
+            network.private_endpoints.begin_create_or_update("rg", "pe", body).result()
+        assert error_of(excinfo) == (400, code)
+        assert words in excinfo.value.error.message
+    taken = endpoint.custom_dns_configs[0].ip_addresses[0]
+    body = endpoint_body(subnet_id("pe"), account.id)
+    body["properties"]["ipConfigurations"] = [{"name": "static", "properties": {
+        "groupId": "account", "memberName": "default", "privateIPAddress": taken}}]
+    with pytest.raises(HttpResponseError) as excinfo:
+        network.private_endpoints.begin_create_or_update("rg", "pe2", body).result()
+    assert error_of(excinfo) == (400, "PrivateIPAddressIsAllocated")
+    assert excinfo.value.error.message.endswith(
+        f"is using the private IP address {taken} which is already allocated to resource "
+        f"{endpoint.network_interfaces[0].id}/ipConfigurations/privateEndpointIpConfig."
+        f"{endpoint.network_interfaces[0].id.rsplit('.', 1)[-1]}.")
+
+
+def test_the_prefix_of_a_subnet_in_use_stays(network, endpoint):  # noqa: F811
+    for change in (lambda: network.subnets.begin_create_or_update(
+                       "rg", "vnet", "pe", {"properties": {"addressPrefix": "10.0.3.0/24"}}).result(),
+                   lambda: network.virtual_networks.begin_create_or_update(  # the same through the network
+                       "rg", "vnet", vnet_body(pe="10.0.3.0/24", apps="10.0.2.0/24")).result()):
+        with pytest.raises(HttpResponseError) as excinfo:
+            change()
+        assert error_of(excinfo) == (400, "InUsePrefixCannotBeDeleted")
+        assert excinfo.value.error.message == ("IpPrefix 10.0.1.0/24 on Subnet pe has active allocations and "
+                                               "cannot be deleted.")
+    assert network.subnets.get("rg", "vnet", "pe").address_prefix == "10.0.1.0/24"

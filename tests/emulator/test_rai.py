@@ -141,8 +141,8 @@ UNREADABLE = "InvalidRequestContent"  # a value the model's types or enums canno
     ({"contentFilters": [{"name": "Protected Material Code", "blocking": True, "enabled": True,
                           "source": "Prompt"}]}, INVALID_FILTER, "Protected Material Code"),
     ({"contentFilters": harm_filters() + [harm_filters()[0]]}, INVALID_FILTER, "Hate"),
-    ({"customBlocklists": [{"blocklistName": "missing", "blocking": True, "source": "Prompt"}]}, INVALID_FILTER,
-     "missing"),
+    ({"customBlocklists": [{"blocklistName": "missing", "blocking": True, "source": "Prompt"}]},
+     "Resource has invalid blocklist reference", "One or more of blocklists referenced in this policy are invalid."),
 ])
 def test_invalid_policies_are_refused(cognitive, account, properties, code, named):
     body = policy_body()

@@ -261,8 +261,10 @@ def _update_account(call: Call, doc: dict, body: dict) -> Reply:
     if body.get("kind") and body["kind"].lower() != doc["kind"].lower():
         raise ArmError(409, "CanNotUpdateKind", f"The kind of account '{doc['name']}' cannot be changed.")
     if body.get("location") and normalize_location(body["location"]) != normalize_location(doc["location"]):
-        raise ArmError(409, "InvalidResourceLocation",
-                       f"The resource '{doc['name']}' already exists in location '{doc['location']}'.")
+        raise ArmError(409, "InvalidResourceLocation",  # ARM's wording (providers/network.py); status UNVERIFIED
+                       f"The resource '{doc['name']}' already exists in location '{doc['location']}' in resource "
+                       f"group '{call.params['group']}'. A resource with the same name cannot be created in location "
+                       f"'{body['location']}'. Please select a new resource name.")
     _change_subdomain(call, doc, body.get("properties", {}).get("customSubDomainName"))
     doc["tags"] = body.get("tags") or {}
     if body.get("sku"):

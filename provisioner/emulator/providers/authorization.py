@@ -8,9 +8,11 @@ principalId eq '...' and assignedTo('...')).
 
 Refusals:
 - 400 InvalidRoleAssignmentId: the name is not a GUID.
-- 409 RoleAssignmentExists "The role assignment already exists.": the same principal, role and scope
-  under another name [ISSUE Azure-Samples/azure-search-openai-demo#1091, Azure/azure-cli#8599: the
-  PUT is not idempotent across names].
+- 409 RoleAssignmentExists "The role assignment already exists. The ID of the existing role assignment is
+  {32 hex digits}.": the same principal, role and scope under another name [ISSUE
+  Azure-Samples/azure-search-openai-demo#1091, Azure/azure-cli#8599: the PUT is not idempotent across
+  names; the sentence with the id as quoted in yeongseon.github.io/azure-app-service-practical-guide/
+  troubleshooting/playbooks/cd-rbac-role-assignment-conflict, which gives the status 409].
 - 400 RoleAssignmentUpdateNotPermitted "Tenant ID, application ID, principal ID, and scope are not allowed
   to be updated.": a PUT on an existing name changing principal or role, or reusing the name at another
   scope (names are unique in the tenant; description and condition may change) [the error as quoted in
@@ -20,8 +22,10 @@ Refusals:
   principal when principalType is set (it skips the directory lookup to ride out replication delay,
   aka.ms/docs-principaltype) yet also fails then [ISSUE MicrosoftDocs/azure-docs#103085]; the emulator
   has no replication delay and always checks (deviation table).
-- 400 UnmatchedPrincipalType: principalType differs from the principal's type (wording UNVERIFIED).
-- 400 RoleDefinitionDoesNotExist: an unknown role definition (wording UNVERIFIED).
+- 400 UnmatchedPrincipalType: principalType differs from the principal's type; the message with Azure's
+  own misspelling "PrinciaplType" [ISSUE Azure/modern-web-app-pattern-dotnet#129] (status UNVERIFIED).
+- 400 RoleDefinitionDoesNotExist "The specified role definition with ID '{id}' does not exist.": an
+  unknown role definition [ISSUE Azure/azure-cli#21961] (status UNVERIFIED).
 - 404 RoleAssignmentNotFound / RoleDefinitionDoesNotExist on GET of an unknown name.
 
 Deleting a principal leaves its role assignments in place ("Identity not found" in the portal: Azure
@@ -264,7 +268,7 @@ def put_assignment(call: Call) -> Reply:
         if given_type != principal["principal_type"]:
             raise ArmError(400, "UnmatchedPrincipalType",
                            f"The PrincipalId '{principal['object_id'].replace('-', '')}' has type "
-                           f"'{principal['principal_type']}' , which is different from specified PrincipalType "
+                           f"'{principal['principal_type']}' , which is different from specified PrinciaplType "
                            f"'{given_type}'.")
     definition_id = f"{_subscription_prefix(scope)}/providers/{DEFINITION_TYPE}/{BUILT_IN_ROLES[role][0]}"
     new_id = assignment_id(scope, name)
@@ -284,7 +288,8 @@ def put_assignment(call: Call) -> Reply:
         if key_of(other["id"]) != key_of(new_id) and \
                 other["properties"]["principalId"].lower() == principal["object_id"].lower() and \
                 other["properties"]["roleDefinitionId"].split("/")[-1].lower() == definition_id.split("/")[-1].lower():
-            raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
+            raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists. The ID of the "
+                           f"existing role assignment is {other['name'].replace('-', '')}.")
     now = iso(call.now)
     doc = {"id": new_id, "name": name, "type": ASSIGNMENT_TYPE,
            "properties": {"roleDefinitionId": definition_id, "principalId": principal["object_id"],
@@ -326,7 +331,9 @@ def list_assignments(call: Call) -> Reply:
     rest = (at_scope.group("rest") or "") if at_scope else wanted
     principal = PRINCIPAL_FILTER.match(rest) if rest else None
     if rest and principal is None:
-        raise ArmError(400, "UnsupportedQuery", f"The filter '{wanted}' is not supported.")  # wording UNVERIFIED
+        # Wording as quoted in Azure/azure-rest-api-specs#28255; the code UNVERIFIED.
+        raise ArmError(400, "UnsupportedQuery", f"The filter '{wanted}' is not supported. Supported filters are either "
+                                                "'atScope()' or 'principalId eq '{value}' or assignedTo('{value}')'.")
     docs = _all_assignments(call.store, scope)
     docs = [d for d in docs if _above_or_at(d["properties"]["scope"], scope)
             or (not at_scope and _above_or_at(scope, d["properties"]["scope"]))]

@@ -93,8 +93,9 @@ def check_domain_availability(call: Call) -> Reply:
     taken = {str((d.get("properties") or {}).get("customSubDomainName", "")).lower()
              for kind_type in (ACCOUNT_TYPE, DELETED_TYPE) for d in call.store.under("/subscriptions", kind_type)}
     if name.lower() in taken:
+        # The reason as learn.microsoft.com/azure/ai-services/speech-service/speech-services-private-link quotes it.
         return Reply(200, {**answer, "isSubdomainAvailable": False,
-                           "reason": f"Sub domain name '{name}' is already used"})  # wording UNVERIFIED
+                           "reason": f"Sub domain name '{name}' is already used. Please pick a different name."})
     return Reply(200, answer)
 
 

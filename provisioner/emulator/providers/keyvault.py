@@ -136,14 +136,19 @@ def put_vault(call: Call) -> Reply:
             raise ArmError(409, "ConflictError", DELETED_NAME_CONFLICT)
         return _recover(call, held, new_id)
     if str(properties.get("createMode", "")).lower() == "recover":
-        raise not_found(DELETED_TYPE, p["vault"])  # nothing to recover (status and code UNVERIFIED)
+        # Nothing to recover: as Azure answers it [ISSUE hashicorp/terraform-provider-azurerm#12972 gives the
+        # code; the 400 and the message as a customer log quotes them].
+        raise ArmError(400, "SoftDeletedVaultDoesNotExist",
+                       "A soft deleted vault with the given name does not exist. Ensure that the name for the vault "
+                       "that is being attempted to recover is in a recoverable state.")
     location = registry.check_location(VAULT_TYPE, body["location"])
     doc = {
         "id": new_id, "name": p["vault"], "type": VAULT_TYPE, "location": location,
         "tags": body.get("tags") or {},
         "properties": {
             **_settings(properties),
-            # Real vaults answer with a trailing slash; the REST spec example has none (UNVERIFIED).
+            # Real vaults answer with a trailing slash, though the REST spec example has none (a vault as ARM
+            # answered it: Azure/azure-sdk-for-java sdk/core/azure-core-management/.../ResourceTests.java).
             "vaultUri": f"https://{p['vault']}.vault.azure.net/",
             "provisioningState": "Succeeded",
         },
@@ -350,7 +355,8 @@ def purge_deleted(call: Call) -> Reply:
     if doc is None:
         raise not_found(DELETED_TYPE, p["vault"])
     if doc["properties"]["purgeProtectionEnabled"]:
-        # Code and message as az CLI reports them; the HTTP status is UNVERIFIED.
+        # Code and message as reported in 2024 (Azure/azure-sdk-tools#9329; in 2022 the code was MethodNotAllowed,
+        # microsoft/AzureTRE#1446); the HTTP status is UNVERIFIED.
         raise ArmError(409, "InvalidOperation", "Operation 'DeletedVaultPurge' is not allowed.")
     headers = lro.start(call, resource_id=doc["id"], action="delete",
                         duration=call.config.duration("deletedVaults", "purge"), namespace=NAMESPACE,

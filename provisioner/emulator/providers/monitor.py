@@ -17,8 +17,11 @@ Refusals:
 - at most five settings per resource (learn.microsoft.com/azure/azure-monitor/essentials/
   diagnostic-settings: "Each resource can have up to five diagnostic settings"): 400 (code and wording
   UNVERIFIED).
-- one category sent to the same destination by two settings: 409 Conflict "Data sink ... is already
-  used in diagnostic setting ..." (wording as reported by users; UNVERIFIED).
+- one category sent to the same destination by two settings: 409 Conflict "Data sink '...' is already
+  used in diagnostic setting '...' for category '...'. Data sinks can't be reused in different settings on
+  the same category for the same resource." [ISSUE Azure/terraform-azurerm-avm-ptn-aiml-landing-zone#19].
+- a log or metric with an enabled retentionPolicy: 400 BadRequest "Diagnostic settings does not support
+  retention for new diagnostic settings." [ISSUE Azure/avdaccelerator#473].
 - a destination workspace that does not exist, or a setting without any destination: 400 (code and
   wording UNVERIFIED).
 """
@@ -152,8 +155,15 @@ def _log(item: dict, known: dict[str, list[str]]) -> dict:
     else:
         raise ArmError(400, "BadRequest", "Each entry of logs needs a category or a categoryGroup.")
     entry["enabled"] = bool(item.get("enabled", False))
-    entry["retentionPolicy"] = item.get("retentionPolicy") or {"days": 0, "enabled": False}
+    entry["retentionPolicy"] = _retention(item)
     return entry
+
+
+def _retention(item: dict) -> dict:
+    policy = item.get("retentionPolicy") or {"days": 0, "enabled": False}
+    if isinstance(policy, dict) and policy.get("enabled"):
+        raise ArmError(400, "BadRequest", "Diagnostic settings does not support retention for new diagnostic settings.")
+    return policy
 
 
 def _metric(item: dict, known: list[str]) -> dict:
@@ -163,7 +173,7 @@ def _metric(item: dict, known: list[str]) -> dict:
     if match is None:
         raise ArmError(400, "BadRequest", f"Category '{item.get('category')}' is not supported.")
     return {"category": match, "enabled": bool(item.get("enabled", False)),
-            "retentionPolicy": item.get("retentionPolicy") or {"days": 0, "enabled": False},
+            "retentionPolicy": _retention(item),
             **({"timeGrain": item["timeGrain"]} if item.get("timeGrain") else {})}
 
 

@@ -61,8 +61,10 @@ def put_identity(call: Call) -> Reply:
     location = body["location"]
     location = registry.check_location(IDENTITY_TYPE, location)
     if existing and location != existing["location"]:
-        raise ArmError(400, "InvalidResourceLocation",  # wording UNVERIFIED
-                       f"The resource '{p['identity']}' already exists in location '{existing['location']}'.")
+        raise ArmError(400, "InvalidResourceLocation",  # ARM's wording (providers/network.py); status UNVERIFIED
+                       f"The resource '{p['identity']}' already exists in location '{existing['location']}' in "
+                       f"resource group '{p['group']}'. A resource with the same name cannot be created in location "
+                       f"'{location}'. Please select a new resource name.")
     tags = body.get("tags") or {}
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
         raise ArmError(400, "InvalidRequestContent", "Tag values must be strings.")

@@ -21,10 +21,17 @@ Refusals, as Azure answers them (400 unless noted):
 - SubnetDelegationsCannotChangeWhenSubnetUsedByResource: changing the delegations of a subnet in use
   [ISSUE MicrosoftDocs/azure-docs#39112].
 - PrivateEndpointCreationNotAllowedAsSubnetIsDelegated: a private endpoint in a delegated subnet
-  [ISSUE MicrosoftDocs/azure-docs#47048 describes the refusal; the code as Terraform users quote it;
-  wording UNVERIFIED].
+  [ISSUE MicrosoftDocs/azure-docs#47048 describes the refusal; code and the shape of the message ("... cannot
+  be created as subnet ... is delegated") as learn.microsoft.com/azure/private-link/troubleshoot-private-
+  endpoint-creation-failed quotes them; the full wording UNVERIFIED].
 - InvalidResourceReference: a reference (subnet, private DNS zone) to a resource that does not exist
   or is in another region (the Network RP's generic message).
+- On a private endpoint, as learn.microsoft.com/azure/postgresql/flexible-server/how-to-networking-servers-
+  deployed-public-access-add-private-endpoint quotes them (MicrosoftDocs/azure-databases-docs, "PE docs"
+  below): CannotChangeSubnetOnExistingPrivateEndpoint (another subnet),
+  CannotChangePrivateLinkConnectionOnPrivateEndpoint (another connection name or target),
+  PrivateIPAddressIsAllocated (a static address another endpoint holds), and ARM's InvalidResourceLocation
+  (another location; the status Azure gives it is UNVERIFIED).
 """
 from __future__ import annotations
 
@@ -134,6 +141,23 @@ def _subnet_view(store: Store, subnet: dict) -> dict:
     return {**subnet, "properties": properties}
 
 
+def _check_prefix_change(store: Store, existing: dict | None, nets: list) -> None:
+    """A subnet holding private endpoints keeps the prefix their addresses come from: removing it is
+    400 InUsePrefixCannotBeDeleted (as quoted in hashicorp/terraform-provider-azurerm#11211). Other prefix
+    changes of a subnet in use are refused with InUseSubnetCannotBeUpdated (the code Azure users branch on,
+    e.g. azure-cli#15893; its wording and whether Azure refuses an added prefix are UNVERIFIED)."""
+    if existing is None or not _endpoints_in(store, existing["id"]):
+        return
+    wanted, before = {str(n) for n in nets}, _prefixes_of(existing)
+    if before[0] not in wanted:
+        raise ArmError(400, "InUsePrefixCannotBeDeleted",
+                       f"IpPrefix {before[0]} on Subnet {existing['name']} has active allocations and cannot be "
+                       "deleted.")
+    if wanted != set(before):
+        raise ArmError(400, "InUseSubnetCannotBeUpdated",
+                       f"Subnet {existing['name']} is in use and its address prefixes cannot be changed.")
+
+
 def _endpoints_in(store: Store, subnet_id: str) -> list[dict]:
     subscription = subnet_id.split("/")[2]
     return [pe for pe in store.under(f"/subscriptions/{subscription}", PE_TYPE)
@@ -160,6 +184,14 @@ def _tags(body: dict) -> dict:
     return tags
 
 
+def _location_changed(name: str, current: str, group: str, wanted: str) -> ArmError:
+    """ARM's refusal to move a resource (wording: PE docs; status UNVERIFIED)."""
+    return ArmError(400, "InvalidResourceLocation",
+                    f"The resource '{name}' already exists in location '{current}' in resource group '{group}'. A "
+                    f"resource with the same name cannot be created in location '{wanted}'. Please select a new "
+                    "resource name.")
+
+
 def _reference_missing(reference: str, referrer: str) -> ArmError:
     return ArmError(400, "InvalidResourceReference",
                     f"Resource {reference} referenced by resource {referrer} was not found. Please make sure that "
@@ -176,8 +208,7 @@ def put_vnet(call: Call) -> Reply:
     existing = call.store.get(new_id)
     location = registry.required_location(VNET_TYPE, body, existing)
     if existing and location != existing["location"]:
-        raise ArmError(400, "InvalidResourceLocation",  # wording UNVERIFIED
-                       f"The resource '{p['vnet']}' already exists in location '{existing['location']}'.")
+        raise _location_changed(p["vnet"], existing["location"], p["group"], location)
     properties = body.get("properties") or {}
     prefixes = (properties.get("addressSpace") or {}).get("addressPrefixes") or []
     spaces = [_network(prefix, new_id) for prefix in prefixes]
@@ -207,6 +238,7 @@ def put_vnet(call: Call) -> Reply:
         subnet_id = f"{new_id}/subnets/{name}"
         previous = current.get(name.lower())
         _check_delegation_change(call.store, previous, sub_props, subnet_id)
+        _check_prefix_change(call.store, previous, nets)
     for gone in set(current) - {n.lower() for n in names}:
         call.store.delete(current[gone]["id"])
     for name, nets, sub_props in planned:
@@ -257,10 +289,7 @@ def put_subnet(call: Call) -> Reply:
               for s in call.store.children(vnet["id"], SUBNET_TYPE) if key_of(s["id"]) != key_of(subnet_id)]
     _check_prefixes(vnet["name"], spaces, [(p["subnet"], nets)], others)
     _check_delegation_change(call.store, existing, properties, subnet_id)
-    if existing is not None and _endpoints_in(call.store, subnet_id) and \
-            {str(n) for n in nets} != set(_prefixes_of(existing)):
-        raise ArmError(400, "InUseSubnetCannotBeUpdated",  # code and wording UNVERIFIED
-                       f"Subnet {p['subnet']} is in use and its address prefix cannot be changed.")
+    _check_prefix_change(call.store, existing, nets)
     doc = _subnet_doc(subnet_id, p["subnet"], nets, properties, existing)
     return _write(call, doc, existing is None, "subnets")
 
@@ -345,16 +374,18 @@ def _subnet_prefixes(properties: dict, subnet_id: str) -> list:
 
 def _network(prefix: str, owner: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
-        return ipaddress.ip_network(prefix, strict=True)
+        fixed = ipaddress.ip_network(prefix, strict=False)
     except ValueError:
-        try:
-            fixed = ipaddress.ip_network(prefix, strict=False)
-        except ValueError:
-            raise ArmError(400, "InvalidAddressPrefixFormat",  # wording UNVERIFIED
-                           f"Address prefix {prefix} of resource {owner} is not formatted correctly.") from None
+        fixed = None
+    if fixed is None or "/" not in prefix:  # an address without its length too [ISSUE Azure/azure-service-operator#997]
+        raise ArmError(400, "InvalidAddressPrefixFormat",  # [ISSUE Azure/avdaccelerator#83 words it the same]
+                       f"Address prefix {prefix} of resource {owner} is not formatted correctly. It should follow "
+                       "CIDR notation, for example 10.0.0.0/24.")
+    if fixed.network_address != ipaddress.ip_interface(prefix).ip:  # host bits set
         raise ArmError(400, "InvalidCIDRNotation",
                        f"The address prefix {prefix} in resource {owner} has an invalid CIDR notation. For the given "
-                       f"prefix length, the address prefix should be {fixed}.") from None
+                       f"prefix length, the address prefix should be {fixed}.")
+    return fixed
 
 
 def _check_prefixes(vnet_name: str, spaces: list, subnets: list[tuple[str, list]],
@@ -406,6 +437,8 @@ def put_private_endpoint(call: Call) -> Reply:
     pe_id = resource_id(p["subscription"], p["group"], f"privateEndpoints/{p['pe']}")
     existing = call.store.get(pe_id)
     location = registry.required_location(PE_TYPE, body, existing)
+    if existing and location != existing["location"]:
+        raise _location_changed(p["pe"], existing["location"], p["group"], location)
     properties = body.get("properties") or {}
     subnet_ref = str((properties.get("subnet") or {}).get("id") or "")
     subnet = call.store.get(subnet_ref) if subnet_ref.lower().startswith("/subscriptions/") else None
@@ -416,8 +449,10 @@ def put_private_endpoint(call: Call) -> Reply:
     if subnet is None or subnet["type"] != SUBNET_TYPE or vnet is None or vnet["location"] != location:
         raise _reference_missing(subnet_ref, pe_id)
     if existing and key_of(existing["properties"]["subnet"]["id"]) != key_of(subnet_ref):
-        raise ArmError(400, "CannotChangePrivateEndpointSubnet",  # code and wording UNVERIFIED
-                       f"The subnet of private endpoint {pe_id} cannot be changed.")
+        raise ArmError(400, "CannotChangeSubnetOnExistingPrivateEndpoint",  # PE docs; 400: pulumi-azure-native#3883
+                       f"Cannot change the subnet in which the network interface for private endpoint {pe_id} is "
+                       f"created. Current subnet: '{existing['properties']['subnet']['id']}.' Requested subnet: "
+                       f"'{subnet['id']}.'")
     if subnet["properties"].get("delegations"):
         raise ArmError(400, "PrivateEndpointCreationNotAllowedAsSubnetIsDelegated",
                        f"Private endpoint {pe_id} cannot be created as subnet {subnet['id']} is delegated.")
@@ -427,8 +462,10 @@ def put_private_endpoint(call: Call) -> Reply:
         raise ArmError(400, "PrivateEndpointMustHaveOneConnection",  # code and wording UNVERIFIED
                        f"Private endpoint {pe_id} must have exactly one private link service connection.")
     nic_guid = (existing or {}).get("emulatorNicGuid") or str(uuid.uuid4())
-    static = _static_ip_configurations(call.store, subnet, properties.get("ipConfigurations") or [], pe_id)
     nic_name = properties.get("customNetworkInterfaceName") or f"{p['pe']}.nic.{nic_guid}"
+    nic_id = resource_id(p["subscription"], p["group"], f"networkInterfaces/{nic_name}")
+    static = _static_ip_configurations(call.store, subnet, properties.get("ipConfigurations") or [], pe_id,
+                                       f"{nic_id}/ipConfigurations/privateEndpointIpConfig.{nic_guid}")
     address = static[0]["properties"]["privateIPAddress"] if static else \
         (existing or {}).get("emulatorIp") or _free_ip(call.store, subnet)
     doc = {"id": pe_id, "name": p["pe"], "type": PE_TYPE, "location": location, "tags": _tags(body),
@@ -436,8 +473,7 @@ def put_private_endpoint(call: Call) -> Reply:
            "properties": {"resourceGuid": (existing or {}).get("properties", {}).get("resourceGuid")
                           or str(uuid.uuid4()),
                           "subnet": {"id": subnet["id"]},
-                          "networkInterfaces": [{"id": resource_id(p["subscription"], p["group"],
-                                                                   f"networkInterfaces/{nic_name}")}],
+                          "networkInterfaces": [{"id": nic_id}],
                           "customNetworkInterfaceName": properties.get("customNetworkInterfaceName") or "",
                           "ipConfigurations": static,
                           "applicationSecurityGroups": [{"id": g.get("id")} for g in
@@ -455,11 +491,12 @@ def put_private_endpoint(call: Call) -> Reply:
     return _write(call, doc, existing is None, "privateEndpoints")
 
 
-def _static_ip_configurations(store: Store, subnet: dict, given: list, pe_id: str) -> list[dict]:
+def _static_ip_configurations(store: Store, subnet: dict, given: list, pe_id: str,
+                              ip_configuration: str) -> list[dict]:
     """Addresses the endpoint asks for (ipConfigurations: PrivateEndpointCreate.json's "pestaticconfig"):
     each must lie in the subnet and be free."""
     network = ipaddress.ip_network(_prefixes_of(subnet)[0])
-    used = {pe.get("emulatorIp") for pe in _endpoints_in(store, subnet["id"]) if key_of(pe["id"]) != key_of(pe_id)}
+    used = {pe.get("emulatorIp"): pe for pe in _endpoints_in(store, subnet["id"]) if key_of(pe["id"]) != key_of(pe_id)}
     configurations = []
     for item in given:
         props = item.get("properties") or {}
@@ -468,10 +505,15 @@ def _static_ip_configurations(store: Store, subnet: dict, given: list, pe_id: st
             inside = ipaddress.ip_address(address) in network
         except ValueError:
             inside = False
-        if not inside or address in used:
-            raise ArmError(400, "PrivateIPAddressNotInSubnet" if not inside else "PrivateIPAddressInUse",
-                           f"Private static IP address {address} of private endpoint {pe_id} is not free in the "
-                           f"address range of subnet {subnet['id']}.")  # codes and wording UNVERIFIED
+        if not inside:
+            raise ArmError(400, "PrivateIPAddressNotInSubnet",  # code and wording UNVERIFIED
+                           f"Private static IP address {address} of private endpoint {pe_id} is not in the "
+                           f"address range of subnet {subnet['id']}.")
+        holder = used.get(address)
+        if holder is not None:
+            raise ArmError(400, "PrivateIPAddressIsAllocated",  # PE docs
+                           f"IP configuration {ip_configuration} is using the private IP address {address} which is "
+                           f"already allocated to resource {_ip_configuration_id(holder)}.")
         configurations.append({"name": item.get("name"), "properties": {
             "groupId": props.get("groupId"), "memberName": props.get("memberName"), "privateIPAddress": address}})
     return configurations
@@ -484,10 +526,13 @@ def _connection(store: Store, pe: dict, given: dict, previous: dict, *, manual: 
     if not target_id:
         raise ArmError(400, "InvalidRequestFormat",  # wording UNVERIFIED
                        f"A private link service connection of {pe['id']} needs a privateLinkServiceId.")
-    old = previous.get(name.lower())
-    if old is not None and key_of(old["properties"]["privateLinkServiceId"]) != key_of(target_id):
-        raise ArmError(400, "CannotChangePrivateLinkServiceId",  # code and wording UNVERIFIED
-                       f"The target of connection {name} of private endpoint {pe['id']} cannot be changed.")
+    old = next(iter(previous.values()), None)  # an endpoint has one connection
+    if old is not None and (old["name"].lower() != name.lower() or
+                            key_of(old["properties"]["privateLinkServiceId"]) != key_of(target_id)):
+        raise ArmError(400, "CannotChangePrivateLinkConnectionOnPrivateEndpoint",  # PE docs (module docstring)
+                       f"Cannot change the private link connection on private endpoint {pe['id']}. Please ensure "
+                       "you are not updating the details of existing private link connection: "
+                       f"'{old['id']}'. That is not allowed.")
     target = store.get(target_id) if target_id.lower().startswith("/subscriptions/") else None
     connect = CONNECT.get((target or {}).get("type", "").lower())
     if target is None or connect is None:
@@ -577,9 +622,9 @@ def put_zone_group(call: Call) -> Reply:
     existing = call.store.get(group_id)
     others = [g for g in call.store.children(pe["id"], ZONE_GROUP_TYPE) if key_of(g["id"]) != key_of(group_id)]
     if others:
-        raise ArmError(400, "OnlyOnePrivateDnsZoneGroupAllowed",  # code and wording UNVERIFIED
-                       f"Private endpoint {pe['id']} already has private DNS zone group {others[0]['name']}; a private "
-                       "endpoint can have one.")
+        # Wording as quoted in pulumi/pulumi-azure-native#2179; the code UNVERIFIED.
+        raise ArmError(400, "OnlyOnePrivateDnsZoneGroupAllowed",
+                       f"Cannot create more than one private dns zone groups in the private endpoint {pe['name']}.")
     configs = []
     fqdns = [c["fqdn"] for c in pe["properties"].get("customDnsConfigs", [])]
     for item in (body.get("properties") or {}).get("privateDnsZoneConfigs") or []:
@@ -592,8 +637,16 @@ def put_zone_group(call: Call) -> Reply:
                     "ttl": 10, "ipAddresses": [pe["emulatorIp"]], "provisioningState": "Succeeded"}
                    for fqdn in fqdns if _record_fqdn(fqdn, zone["name"])]
         configs.append({"name": name, "properties": {"privateDnsZoneId": zone["id"], "recordSets": records}})
+    names = [c["name"].lower() for c in configs]
+    duplicate = next((c["name"] for c in configs if names.count(c["name"].lower()) > 1), None)
+    if duplicate is not None:  # as answered in hashicorp/terraform-provider-azurerm#28966
+        raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.", details=[{
+            "code": "DuplicateResourceName",
+            "message": f"Resource {group_id} has two child resources with the same name ({duplicate})."}])
     if len(configs) > 5:
-        raise ArmError(400, "TooManyPrivateDnsZoneConfigs",  # Azure allows five per group; code UNVERIFIED
+        # Five per group: learn.microsoft.com/azure/private-link/private-endpoint-dns ("Each DNS zone group can
+        # support up to 5 DNS zones"); code and wording UNVERIFIED.
+        raise ArmError(400, "TooManyPrivateDnsZoneConfigs",
                        f"Private DNS zone group {group_id} has {len(configs)} zone configs; at most 5 are allowed.")
     doc = {"id": group_id, "name": p["zonegroup"], "type": ZONE_GROUP_TYPE,
            "properties": {"privateDnsZoneConfigs": configs}}

@@ -39,6 +39,7 @@ FILTERS = "/subscriptions/{subscription}/providers/microsoft.cognitiveservices/l
 
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # the SDK's path pattern for all three names
 INVALID_FILTER = "Resource has invalid content filter"  # Azure's code, spaces included (ARM-FACTS §3)
+INVALID_BLOCKLIST = "Resource has invalid blocklist reference"  # likewise [ISSUE Azure/bicep-types-az#2432]
 BASE_POLICIES = ("Microsoft.Default", "Microsoft.DefaultV2")
 MODES = ("Default", "Deferred", "Blocking", "Asynchronous_filter")
 SOURCES = ("Prompt", "Completion")
@@ -249,7 +250,8 @@ def _validate_filter(entry: dict, seen: set[tuple[str, str]]) -> None:
 def _validate_blocklist_config(call: Call, account: dict, entry: dict) -> None:
     name = entry.get("blocklistName")
     if not isinstance(name, str) or call.store.get(blocklist_id(account["id"], name)) is None:
-        raise _invalid(f"Custom blocklist '{name}' does not exist in account '{account['name']}'.")
+        # Code and message as the title of Azure/bicep-types-az#2432 quotes them (the body was not seen).
+        raise ArmError(400, INVALID_BLOCKLIST, "One or more of blocklists referenced in this policy are invalid.")
     source = entry.get("source")
     if not _one_of(source, SOURCES):
         raise _invalid(f"Custom blocklist '{name}' needs a source of Prompt or Completion, not '{source}'.")

@@ -128,7 +128,7 @@ def get_provider(call: Call) -> Reply:
     namespace = call.params["namespace"]
     doc = registry.provider_doc(call.params.get("subscription"), namespace)
     if doc is None:
-        # Wording UNVERIFIED.
+        # Wording as quoted in Azure/aci-connector-k8s#13; the status UNVERIFIED.
         raise ArmError(404, "InvalidResourceNamespace", f"The resource namespace '{namespace}' is invalid.")
     return Reply(200, doc)
 
