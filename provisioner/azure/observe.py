@@ -20,6 +20,7 @@ most of a large plan's time.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
@@ -58,6 +59,7 @@ from provisioner.model.resources import (
     is_managed,
     key_vault_id,
     marked,
+    owner_of,
 )
 
 READ_POLICY = retry.RetryPolicy(deadline=120.0)
@@ -176,7 +178,25 @@ def read_observed(clients: Clients, desired: DesiredState, *, every_attachment: 
         for grants in vault_results:
             found.update((observed.resource.address, observed) for observed in grants)
         regions = {region_key(r.subscription, r.region): r for r in region_results}
-    return ObservedState(resources=found, soft_deleted=soft_deleted, regions=regions)
+    return ObservedState(resources=_spelled_as_declared(found, desired), soft_deleted=soft_deleted, regions=regions)
+
+
+def _spelled_as_declared(found: dict[str, ObservedResource], desired: DesiredState) -> dict[str, ObservedResource]:
+    """ARM names ignore case and keep the spelling they were made with: a live `chat` is the spec's
+    `Chat`. Each live resource whose address is a declared one but for case goes by the declared
+    spelling, so the plan compares the two instead of creating one that exists (for ever)."""
+    declared = {r.address.lower(): r for r in desired.resources}
+    spelled: dict[str, ObservedResource] = {}
+    for address, observed in found.items():
+        wanted = declared.get(address.lower())
+        if wanted is not None and wanted.address != address:
+            live = observed.resource.scope  # where it is stays as read: only the names are respelled
+            scope = replace(live, account=wanted.scope.account if live.account else None,
+                            key_vault=wanted.scope.key_vault if live.key_vault else None)
+            resource = replace(observed.resource, name=wanted.name, scope=scope)
+            observed, address = replace(observed, resource=resource), wanted.address
+        spelled[address] = observed
+    return spelled
 
 
 def read_inventory(clients: Clients, *, resource_groups: Iterable[tuple[str, str]] = (),
@@ -284,8 +304,9 @@ def _read_attached(clients: Clients, account: Resource, doc: dict, wanted_endpoi
                     lambda: list(monitor.diagnostic_settings.list(account_id))) if "diagnostics" in attached else [])
     for model in listed or []:
         setting = _doc(model)
-        results.append(_observed(Kind.DIAGNOSTIC_SETTING, setting["name"], scope, setting,
-                                 rest.diagnostic_setting_properties(setting)))
+        # a setting has no tags: the account's owner settles whose a default-named one is (owner_of_resource)
+        properties = {**rest.diagnostic_setting_properties(setting), "account_owner": owner_of(doc.get("tags"))}
+        results.append(_observed(Kind.DIAGNOSTIC_SETTING, setting["name"], scope, setting, properties))
     endpoints = {(scope.resource_group.lower(), name.lower()): (scope.resource_group, name)
                  for name in wanted_endpoints}
     for connection in (doc.get("properties") or {}).get("privateEndpointConnections") or []:

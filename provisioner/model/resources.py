@@ -74,7 +74,9 @@ Where the new kinds live (`Scope`) and how they are addressed:
   `diagnostic_setting_name(spec)` (the default name) is this spec's even after the spec stops
   declaring it, so only those are deleted; a custom-named setting is left in place when the
   spec drops it (`destroy` deletes it while the spec declares it: the change carries
-  options {"declared_name": true}).
+  options {"declared_name": true}). Two spec names can give one default name (`a@b` and `a-b`,
+  `A` and `a`): where the account's owner (observed property `account_owner`) is such another
+  spec, the default-named setting is the owner's.
 
 Request bodies and their inverses are in provisioner.model.rest: `account_body` (sends identity,
 networkAcls, restrictOutboundNetworkAccess and allowedFqdnList when they are not None),
@@ -246,7 +248,13 @@ def owner_of_resource(kind: Kind, name: str, properties: Mapping[str, Any], spec
     if kind is Kind.ROLE_ASSIGNMENT:
         return assignment_owner(properties.get("description"))
     if kind is Kind.DIAGNOSTIC_SETTING:
-        return spec_name if name.lower() == diagnostic_setting_name(spec_name).lower() else None
+        if name.lower() != diagnostic_setting_name(spec_name).lower():
+            return None
+        account_owner = properties.get("account_owner")  # its name would be the same: the setting is the owner's
+        if account_owner and account_owner != spec_name and \
+                diagnostic_setting_name(account_owner).lower() == name.lower():
+            return account_owner
+        return spec_name
     return owner_of(properties.get("tags"))
 
 

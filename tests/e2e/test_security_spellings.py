@@ -170,9 +170,6 @@ def test_a_spec_referring_to_an_account_removes_only_what_it_added(workdir, cli,
     assert live.grants() == {} and settings(live) == ["provision-platform"]
 
 
-@pytest.mark.xfail(strict=True, reason="the default diagnostic setting name is provision-<spec name> with every "
-                   "character but letters, digits, '-' and '_' made '-', and Azure compares names without case: "
-                   "two specs can share one default name")
 @pytest.mark.parametrize("owner, guest", [("sec@dev", "sec-dev"), ("Sec", "sec")])
 def test_a_spec_referring_to_an_account_never_claims_the_owners_diagnostic_setting(workdir, cli, setup, owner, guest):
     live, principals = setup
@@ -183,7 +180,18 @@ def test_a_spec_referring_to_an_account_never_claims_the_owners_diagnostic_setti
                    "defaults": {"subscription": SUB, "resource_group": "rg-sec", "location": "eastus2"},
                    "accounts": [{"name": "aoai-sec", "existing": True}]})
     plan = cli("plan", "--detailed-exitcode")
-    assert plan.code == 0, plan.out  # it plans to delete the owner's setting
+    assert plan.code == 0, plan.out  # never a deletion of the owner's setting, whose name is also its default
+    destroy = cli("destroy", "--auto-approve")
+    assert destroy.code == 0, destroy.out + destroy.err
+    assert settings(live) == [f"provision-{owner.replace('@', '-')}"]
+    # declaring diagnostics under the same default name would write the owner's setting: a plan error
+    workdir.write({"version": 1, "name": guest,
+                   "defaults": {"subscription": SUB, "resource_group": "rg-sec", "location": "eastus2"},
+                   "accounts": [{"name": "aoai-sec", "existing": True, "diagnostics": {"workspace": WORKSPACE}}]})
+    refused = cli("plan")
+    assert refused.code == 1, refused.out
+    assert f"managed by spec '{owner}'" in refused.err, refused.err
+    assert settings(live) == [f"provision-{owner.replace('@', '-')}"]
 
 
 def test_a_failed_account_write_creates_no_grant_before_the_mark(workdir, cli, setup, external_emulator):

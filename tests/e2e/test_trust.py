@@ -39,7 +39,7 @@ def _plan_json(azure, spec, *extra) -> dict:
 
 def _converged(azure, spec) -> None:
     again = azure.plan(spec, "--detailed-exitcode")
-    assert again.code == 0, again
+    assert again.code == 0, again.out + again.err
     assert "No changes." in again.out
 
 
@@ -413,3 +413,29 @@ def test_the_azure_layer_never_sends_a_name_that_addresses_another_resource(azur
         AzureWriter(clients, owner="e2e").execute(change)
     clients.close()
     assert azure.control.requests()["total"] == 0
+
+
+def test_names_that_differ_from_the_live_ones_only_in_case_are_the_same_resources(azure):
+    """ARM names ignore case and keep the spelling they were made with: a spec that spells a
+    deployment, policy or blocklist another way plans nothing for it (not a create that would
+    rewrite the same resource on every run), and the live spelling stays."""
+    spec = base_spec(EAST)
+    path = azure.write_spec(spec)
+    assert azure.run("apply", path, "--auto-approve").code == 0
+    deployment_of(spec, EAST, "chat")["name"] = "Chat"
+    spec["content_filters"]["STRICT"] = spec["content_filters"].pop("strict")
+    for deployment in spec["accounts"][0]["deployments"]:
+        if deployment.get("content_filter") == "strict":
+            deployment["content_filter"] = "STRICT"
+    path = azure.write_spec(spec)
+    _converged(azure, path)
+    assert sorted(d.name for d in azure.cognitive.deployments.list(GROUP, EAST)) == ["chat", "embeddings"]
+    # a real change under the other spelling is an update of the live resource
+    deployment_of(spec, EAST, "Chat")["capacity"] = 11
+    path = azure.write_spec(spec)
+    plan = _plan_json(azure, path)
+    assert [(c["action"], c["address"]) for c in plan["changes"] if c["action"] != "no-op"] == [
+        ("update", f"{EAST}/deployments/Chat")]
+    assert azure.run("apply", path, "--auto-approve").code == 0
+    assert azure.cognitive.deployments.get(GROUP, EAST, "chat").sku.capacity == 11
+    _converged(azure, path)
