@@ -304,9 +304,10 @@ def _read_attached(clients: Clients, account: Resource, doc: dict, wanted_endpoi
                     lambda: list(monitor.diagnostic_settings.list(account_id))) if "diagnostics" in attached else [])
     for model in listed or []:
         setting = _doc(model)
+        observed = _observed(Kind.DIAGNOSTIC_SETTING, setting["name"], scope, setting,
+                             rest.diagnostic_setting_properties(setting))
         # a setting has no tags: the account's owner settles whose a default-named one is (owner_of_resource)
-        properties = {**rest.diagnostic_setting_properties(setting), "account_owner": owner_of(doc.get("tags"))}
-        results.append(_observed(Kind.DIAGNOSTIC_SETTING, setting["name"], scope, setting, properties))
+        results.append(replace(observed, account_owner=owner_of(doc.get("tags"))))
     endpoints = {(scope.resource_group.lower(), name.lower()): (scope.resource_group, name)
                  for name in wanted_endpoints}
     for connection in (doc.get("properties") or {}).get("privateEndpointConnections") or []:

@@ -21,6 +21,7 @@ class ObservedResource:
     provisioning_state: str | None = None
     created_at: str | None = None  # systemData (ISO 8601), when Azure reports it: for drift
     modified_at: str | None = None
+    account_owner: str | None = None  # what attaches to an account: the spec owning the account (its tags)
 
 
 @dataclass(frozen=True)

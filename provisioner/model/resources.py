@@ -75,7 +75,7 @@ Where the new kinds live (`Scope`) and how they are addressed:
   declaring it, so only those are deleted; a custom-named setting is left in place when the
   spec drops it (`destroy` deletes it while the spec declares it: the change carries
   options {"declared_name": true}). Two spec names can give one default name (`a@b` and `a-b`,
-  `A` and `a`): where the account's owner (observed property `account_owner`) is such another
+  `A` and `a`): where the account's owner (`ObservedResource.account_owner`) is such another
   spec, the default-named setting is the owner's.
 
 Request bodies and their inverses are in provisioner.model.rest: `account_body` (sends identity,
@@ -242,7 +242,8 @@ def diagnostic_setting_name(spec_name: str) -> str:
     return ("provision-" + re.sub(r"[^A-Za-z0-9_-]", "-", spec_name))[:260]
 
 
-def owner_of_resource(kind: Kind, name: str, properties: Mapping[str, Any], spec_name: str) -> str | None:
+def owner_of_resource(kind: Kind, name: str, properties: Mapping[str, Any], spec_name: str,
+                      account_owner: str | None = None) -> str | None:
     """The spec that manages a live resource: from its tags, from a role assignment's description, or
     (a diagnostic setting) `spec_name` when it has this spec's default name; None when no spec does."""
     if kind is Kind.ROLE_ASSIGNMENT:
@@ -250,7 +251,7 @@ def owner_of_resource(kind: Kind, name: str, properties: Mapping[str, Any], spec
     if kind is Kind.DIAGNOSTIC_SETTING:
         if name.lower() != diagnostic_setting_name(spec_name).lower():
             return None
-        account_owner = properties.get("account_owner")  # its name would be the same: the setting is the owner's
+        # the spec owning the account, whose default name may be the same: then the setting is the owner's
         if account_owner and account_owner != spec_name and \
                 diagnostic_setting_name(account_owner).lower() == name.lower():
             return account_owner

@@ -279,7 +279,7 @@ def _owner(live: ObservedResource, spec_name: str) -> str | None:
     """The spec that manages a live resource (tags; a role assignment's description; a diagnostic setting's
     name), as far as the resource itself says."""
     resource = live.resource
-    return owner_of_resource(resource.kind, resource.name, resource.properties, spec_name)
+    return owner_of_resource(resource.kind, resource.name, resource.properties, spec_name, live.account_owner)
 
 
 def _unowned(live: ObservedResource, kind: Kind, spec_name: str) -> bool:
