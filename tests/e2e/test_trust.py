@@ -439,3 +439,25 @@ def test_names_that_differ_from_the_live_ones_only_in_case_are_the_same_resource
     assert azure.run("apply", path, "--auto-approve").code == 0
     assert azure.cognitive.deployments.get(GROUP, EAST, "chat").sku.capacity == 11
     _converged(azure, path)
+
+
+def test_a_blocklist_spelled_in_another_case_than_live_converges(azure):
+    """A blocklist (and the filter's reference to it) spelled `BANNED` is the live `banned`: its
+    items are read and compared (not taken for none, an update on every run), the filter's list
+    of blocklists is the same, and an added item lands on the live blocklist."""
+    spec = base_spec(EAST)
+    assert azure.apply(spec).code == 0
+    spec["blocklists"]["BANNED"] = spec["blocklists"].pop("banned")
+    spec["content_filters"]["strict"]["blocklists"] = ["BANNED"]
+    path = azure.write_spec(spec)
+    _converged(azure, path)
+    spec["blocklists"]["BANNED"]["items"].append("another phrase")
+    path = azure.write_spec(spec)
+    plan = _plan_json(azure, path)
+    assert [(c["action"], c["address"]) for c in plan["changes"] if c["action"] != "no-op"] == [
+        ("update", f"{EAST}/raiBlocklists/BANNED")]
+    assert azure.apply(path).code == 0
+    assert azure.blocklists(EAST) == {"banned"}
+    items = {i.properties.pattern for i in azure.cognitive.rai_blocklist_items.list(GROUP, EAST, "banned")}
+    assert items == {"forbidden phrase", "ba[rz]+", "another phrase"}
+    _converged(azure, path)
