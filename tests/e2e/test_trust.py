@@ -210,6 +210,27 @@ def test_an_edited_saved_plan_is_refused_and_changes_nothing(azure):
     assert set(azure.deployments(EAST)) == {"chat", "embeddings", "manual"}
 
 
+def test_a_saved_plan_is_refused_when_the_spec_publishes_elsewhere(azure):
+    """Apply publishes the accounts' endpoints and keys to the spec's Key Vault: a spec that names
+    another vault after the plan was saved (the changes to Azure the same) is not the reviewed one."""
+    spec = base_spec(EAST)
+    assert azure.apply(spec).code == 0
+    deployment_of(spec, EAST, "chat")["capacity"] = 11
+    path = azure.write_spec(spec)
+    assert azure.run("plan", path, "-out", "plan.json").code == 0
+    spec["key_vault"]["name"] = "kv-elsewhere"
+    azure.write_spec(spec)
+    azure.clear_requests()
+
+    result = azure.run("apply", "plan.json")
+
+    assert result.code == 1, result
+    assert "Saved plan is stale" in result.err
+    assert "the spec asks for something else than when the plan was saved" in result.err
+    assert azure.writes() == {}
+    assert "kv-elsewhere" not in {v.name for v in azure.keyvault.vaults.list_by_resource_group(GROUP)}
+
+
 @pytest.mark.parametrize("content", ["", "[]", "{", '{"format_version": "1"}', '{"format_version": "1", '
                                      '"spec": {"file": 1, "name": "e2e", "digest": "x"}, "observed_fingerprint": "x",'
                                      ' "changes": [{"kind": "nope"}], "unmanaged": []}', "\x00\xff"])
