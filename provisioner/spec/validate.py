@@ -170,6 +170,14 @@ def _spillover(
 
 def _content_filters(spec: Spec) -> Iterator[Diagnostic]:
     used = {d.content_filter for account in spec.accounts for d in account.deployments}
+    for what, key, defined in (("content filter", "content_filters", spec.content_filters),
+                               ("blocklist", "blocklists", spec.blocklists)):
+        first: dict[str, str] = {}  # Azure names ignore case: two such names would be one resource
+        for name in defined:
+            same = first.setdefault(name.lower(), name)
+            if same != name:
+                yield spec.source.diagnostic((key, name), f"duplicate {what} name {shown(name)} "
+                                             f"(first at {_where(spec, (key, same))})", at_key=True)
     for name, content_filter in spec.content_filters.items():
         path: Path = ("content_filters", name)
         if is_built_in_policy(name):

@@ -96,6 +96,27 @@ CASES = {
         with_deployment_lines("content_filter: strict") + "content_filters:\n  strict:\n    blocklists: [bad-words]\n",
         (15, "content_filters.strict.blocklists[0]", "blocklist 'bad-words' is not defined under blocklists"),
     ),
+    # Azure names ignore case: two of these would be one RAI policy or blocklist, written in turn
+    "content filters named alike but for case": (
+        with_deployment_lines("content_filter: strict")
+        + "      - {name: other, model: gpt-4o, capacity: 5, content_filter: STRICT}\n"
+        + "content_filters:\n  strict: {}\n  STRICT: {mode: default}\n",
+        (16, "content_filters.STRICT", "duplicate content filter name 'STRICT' (first at line 15)"),
+    ),
+    "blocklists named alike but for case": (
+        with_deployment_lines("content_filter: strict")
+        + "content_filters:\n  strict: {blocklists: [banned, BANNED]}\n"
+        + "blocklists:\n  banned: {items: [a]}\n  BANNED: {items: [b]}\n",
+        (17, "blocklists.BANNED", "duplicate blocklist name 'BANNED' (first at line 16)"),
+    ),
+    "empty model": (
+        VALID.replace("model: gpt-4o", 'model: ""'),
+        (10, "accounts[0].deployments[0].model", "expected at least 1 character"),
+    ),
+    "empty version": (
+        with_deployment_lines('version: ""'),
+        (12, "accounts[0].deployments[0].version", "expected at least 1 character"),
+    ),
     "filter named like a built-in": (
         with_deployment_lines("content_filter: Microsoft.Mine") + "content_filters:\n  Microsoft.Mine: {}\n",
         (14, "content_filters.Microsoft.Mine", "kept for built-in policies"),
