@@ -22,7 +22,7 @@ import hashlib
 import importlib
 import json
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -74,10 +74,12 @@ class LoadedSpec:
 
     @property
     def digest(self) -> str:
-        """Changes when the desired state changes (the file, or a ${VAR} it expands)."""
+        """Changes when the desired state changes (the file, or a ${VAR} it expands), including where
+        apply publishes endpoints and keys, which no change in the plan shows."""
         resources = sorted((r.address, json.dumps(dict(r.properties), sort_keys=True, default=str))
                            for r in self.desired.resources)
-        return "sha256:" + hashlib.sha256(json.dumps(resources).encode()).hexdigest()
+        key_vault = self.desired.key_vault and json.dumps(asdict(self.desired.key_vault), sort_keys=True, default=str)
+        return "sha256:" + hashlib.sha256(json.dumps([resources, key_vault]).encode()).hexdigest()
 
     @property
     def warnings(self) -> tuple:

@@ -134,7 +134,7 @@ def read_observed(clients: Clients, desired: DesiredState, *, every_attachment: 
                                 set()).add(attached)
         if r.kind is Kind.BLOCKLIST and r.scope.account:
             wanted_blocklists.setdefault(_key(r.scope.subscription, r.scope.resource_group, r.scope.account),
-                                         set()).add(r.name)
+                                         set()).add(r.name.lower())  # ARM names ignore case
         if r.kind is Kind.PRIVATE_ENDPOINT:
             wanted_endpoints.setdefault(_key(r.scope.subscription, r.scope.resource_group, r.scope.account or ""),
                                         set()).add(r.name)
@@ -280,7 +280,7 @@ def _read_account(clients: Clients, account: Resource, doc: dict | None, wanted_
         results.append(_observed(Kind.RAI_POLICY, d["name"], child_scope, d, rest.rai_policy_properties(d)))
     for d in children("blocklists", "/raiBlocklists"):
         items: list[dict] = []
-        if wanted_blocklists is None or d["name"] in wanted_blocklists:  # items only matter where compared
+        if wanted_blocklists is None or d["name"].lower() in wanted_blocklists:  # items only matter where compared
             items = children(f"items of blocklist {d['name']}",
                              f"/raiBlocklists/{quote(d['name'])}/raiBlocklistItems")
         results.append(_observed(Kind.BLOCKLIST, d["name"], child_scope, d, rest.blocklist_properties(d, items)))

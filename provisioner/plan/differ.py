@@ -41,7 +41,7 @@ FIXED_FIELDS = {Kind.ACCOUNT: {"location", "kind", "custom_subdomain"}}
 ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT, Kind.PRIVATE_ENDPOINT,
          Kind.DIAGNOSTIC_SETTING, Kind.ROLE_ASSIGNMENT]
 # Names of other resources, which ARM compares without case: `STRICT` is the live `strict`.
-NAME_REFERENCES = {Kind.DEPLOYMENT: ("content_filter", "spillover")}
+NAME_REFERENCES = {Kind.DEPLOYMENT: ("content_filter", "spillover"), Kind.RAI_POLICY: ("blocklists",)}
 # Left to Azure when the spec says nothing (None): never compared, so Azure's default is no drift.
 AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"},
                   Kind.ACCOUNT: {"network", "identity", "restrict_outbound", "allowed_fqdns"}}
@@ -117,12 +117,21 @@ def differences(kind: Kind, desired: Mapping[str, Any], observed: Mapping[str, A
     declared = {k: v for k, v in desired.items() if not (v is None and k in AZURE_DEFAULTS.get(kind, ()))}
     for key in NAME_REFERENCES.get(kind, ()):
         want, have = declared.get(key), observed.get(key)
-        if isinstance(want, str) and isinstance(have, str) and want.lower() == have.lower():
+        if _names(want) is not None and _names(want) == _names(have):
             declared[key] = have
     if kind is Kind.RESOURCE_GROUP:  # create-only: an existing group (often not ours) keeps its tags, and its
         declared.pop("tags", None)  # location (the first account's) need not be its accounts' region
         declared.pop("location", None)
     return diff_properties(declared, observed)
+
+
+def _names(value: Any) -> tuple[str, ...] | None:
+    """A name, or a list of names, as ARM compares them: without case (and a list in any order)."""
+    if isinstance(value, str):
+        return (value.lower(),)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(sorted(v.lower() for v in value))
+    return None
 
 
 def broken(observed: ObservedResource) -> bool:

@@ -80,6 +80,9 @@ def differences(saved: Plan, fresh: Plan) -> list[str]:
         if getattr(saved, setting) != getattr(fresh, setting):
             found.append(f"{setting}: the saved plan says {getattr(saved, setting)!r}, "
                          f"planning now gives {getattr(fresh, setting)!r}")
+    if saved.spec_digest != fresh.spec_digest:  # what no change shows, such as where keys are published
+        found.append("spec: the spec asks for something else than when the plan was saved "
+                     f"(digest {saved.spec_digest}, now {fresh.spec_digest})")
     before = {c.address: c for c in saved.pending}
     now = {c.address: c for c in fresh.pending}
     for address in sorted(before.keys() - now.keys()):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, get_args
 
 from provisioner.errors import ProvisionerError
@@ -56,8 +56,9 @@ def write_spec(resources: Iterable[ObservedResource], *, name: str, source: str)
     accounts = [r for r in resources if r.resource.kind is Kind.ACCOUNT]
     if not accounts:
         raise ProvisionerError(f"no Azure OpenAI or AI Services account found in {source}; nothing to import")
-    children = {a.resource.name: [r for r in resources if r.resource.scope.account == a.resource.name
-                                  and r.resource.scope.subscription == a.resource.scope.subscription]
+    children = {a.resource.name: _references_as_named([
+                    r for r in resources if r.resource.scope.account == a.resource.name
+                    and r.resource.scope.subscription == a.resource.scope.subscription])
                 for a in accounts}
     filters, blocklists, left_out = _shared_definitions(accounts, children)
     defaults = _defaults(accounts)
@@ -91,6 +92,31 @@ def write_spec(resources: Iterable[ObservedResource], *, name: str, source: str)
     out.add(0, "accounts:")
     out.lines += body.lines
     return "\n".join(out.lines) + "\n"
+
+
+# Properties naming another resource on the account, and that resource's kind.
+REFERENCES = {Kind.DEPLOYMENT: {"content_filter": Kind.RAI_POLICY, "spillover": Kind.DEPLOYMENT},
+              Kind.RAI_POLICY: {"blocklists": Kind.BLOCKLIST}}
+
+
+def _references_as_named(children: list[ObservedResource]) -> list[ObservedResource]:
+    """ARM names ignore case, so Azure takes `STRICT` for the policy `Strict`; a spec's references
+    are exact, so each is spelled as the resource it names."""
+    names = {(r.resource.kind, r.resource.name.lower()): r.resource.name for r in children}
+
+    def named(kind: Kind, value: Any) -> Any:
+        if isinstance(value, list):
+            return [named(kind, v) for v in value]
+        return names.get((kind, value.lower()), value) if isinstance(value, str) else value
+
+    respelled = []
+    for child in children:
+        refs = {key: named(kind, child.resource.properties[key])
+                for key, kind in REFERENCES.get(child.resource.kind, {}).items() if key in child.resource.properties}
+        if refs:
+            child = replace(child, resource=replace(child.resource, properties={**child.resource.properties, **refs}))
+        respelled.append(child)
+    return respelled
 
 
 def _defaults(accounts: list[ObservedResource]) -> dict[str, str]:

@@ -505,6 +505,8 @@ def _plain_message(error: ErrorDetails) -> str:
         return f"expected {error['msg']}, {found}"
     if error_type == "greater_than":
         return f"expected a number greater than {context['gt']}, {found}"
+    if error_type == "string_too_short":
+        return f"expected at least {context['min_length']} character, {found}"
     if error_type == "value_error":
         return str(context["error"])
     if error_type in _EXPECTED_BY_ERROR_TYPE:

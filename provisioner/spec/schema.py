@@ -352,9 +352,10 @@ Capacity = _scalar_or_mapping(
 class Deployment(_Model):
     name: str = Field(description="Deployment name, unique within its account: 2-64 letters, digits, hyphens,"
                                   " underscores and periods, starting with a letter or digit.")
-    model: str = Field(description="Model name, e.g. gpt-4o.")
+    model: str = Field(min_length=1, description="Model name, e.g. gpt-4o.")
     format: str = Field("OpenAI", description="Model format.")
-    version: str | None = Field(None, description="Model version; omitted: the region's default version.")
+    version: str | None = Field(None, min_length=1,
+                                description="Model version; omitted: the region's default version.")
     type: DeploymentType | None = Field(
         None, description="standard | provisioned | batch | developer (default standard). Not with sku."
     )
@@ -418,7 +419,7 @@ class DeploymentOverlay(_Model):
     """What one environment changes on a deployment; anything not written keeps the spec's value."""
 
     enabled: StrictBool = Field(True, description="false: this environment has no such deployment.")
-    version: str | None = Field(None, description="Model version in this environment.")
+    version: str | None = Field(None, min_length=1, description="Model version in this environment.")
     type: DeploymentType | None = Field(None, description="Deployment type in this environment (clears `sku`).")
     scope: DeploymentScope | None = Field(None, description="Deployment scope in this environment (clears `sku`).")
     sku: str | None = Field(None, description="Explicit Azure SKU in this environment (clears `type`/`scope`).")

@@ -170,6 +170,7 @@ def _spillover(
 
 def _content_filters(spec: Spec) -> Iterator[Diagnostic]:
     used = {d.content_filter for account in spec.accounts for d in account.deployments}
+    yield from _alike_but_for_case(spec)
     for name, content_filter in spec.content_filters.items():
         path: Path = ("content_filters", name)
         if is_built_in_policy(name):
@@ -190,6 +191,26 @@ def _content_filters(spec: Spec) -> Iterator[Diagnostic]:
                 severity="warning",
                 at_key=True,
             )
+
+
+def _alike_but_for_case(spec: Spec) -> Iterator[Diagnostic]:
+    """Azure names ignore case: content filters (or blocklists) named alike but for case that one
+    account would hold are one resource there, written in turn with each one's settings."""
+    reported: set[tuple[str, str]] = set()
+    for account in spec.accounts:
+        filters = {d.content_filter for d in account.deployments if d.content_filter in spec.content_filters}
+        blocklists = {b for f in filters for b in spec.content_filters[f].blocklists if b in spec.blocklists}
+        for what, key, defined, held in (("content filter", "content_filters", spec.content_filters, filters),
+                                         ("blocklist", "blocklists", spec.blocklists, blocklists)):
+            first: dict[str, str] = {}
+            for name in (n for n in defined if n in held):  # in the order written
+                same = first.setdefault(name.lower(), name)
+                if same != name and (key, name) not in reported:
+                    reported.add((key, name))
+                    yield spec.source.diagnostic(
+                        (key, name), f"{what} {shown(name)} and {shown(same)} (at {_where(spec, (key, same))}) "
+                        f"are one Azure resource on account {shown(account.name)}: Azure names ignore case",
+                        at_key=True)
 
 
 def _unused_blocklists(spec: Spec) -> Iterator[Diagnostic]:

@@ -136,3 +136,39 @@ def test_usage_and_missing_things(azure):
     exists = azure.run("import", "--resource-group", GROUP, "--subscription", SUBSCRIPTION, "--out",
                        "deployments.yaml")
     assert exists.code == 1 and (azure.directory / "deployments.yaml").read_text() == "keep me\n"
+
+
+def test_references_spelled_in_another_case_than_what_they_name_are_imported_as_named(azure):
+    """ARM names ignore case, so a deployment may name its policy `STRICT` or its spillover `CHAT`,
+    and a policy its blocklist `banned`, for the live `Strict`, `chat` and `Banned`. The imported spec
+    spells each reference as what it names (a spec's references are exact), and converges."""
+    cognitive = azure.cognitive
+    azure.resources.resource_groups.create_or_update(GROUP, {"location": "eastus2"})
+    cognitive.accounts.begin_create(GROUP, EAST, {"location": "eastus2", "kind": "OpenAI", "sku": {"name": "S0"},
+                                                  "properties": {"customSubDomainName": EAST}}).result()
+    cognitive.rai_blocklists.create_or_update(GROUP, EAST, "Banned", {"properties": {"description": "never"}})
+    cognitive.rai_blocklist_items.create_or_update(GROUP, EAST, "Banned", "one",
+                                                   {"properties": {"pattern": "ba[rz]+", "isRegex": True}})
+    cognitive.rai_policies.create_or_update(GROUP, EAST, "Strict", POLICY)  # its blocklist: `banned`
+    for name, sku, capacity, model, version, extra in (
+            ("chat", "GlobalStandard", 7, "gpt-4o-mini", "2024-07-18", {"raiPolicyName": "strict"}),
+            ("ptu", "GlobalProvisionedManaged", 15, "gpt-4o", "2024-11-20",
+             {"raiPolicyName": "STRICT", "spilloverDeploymentName": "CHAT"})):
+        cognitive.deployments.begin_create_or_update(GROUP, EAST, name, {
+            "sku": {"name": sku, "capacity": capacity},
+            "properties": {"model": {"format": "OpenAI", "name": model, "version": version}, **extra}}).result()
+
+    written = azure.run("import", "--resource-group", GROUP, "--subscription", SUBSCRIPTION,
+                        "--out", "deployments.yaml")
+
+    assert written.code == 0, written
+    spec = yaml.safe_load((azure.directory / "deployments.yaml").read_text())
+    assert spec["content_filters"]["Strict"]["blocklists"] == ["Banned"] and set(spec["blocklists"]) == {"Banned"}
+    chat, ptu = spec["accounts"][0]["deployments"]
+    assert (chat["content_filter"], ptu["content_filter"], ptu["spillover"]) == ("Strict", "Strict", "chat")
+    path = azure.directory / "deployments.yaml"
+    planned = json.loads(azure.run("plan", path, "--output", "json").out)
+    assert {c["action"] for c in planned["changes"]} - {"no-op"} == {"adopt"}
+    assert azure.apply(path).code == 0
+    again = azure.run("plan", path, "--detailed-exitcode")
+    assert again.code == 0, again

@@ -210,6 +210,27 @@ def test_an_edited_saved_plan_is_refused_and_changes_nothing(azure):
     assert set(azure.deployments(EAST)) == {"chat", "embeddings", "manual"}
 
 
+def test_a_saved_plan_is_refused_when_the_spec_publishes_elsewhere(azure):
+    """Apply publishes the accounts' endpoints and keys to the spec's Key Vault: a spec that names
+    another vault after the plan was saved (the changes to Azure the same) is not the reviewed one."""
+    spec = base_spec(EAST)
+    assert azure.apply(spec).code == 0
+    deployment_of(spec, EAST, "chat")["capacity"] = 11
+    path = azure.write_spec(spec)
+    assert azure.run("plan", path, "-out", "plan.json").code == 0
+    spec["key_vault"]["name"] = "kv-elsewhere"
+    azure.write_spec(spec)
+    azure.clear_requests()
+
+    result = azure.run("apply", "plan.json")
+
+    assert result.code == 1, result
+    assert "Saved plan is stale" in result.err
+    assert "the spec asks for something else than when the plan was saved" in result.err
+    assert azure.writes() == {}
+    assert "kv-elsewhere" not in {v.name for v in azure.keyvault.vaults.list_by_resource_group(GROUP)}
+
+
 @pytest.mark.parametrize("content", ["", "[]", "{", '{"format_version": "1"}', '{"format_version": "1", '
                                      '"spec": {"file": 1, "name": "e2e", "digest": "x"}, "observed_fingerprint": "x",'
                                      ' "changes": [{"kind": "nope"}], "unmanaged": []}', "\x00\xff"])
@@ -438,4 +459,26 @@ def test_names_that_differ_from_the_live_ones_only_in_case_are_the_same_resource
         ("update", f"{EAST}/deployments/Chat")]
     assert azure.run("apply", path, "--auto-approve").code == 0
     assert azure.cognitive.deployments.get(GROUP, EAST, "chat").sku.capacity == 11
+    _converged(azure, path)
+
+
+def test_a_blocklist_spelled_in_another_case_than_live_converges(azure):
+    """A blocklist (and the filter's reference to it) spelled `BANNED` is the live `banned`: its
+    items are read and compared (not taken for none, an update on every run), the filter's list
+    of blocklists is the same, and an added item lands on the live blocklist."""
+    spec = base_spec(EAST)
+    assert azure.apply(spec).code == 0
+    spec["blocklists"]["BANNED"] = spec["blocklists"].pop("banned")
+    spec["content_filters"]["strict"]["blocklists"] = ["BANNED"]
+    path = azure.write_spec(spec)
+    _converged(azure, path)
+    spec["blocklists"]["BANNED"]["items"].append("another phrase")
+    path = azure.write_spec(spec)
+    plan = _plan_json(azure, path)
+    assert [(c["action"], c["address"]) for c in plan["changes"] if c["action"] != "no-op"] == [
+        ("update", f"{EAST}/raiBlocklists/BANNED")]
+    assert azure.apply(path).code == 0
+    assert azure.blocklists(EAST) == {"banned"}
+    items = {i.properties.pattern for i in azure.cognitive.rai_blocklist_items.list(GROUP, EAST, "banned")}
+    assert items == {"forbidden phrase", "ba[rz]+", "another phrase"}
     _converged(azure, path)

@@ -96,6 +96,27 @@ CASES = {
         with_deployment_lines("content_filter: strict") + "content_filters:\n  strict:\n    blocklists: [bad-words]\n",
         (15, "content_filters.strict.blocklists[0]", "blocklist 'bad-words' is not defined under blocklists"),
     ),
+    # Azure names ignore case: two of these would be one RAI policy or blocklist, written in turn
+    "content filters named alike but for case": (
+        with_deployment_lines("content_filter: strict")
+        + "      - {name: other, model: gpt-4o, capacity: 5, content_filter: STRICT}\n"
+        + "content_filters:\n  strict: {}\n  STRICT: {mode: default}\n",
+        (16, "content_filters.STRICT", "content filter 'STRICT' and 'strict' (at line 15) are one Azure resource on account 'acct-1'"),
+    ),
+    "blocklists named alike but for case": (
+        with_deployment_lines("content_filter: strict")
+        + "content_filters:\n  strict: {blocklists: [banned, BANNED]}\n"
+        + "blocklists:\n  banned: {items: [a]}\n  BANNED: {items: [b]}\n",
+        (17, "blocklists.BANNED", "blocklist 'BANNED' and 'banned' (at line 16) are one Azure resource on account 'acct-1'"),
+    ),
+    "empty model": (
+        VALID.replace("model: gpt-4o", 'model: ""'),
+        (10, "accounts[0].deployments[0].model", "expected at least 1 character"),
+    ),
+    "empty version": (
+        with_deployment_lines('version: ""'),
+        (12, "accounts[0].deployments[0].version", "expected at least 1 character"),
+    ),
     "filter named like a built-in": (
         with_deployment_lines("content_filter: Microsoft.Mine") + "content_filters:\n  Microsoft.Mine: {}\n",
         (14, "content_filters.Microsoft.Mine", "kept for built-in policies"),
@@ -212,3 +233,12 @@ def test_the_error_message_lists_every_error_with_its_location():
         "spec.yaml:11:19: accounts[0].deployments[0].capacity:"
         " expected a positive whole number or {min: N, max: N}, found 'x'"
     )
+
+
+def test_filters_named_alike_but_for_case_on_different_accounts_are_fine():
+    """Each account holds only the filters its deployments use: `strict` on one and `Strict` on
+    another are two resources (as `provision import` writes them for such accounts)."""
+    text = (with_deployment_lines("content_filter: strict")
+            + "  - name: acct-2\n    deployments:\n      - {name: chat, model: gpt-4o, capacity: 5, content_filter: Strict}\n"
+            + "content_filters:\n  strict: {}\n  Strict: {mode: default}\n")
+    load_from_text(dedent(text), "spec.yaml")
