@@ -59,6 +59,11 @@ def _checked(spec: Spec, default_name: str, env: str | None = None) -> tuple[Spe
                                                 + "): choose one with --env NAME or PROVISION_ENV", at_key=True)])
     if env is not None and not spec.environments:
         raise SpecError([spec.source.diagnostic((), f"--env {env}: the spec defines no environments")])
+    if "@" in (spec.name or default_name):  # an environment's resources are "<name>@<env>"'s
+        where = "the spec's name" if spec.name else "the spec sets no name, so its file's stem is used:"
+        raise SpecError([spec.source.diagnostic(("name",) if spec.name else (), (
+            f"{where} {(spec.name or default_name)!r} has an '@'; environments are owned as NAME@ENV, so "
+            "this name would own what another spec's environment owns: use a name without '@'"))])
     if env is not None:
         spec = select(spec, env, default_name)
     diagnostics = validate_spec(spec, default_name)

@@ -335,3 +335,16 @@ def test_tag_names_that_differ_only_in_case():
          " to override it"),
     ]
     assert tag_errors(defaults=flow({"Team": "a"}), account=flow({"Team": "b"})) == []  # a plain override
+
+
+@pytest.mark.parametrize("written, stem", [('name: "aoai@dev"\n', "team"), ("", "aoai@dev")])
+def test_a_spec_name_with_an_at_sign_would_own_another_specs_environment(written, stem):
+    """Environment `dev` of spec `aoai` owns its resources as `aoai@dev`: a spec named so would take them."""
+    text = spec_with("spec_name", "x").replace('name: "x"\n', written, 1)
+    with pytest.raises(SpecError) as caught:
+        load_from_text(text, f"{stem}.yaml")
+    (error,) = [d for d in caught.value.diagnostics if d.severity == "error"]
+    assert error.path == ("name" if written else "")
+    assert "has an '@'; environments are owned as NAME@ENV" in error.message
+    _, desired = load_from_text(text.replace("aoai@dev", "aoai-dev"), f"{stem.replace('@', '-')}.yaml")
+    assert desired.spec_name == "aoai-dev"
