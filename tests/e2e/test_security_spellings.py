@@ -170,7 +170,7 @@ def test_a_spec_referring_to_an_account_removes_only_what_it_added(workdir, cli,
     assert live.grants() == {} and settings(live) == ["provision-platform"]
 
 
-@pytest.mark.parametrize("owner, guest", [("sec@dev", "sec-dev"), ("Sec", "sec")])
+@pytest.mark.parametrize("owner, guest", [("sec.dev", "sec-dev"), ("Sec", "sec")])
 def test_a_spec_referring_to_an_account_never_claims_the_owners_diagnostic_setting(workdir, cli, setup, owner, guest):
     live, principals = setup
     document = spec(principals)
@@ -183,7 +183,7 @@ def test_a_spec_referring_to_an_account_never_claims_the_owners_diagnostic_setti
     assert plan.code == 0, plan.out  # never a deletion of the owner's setting, whose name is also its default
     destroy = cli("destroy", "--auto-approve")
     assert destroy.code == 0, destroy.out + destroy.err
-    assert settings(live) == [f"provision-{owner.replace('@', '-')}"]
+    assert settings(live) == [f"provision-{owner.replace('.', '-')}"]
     # declaring diagnostics under the same default name would write the owner's setting: a plan error
     workdir.write({"version": 1, "name": guest,
                    "defaults": {"subscription": SUB, "resource_group": "rg-sec", "location": "eastus2"},
@@ -191,7 +191,7 @@ def test_a_spec_referring_to_an_account_never_claims_the_owners_diagnostic_setti
     refused = cli("plan")
     assert refused.code == 1, refused.out
     assert f"managed by spec '{owner}'" in refused.err, refused.err
-    assert settings(live) == [f"provision-{owner.replace('@', '-')}"]
+    assert settings(live) == [f"provision-{owner.replace('.', '-')}"]
 
 
 def test_a_failed_account_write_creates_no_grant_before_the_mark(workdir, cli, setup, external_emulator):
