@@ -299,9 +299,9 @@ def _read_attached(clients: Clients, account: Resource, doc: dict, wanted_endpoi
     scope = Scope(account.scope.subscription, account.scope.resource_group, account=account.name)
     account_id = arm_id(account.scope, Kind.ACCOUNT, account.name)
     results = _role_assignments(clients, scope, account_id) if "access" in attached else []
-    monitor = clients.monitor(scope.subscription)
     listed = (_read(f"diagnostic settings of {account.name}",
-                    lambda: list(monitor.diagnostic_settings.list(account_id))) if "diagnostics" in attached else [])
+                    lambda: list(clients.monitor(scope.subscription).diagnostic_settings.list(account_id)))
+              if "diagnostics" in attached else [])
     for model in listed or []:
         setting = _doc(model)
         observed = _observed(Kind.DIAGNOSTIC_SETTING, setting["name"], scope, setting,

@@ -74,8 +74,8 @@ Where the new kinds live (`Scope`) and how they are addressed:
   `diagnostic_setting_name(spec)` (the default name) is this spec's even after the spec stops
   declaring it, so only those are deleted; a custom-named setting is left in place when the
   spec drops it (`destroy` deletes it while the spec declares it: the change carries
-  options {"declared_name": true}). Two spec names can give one default name (`a@b` and `a-b`,
-  `A` and `a`): where the account's owner (`ObservedResource.account_owner`) is such another
+  options {"declared_name": true}). Two spec names can give one default name (`a.b` and `a-b`,
+  environment `b` of spec `a` and `a-b`, `A` and `a`): where the account's owner (`ObservedResource.account_owner`) is such another
   spec, the default-named setting is the owner's.
 
 Request bodies and their inverses are in provisioner.model.rest: `account_body` (sends identity,
@@ -116,6 +116,11 @@ class Kind(str, Enum):
     PRIVATE_ENDPOINT = "private_endpoint"
     ROLE_ASSIGNMENT = "role_assignment"
     DIAGNOSTIC_SETTING = "diagnostic_setting"
+
+
+# Properties naming another resource on the same account, and its kind (ARM matches them without case).
+REFERENCES = {Kind.DEPLOYMENT: {"content_filter": Kind.RAI_POLICY, "spillover": Kind.DEPLOYMENT},
+              Kind.RAI_POLICY: {"blocklists": Kind.BLOCKLIST}}
 
 
 # Child kinds live under an account; their address is "<account>/<segment>/<name>".

@@ -21,6 +21,7 @@ from provisioner.errors import PlanError
 from provisioner.model.observed import ObservedResource, ObservedState
 from provisioner.model.resources import (
     ADDRESS_SEGMENT,
+    REFERENCES,
     DesiredState,
     Kind,
     Resource,
@@ -40,8 +41,6 @@ REPLACE_FIELDS = {Kind.DEPLOYMENT: {"model", "format", "sku"},
 FIXED_FIELDS = {Kind.ACCOUNT: {"location", "kind", "custom_subdomain"}}
 ORDER = [Kind.RESOURCE_GROUP, Kind.ACCOUNT, Kind.BLOCKLIST, Kind.RAI_POLICY, Kind.DEPLOYMENT, Kind.PRIVATE_ENDPOINT,
          Kind.DIAGNOSTIC_SETTING, Kind.ROLE_ASSIGNMENT]
-# Names of other resources, which ARM compares without case: `STRICT` is the live `strict`.
-NAME_REFERENCES = {Kind.DEPLOYMENT: ("content_filter", "spillover"), Kind.RAI_POLICY: ("blocklists",)}
 # Left to Azure when the spec says nothing (None): never compared, so Azure's default is no drift.
 AZURE_DEFAULTS = {Kind.DEPLOYMENT: {"content_filter"},
                   Kind.ACCOUNT: {"network", "identity", "restrict_outbound", "allowed_fqdns"}}
@@ -115,7 +114,7 @@ def differences(kind: Kind, desired: Mapping[str, Any], observed: Mapping[str, A
     (left-scoped; what the spec leaves to Azure is not compared; a resource group's tags are its own).
     The Azure layer uses the same rules to tell whether a write already happened."""
     declared = {k: v for k, v in desired.items() if not (v is None and k in AZURE_DEFAULTS.get(kind, ()))}
-    for key in NAME_REFERENCES.get(kind, ()):
+    for key in REFERENCES.get(kind, {}):  # names of other resources: `STRICT` is the live `strict`
         want, have = declared.get(key), observed.get(key)
         if _names(want) is not None and _names(want) == _names(have):
             declared[key] = have

@@ -20,6 +20,7 @@ from provisioner.errors import ProvisionerError
 from provisioner.model.observed import ObservedResource
 from provisioner.model.resources import (
     PRIVATE_LINK_GROUP,
+    REFERENCES,
     Kind,
     arm_id,
     assignment_owner,
@@ -92,11 +93,6 @@ def write_spec(resources: Iterable[ObservedResource], *, name: str, source: str)
     out.add(0, "accounts:")
     out.lines += body.lines
     return "\n".join(out.lines) + "\n"
-
-
-# Properties naming another resource on the account, and that resource's kind.
-REFERENCES = {Kind.DEPLOYMENT: {"content_filter": Kind.RAI_POLICY, "spillover": Kind.DEPLOYMENT},
-              Kind.RAI_POLICY: {"blocklists": Kind.BLOCKLIST}}
 
 
 def _references_as_named(children: list[ObservedResource]) -> list[ObservedResource]:
